@@ -1,0 +1,58 @@
+"""Errors that the core raises, with Swedish messages meant for end users.
+
+The web layer and the CLI show ``str(error)`` as it is, so every message names
+the file, the row and the field the user has to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an input file.
+
+    ``row`` is the row number the user sees: for CSV the line in the file (the
+    header is row 1, as in Excel), for other formats the feature number from 1.
+    """
+
+    row: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"rad {self.row}")
+        if self.field:
+            where.append(f"fält '{self.field}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+class TrygghetskartanError(Exception):
+    """Base class of the errors the core raises on purpose."""
+
+
+class FileRejected(TrygghetskartanError):
+    """The file as a whole cannot be read (format, encoding, CRS, size)."""
+
+
+class RowsRejected(TrygghetskartanError):
+    """Some rows are invalid; nothing was stored."""
+
+    def __init__(self, errors: list[RowError], n_rows: int) -> None:
+        self.errors = errors
+        self.n_rows = n_rows
+        super().__init__(
+            f"{len(errors)} fel i {n_rows} rader; inget sparades.\n"
+            + "\n".join(str(e) for e in errors[:50])
+            + (f"\n… och {len(errors) - 50} fel till." if len(errors) > 50 else "")
+        )
+
+
+class StoreError(TrygghetskartanError):
+    """The store cannot be opened or written."""

@@ -1,0 +1,64 @@
+"""Exports: write a stored layer to GeoPackage, GeoJSON or CSV.
+
+CSV gets ``lon``/``lat`` in WGS 84 and the same column names the importer reads,
+so an export can be imported again and gives the same rows (same ids).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from layers.schema import WEB_EPSG
+from layers.store.base import Query, Store
+
+LOGGER = logging.getLogger(__name__)
+
+EXPORT_FORMATS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
+
+
+def frame_to_csv_text(frame: gpd.GeoDataFrame) -> str:
+    """Render a frame as CSV text with lon/lat (WGS 84) for points, WKT otherwise."""
+    wgs = frame.to_crs(WEB_EPSG)
+    out = pd.DataFrame(wgs.drop(columns="geometry"))
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].map(lambda v: None if pd.isna(v) else v.isoformat())
+    if len(wgs) and (wgs.geom_type == "Point").all():
+        out["lon"] = wgs.geometry.x.round(7)
+        out["lat"] = wgs.geometry.y.round(7)
+    else:
+        out["wkt"] = wgs.geometry.to_wkt(rounding_precision=7)
+    return out.to_csv(index=False)
+
+
+def export_frame(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    """Write a frame to ``path`` in the format its suffix names."""
+    driver = EXPORT_FORMATS.get(path.suffix.lower())
+    if driver is None:
+        raise ValueError(f"Okänd filändelse '{path.suffix}': välj .gpkg, .geojson eller .csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if driver == "CSV":
+        path.write_text(frame_to_csv_text(frame), encoding="utf-8")
+        return
+    if path.exists():
+        path.unlink()
+    out = frame.to_crs(WEB_EPSG) if driver == "GeoJSON" else frame
+    # nullable Int64/boolean columns: pyogrio wants plain numpy or object columns
+    out = out.copy()
+    for col in out.columns:
+        if col != "geometry" and str(out[col].dtype) in ("Int64", "boolean"):
+            out[col] = out[col].astype(object)
+    pyogrio.write_dataframe(out, path, layer=layer, driver=driver)
+
+
+def export_layer(store: Store, layer: str, path: Path, query: Query | None = None) -> int:
+    """Export a layer (optionally filtered) and return how many rows were written."""
+    frame = store.read(layer, query)
+    export_frame(frame, path, layer)
+    LOGGER.info("exported %d rows of %s to %s", len(frame), layer, path)
+    return len(frame)

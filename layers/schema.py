@@ -1,0 +1,382 @@
+"""The schema of every layer, in one place.
+
+Readers, validation, the stores (GeoPackage and PostGIS), the API and the exports
+all take their field lists, types, Swedish labels and category taxonomies from
+here, so a field is added or renamed in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Everything is stored in metres in SWEREF 99 18 00, Stockholm's local system.
+STORE_EPSG = 3011
+#: Maps and the JSON API speak WGS 84.
+WEB_EPSG = 4326
+#: Coordinate systems a file may be in without being reprojected by a declared CRS.
+ACCEPTED_EPSG = (4326, 3006, 3011)
+#: Europe/Stockholm: naive times in input files are local time.
+LOCAL_TZ = "Europe/Stockholm"
+
+#: The day Stockholm went from 13 to 11 stadsdelsområden.
+DIVISION_CHANGE = "2023-07-01"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One entry in a category taxonomy: a stable ASCII code and its Swedish name."""
+
+    code: str
+    label: str
+    group: str = ""
+    strategic: bool = False
+    sensitive: bool = False
+    weight: float = 1.0
+    aliases: tuple[str, ...] = ()
+
+
+# --- incidents -------------------------------------------------------------------
+
+#: Category groups used by the map filter and the briefs (code -> Swedish label).
+INCIDENT_GROUPS: dict[str, str] = {
+    "vald": "Våld och hot",
+    "egendom": "Egendomsbrott",
+    "narkotika": "Narkotika",
+    "olycka": "Bränder och olyckor",
+    "ovrigt": "Övrigt",
+}
+
+INCIDENT_CATEGORIES: tuple[Category, ...] = (
+    Category("ran", "rån", "vald", strategic=True, weight=3.0, aliases=("personrån",)),
+    Category("misshandel", "misshandel", "vald", weight=2.0, aliases=("grov misshandel",)),
+    Category("hot", "hot", "vald", weight=1.5, aliases=("olaga hot",)),
+    Category("ofredande", "ofredande", "vald", weight=1.0),
+    Category("sexualbrott", "sexualbrott", "vald", sensitive=True, weight=2.0,
+             aliases=("våldtäkt", "sexuellt ofredande", "sedlighetsbrott")),
+    Category("vald_nara_relation", "våld i nära relation", "vald", sensitive=True,
+             weight=2.0, aliases=("våld i nära relationer", "vinr")),
+    Category("skottlossning", "skottlossning/sprängning", "vald", weight=3.0,
+             aliases=("skottlossning", "sprängning", "explosion", "detonation")),
+    Category("dodligt_vald", "mord/dråp", "vald", weight=3.0,
+             aliases=("mord", "dråp", "mord/dråp", "dödligt våld")),
+    Category("skadegorelse", "skadegörelse", "egendom", weight=1.0),
+    Category("klotter", "klotter", "egendom", weight=0.5, aliases=("graffiti",)),
+    Category("stold", "stöld", "egendom", weight=1.0),
+    Category("inbrott", "inbrott", "egendom", weight=1.5, aliases=("bostadsinbrott",)),
+    Category("tillgrepp_motorfordon", "tillgrepp av motorfordon", "egendom", strategic=True,
+             weight=2.0, aliases=("bilstöld", "fordonsstöld", "motorfordon, stöld")),
+    Category("narkotikabrott", "narkotikabrott", "narkotika", strategic=True, weight=2.0,
+             aliases=("narkotika",)),
+    Category("vald_hot_tjansteman", "våld/hot mot tjänsteman", "vald", strategic=True,
+             weight=3.0, aliases=("våld mot tjänsteman", "hot mot tjänsteman")),
+    Category("overgrepp_rattssak", "övergrepp i rättssak", "vald", strategic=True, weight=3.0),
+    Category("brand", "brand", "olycka", weight=1.0, aliases=("anlagd brand", "mordbrand")),
+    Category("trafikolycka", "trafikolycka", "olycka", weight=0.5),
+    Category("fallolycka", "fallolycka", "olycka", weight=0.5),
+    Category("ovrigt", "övrigt", "ovrigt", weight=1.0, aliases=("annat",)),
+)
+
+VICTIM_GENDERS: dict[str, str] = {"kvinna": "kvinna", "man": "man", "annat": "annat/okänt"}
+#: Other words for the genders that registers use.
+VICTIM_GENDER_ALIASES: dict[str, str] = {
+    "k": "kvinna", "f": "kvinna", "flicka": "kvinna", "female": "kvinna", "woman": "kvinna",
+    "m": "man", "pojke": "man", "male": "man", "okänt": "annat", "okänd": "annat",
+}
+
+#: How exactly an incident's place is known. Only "exact" may be drawn as a point.
+PRECISIONS: dict[str, str] = {
+    "exact": "exakt adress/punkt",
+    "street": "gata",
+    "stadsdel": "stadsdel",
+    "kommun": "kommun",
+}
+
+# --- findings (trygghetsvandring) -------------------------------------------------
+
+FINDING_CATEGORIES: tuple[Category, ...] = (
+    Category("belysning", "belysning", aliases=("trasig belysning", "mörkt", "lighting")),
+    Category("vegetation", "vegetation/buskage", aliases=("vegetation", "buskage", "buskar")),
+    Category("klotter", "klotter", aliases=("graffiti",)),
+    Category("nedskrapning", "nedskräpning", aliases=("skräp",)),
+    Category("skymd_sikt", "skymd sikt"),
+    Category("trasig_utrustning", "trasig utrustning"),
+    Category("otrygg_passage", "otrygg passage/tunnel",
+             aliases=("otrygg passage", "tunnel", "gångtunnel")),
+    Category("overgiven_byggnad", "övergiven byggnad"),
+    Category("ovrigt", "övrigt", aliases=("annat",)),
+)
+
+FINDING_STATUSES: dict[str, str] = {
+    "ny": "ny",
+    "tilldelad": "tilldelad",
+    "atgardad": "åtgärdad",
+    "avvisad": "avvisad",
+}
+#: Allowed status changes: ny → tilldelad → åtgärdad / avvisad.
+FINDING_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "ny": ("tilldelad", "avvisad"),
+    "tilldelad": ("atgardad", "avvisad", "ny"),
+    "atgardad": ("tilldelad",),
+    "avvisad": ("ny",),
+}
+OPEN_STATUSES = ("ny", "tilldelad")
+
+OWNERS: dict[str, str] = {
+    "trafikkontoret": "trafikkontoret",
+    "fastighetsagare": "fastighetsägare",
+    "bostadsbolag": "bostadsbolag",
+    "stadsdelsforvaltningen": "stadsdelsförvaltningen",
+    "polisen": "polisen",
+    "ovrig": "övrig",
+}
+
+# --- sites (platssamverkan) -------------------------------------------------------
+
+SITE_STATUSES: dict[str, str] = {"planerad": "planerad", "aktiv": "aktiv", "avslutad": "avslutad"}
+SITE_ACTIVITIES: dict[str, str] = {
+    "platsaktivering": "platsaktivering",
+    "stadning": "städning",
+    "belysning": "belysning",
+    "vaktare": "väktare",
+    "kameror": "kameror",
+    "mote": "möte",
+    "ovrigt": "övrigt",
+}
+
+
+# --- fields and layers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a layer.
+
+    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``datetime`` (time zone
+    aware), ``date``. ``aliases`` are the other headers a file may use for it
+    (Swedish headers from Excel, other tools' names); matching ignores case.
+    ``derived`` fields are computed on import (joins, taxonomy flags) and never read
+    from a file.
+    """
+
+    name: str
+    kind: str
+    label: str
+    required: bool = False
+    #: Allowed values: code -> Swedish label (both are accepted on input).
+    choices: dict[str, str] | None = None
+    aliases: tuple[str, ...] = ()
+    derived: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """A stored layer: its table name, geometry type and fields."""
+
+    name: str
+    label: str
+    geometry_type: str
+    fields: tuple[Field, ...]
+    #: Columns a file must have (besides the geometry); others are optional.
+    time_field: str | None = None
+    categories: tuple[Category, ...] = field(default=())
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def input_fields(self) -> list[Field]:
+        return [f for f in self.fields if not f.derived]
+
+
+_JOINED = (
+    Field("stadsdel", "str", "stadsdel", derived=True),
+    Field("sdo_code", "str", "stadsdelsområde (kod)", derived=True),
+    Field("sdo_name", "str", "stadsdelsområde", derived=True),
+    Field("site_id", "str", "platssamverkan", derived=True),
+)
+
+INCIDENTS = LayerSchema(
+    name="incidents",
+    label="händelser",
+    geometry_type="POINT",
+    time_field="occurred_at",
+    categories=INCIDENT_CATEGORIES,
+    fields=(
+        Field("id", "str", "id", aliases=("händelse-id", "handelse_id", "diarienummer", "nr")),
+        Field("occurred_at", "datetime", "tidpunkt", required=True,
+              aliases=("datum", "tid", "tidpunkt", "date", "datetime", "händelsetid")),
+        Field("category", "str", "kategori", required=True,
+              aliases=("kategori", "brottstyp", "typ", "type", "händelsetyp")),
+        Field("source", "str", "källa", aliases=("källa", "kalla")),
+        Field("precision", "str", "lägesprecision", choices=PRECISIONS,
+              aliases=("precision", "lägesprecision", "noggrannhet")),
+        Field("victim_gender", "str", "brottsoffrets kön", choices=VICTIM_GENDERS,
+              aliases=("kön", "kon", "offer_kön", "brottsoffer_kön", "gender")),
+        Field("description", "str", "beskrivning", max_length=4000,
+              aliases=("beskrivning", "text", "summary", "sammanfattning")),
+        Field("strategic", "bool", "strategiskt brott", derived=True),
+        Field("sensitive", "bool", "känslig kategori", derived=True),
+        *_JOINED,
+    ),
+)
+
+FINDINGS = LayerSchema(
+    name="findings",
+    label="fynd från trygghetsvandring",
+    geometry_type="GEOMETRY",
+    time_field="found_at",
+    categories=FINDING_CATEGORIES,
+    fields=(
+        Field("id", "str", "id", aliases=("fynd-id", "fynd_id")),
+        Field("found_at", "datetime", "datum", required=True,
+              aliases=("datum", "date", "tid", "time", "tidpunkt")),
+        Field("category", "str", "kategori", required=True, aliases=("kategori", "typ")),
+        Field("severity", "int", "allvarlighet (1–3)", required=True, minimum=1, maximum=3,
+              aliases=("allvarlighet", "allvarlighetsgrad", "prio", "prioritet")),
+        Field("description", "str", "beskrivning", max_length=4000,
+              aliases=("beskrivning", "kommentar", "desc", "text")),
+        Field("owner", "str", "ansvarig", choices=OWNERS,
+              aliases=("ansvarig", "ägare", "agare", "ansvarig_aktör")),
+        Field("status", "str", "status", choices=FINDING_STATUSES),
+        Field("walk_id", "str", "trygghetsvandring", aliases=("vandring", "vandrings-id")),
+        Field("photo", "str", "foto", aliases=("bild", "foto")),
+        Field("created_by", "str", "registrerad av", derived=True),
+        Field("created_at", "datetime", "registrerad", derived=True),
+        Field("status_changed_at", "datetime", "status ändrad", derived=True),
+        Field("fixed_at", "datetime", "åtgärdad", derived=True),
+        *_JOINED,
+    ),
+)
+
+SITES = LayerSchema(
+    name="sites",
+    label="platssamverkan",
+    geometry_type="MULTIPOLYGON",
+    categories=(),
+    fields=(
+        Field("id", "str", "id"),
+        Field("name", "str", "namn", required=True, aliases=("namn", "plats")),
+        Field("partners", "str", "parter", aliases=("parter", "samverkansparter")),
+        Field("start_date", "date", "startdatum", aliases=("startdatum", "start", "från")),
+        Field("status", "str", "status", choices=SITE_STATUSES),
+        Field("contact", "str", "kontakt", aliases=("kontakt", "kontaktperson")),
+        Field("activities", "str", "aktiviteter", aliases=("aktiviteter", "åtgärder")),
+        Field("sdo_code", "str", "stadsdelsområde (kod)", derived=True),
+        Field("sdo_name", "str", "stadsdelsområde", derived=True),
+    ),
+)
+
+STADSDELAR = LayerSchema(
+    name="stadsdelar",
+    label="stadsdelar",
+    geometry_type="MULTIPOLYGON",
+    fields=(
+        Field("code", "str", "kod", required=True),
+        Field("name", "str", "namn", required=True),
+    ),
+)
+
+STADSDELSOMRADEN = LayerSchema(
+    name="stadsdelsomraden",
+    label="stadsdelsområden",
+    geometry_type="MULTIPOLYGON",
+    fields=(
+        Field("code", "str", "kod", required=True),
+        Field("name", "str", "namn", required=True),
+        Field("number", "int", "nämndnummer"),
+        Field("division", "str", "indelning", required=True),
+        Field("valid_from", "date", "gäller från", required=True),
+        Field("valid_to", "date", "gäller till"),
+    ),
+)
+
+#: Layers a user may import with ``trygghetskartan import LAYER FILE``.
+IMPORTABLE = {s.name: s for s in (INCIDENTS, FINDINGS, SITES, STADSDELAR)}
+#: Every spatial layer the store keeps.
+SPATIAL_LAYERS = {s.name: s for s in (STADSDELAR, STADSDELSOMRADEN, INCIDENTS, FINDINGS, SITES)}
+
+
+def category_lookup(categories: tuple[Category, ...]) -> dict[str, str]:
+    """Map every code, label and alias (lower case) to the category's code."""
+    table: dict[str, str] = {}
+    for c in categories:
+        for key in (c.code, c.label, *c.aliases):
+            table[key.strip().lower()] = c.code
+    return table
+
+
+def by_code(categories: tuple[Category, ...]) -> dict[str, Category]:
+    """Index a taxonomy by code."""
+    return {c.code: c for c in categories}
+
+
+STRATEGIC_CODES = tuple(c.code for c in INCIDENT_CATEGORIES if c.strategic)
+SENSITIVE_CODES = tuple(c.code for c in INCIDENT_CATEGORIES if c.sensitive)
+
+
+# --- attribute tables (no geometry) -----------------------------------------------
+
+IMPORT_LOG = LayerSchema(
+    name="import_log",
+    label="importlogg",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id"),
+        Field("layer", "str", "lager", required=True),
+        Field("file_name", "str", "fil", required=True),
+        Field("checksum", "str", "kontrollsumma (sha256)", required=True),
+        Field("source", "str", "källa"),
+        Field("imported_at", "datetime", "importerad", required=True),
+        Field("imported_by", "str", "importerad av"),
+        Field("rows_read", "int", "rader lästa"),
+        Field("rows_loaded", "int", "rader sparade"),
+        Field("rows_unchanged", "int", "rader redan sparade"),
+        Field("rows_rejected", "int", "rader avvisade"),
+        Field("rows_outside", "int", "rader utanför Stockholms stad"),
+        Field("status", "str", "utfall"),
+        Field("report", "str", "rapport"),
+    ),
+)
+
+POPULATION = LayerSchema(
+    name="population",
+    label="folkmängd",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id"),
+        Field("sdo_code", "str", "stadsdelsområde (kod)", required=True),
+        Field("year", "int", "år", required=True),
+        Field("population", "int", "folkmängd 31 december", required=True),
+        Field("source", "str", "källa"),
+    ),
+)
+
+WALKS = LayerSchema(
+    name="walks",
+    label="trygghetsvandringar",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id"),
+        Field("date", "date", "datum", required=True, aliases=("datum",)),
+        Field("start_time", "str", "starttid", aliases=("start", "starttid")),
+        Field("end_time", "str", "sluttid", aliases=("slut", "sluttid")),
+        Field("area", "str", "område", aliases=("område", "omrade", "plats")),
+        Field("sdo_code", "str", "stadsdelsområde (kod)"),
+        Field("participants", "int", "antal deltagare", minimum=0, maximum=10000,
+              aliases=("deltagare", "antal deltagare")),
+        Field("organisers", "str", "arrangörer", aliases=("arrangörer", "arrangor")),
+    ),
+)
+
+#: Every table without geometry that the store keeps.
+ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS)}

@@ -1,0 +1,108 @@
+"""The store interface: what every backend (GeoPackage, PostGIS) offers.
+
+The rest of the code only talks to a :class:`Store`; which backend answers is a
+matter of configuration (see :func:`layers.store.open_store`). Frames going in and
+out are GeoDataFrames in the store CRS (EPSG:3011) whose columns are the fields of
+the layer's schema in :mod:`layers.schema`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
+
+
+@dataclass(frozen=True)
+class Query:
+    """A filter on one layer; every part is optional.
+
+    ``bbox`` is (minx, miny, maxx, maxy) in the store CRS; ``start`` is inclusive and
+    ``end`` exclusive, both time zone aware; ``where`` maps a field to a value or a
+    tuple of accepted values.
+    """
+
+    bbox: tuple[float, float, float, float] | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    where: dict[str, object] = field(default_factory=dict)
+    limit: int | None = None
+    offset: int = 0
+    order_by: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write did: rows inserted, rows already stored (same id)."""
+
+    inserted: int
+    unchanged: int
+
+
+def schema_of(layer: str) -> LayerSchema:
+    """Return the schema of a stored layer or table, or raise KeyError."""
+    if layer in SPATIAL_LAYERS:
+        return SPATIAL_LAYERS[layer]
+    return ATTRIBUTE_TABLES[layer]
+
+
+class Store(ABC):
+    """A place where the layers live. Every write is one transaction."""
+
+    #: A short name for messages and /healthz.
+    kind: str = "store"
+
+    @abstractmethod
+    def initialize(self) -> None:
+        """Create the tables that are missing; safe to call again."""
+
+    @abstractmethod
+    def is_initialized(self) -> bool:
+        """Tell whether the tables exist."""
+
+    @abstractmethod
+    def write(
+        self,
+        layers: dict[str, pd.DataFrame],
+        *,
+        replace: Iterable[str] = (),
+        then: Callable[[dict[str, WriteResult]], dict[str, pd.DataFrame]] | None = None,
+    ) -> dict[str, WriteResult]:
+        """Write several layers in one transaction.
+
+        Rows whose ``id`` is already stored are left as they are, so writing the same
+        rows twice changes nothing. Layers named in ``replace`` are emptied first
+        (reference layers such as the district divisions). ``then`` is called with
+        the results and returns more rows to write in the same transaction (an
+        import log entry that records the counts). If anything fails, nothing is
+        written.
+        """
+
+    @abstractmethod
+    def read(self, layer: str, query: Query | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Read rows of one layer (a GeoDataFrame in EPSG:3011, or a DataFrame)."""
+
+    @abstractmethod
+    def count(self, layer: str, query: Query | None = None) -> int:
+        """Count the rows that ``read`` would return (without limit/offset)."""
+
+    @abstractmethod
+    def update(self, layer: str, row_id: str, values: dict[str, object]) -> bool:
+        """Change fields of one row by id; return False when there is no such row."""
+
+    @abstractmethod
+    def delete(self, layer: str, ids: Iterable[str]) -> int:
+        """Delete rows by id in one transaction; return how many went."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """Answer True when the store can be queried (for /healthz)."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends
+        """Release connections."""

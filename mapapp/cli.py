@@ -1,0 +1,168 @@
+"""The ``trygghetskartan`` command: the same features as the web app, for scripts.
+
+Every verb finds the store the same way (``--data-dir``, else
+``TRYGGHETSKARTAN_DATABASE``, else ``TRYGGHETSKARTAN_DATA_DIR``, else the Flask
+instance folder). Exit codes: 0 done, 1 input rejected (with a report), 2 usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from layers.errors import FileRejected, RowsRejected, StoreError
+from layers.schema import IMPORTABLE, SPATIAL_LAYERS
+from layers.store import Store, open_store, store_location
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _default_dir() -> str:
+    from mapapp import create_app
+
+    return create_app().instance_path
+
+
+def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
+    """Open the store the way every verb does, initialising it when asked."""
+    location = store_location(data_dir, None if data_dir else _default_dir())
+    store = open_store(location)
+    if create and not store.is_initialized():
+        from layers.reference import load_reference
+
+        store.initialize()
+        load_reference(store)
+    return store
+
+
+def with_store(fn):
+    """Add ``--data-dir`` to a verb and pass it the opened store."""
+
+    @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                  help="Mapp med GeoPackage-databasen (annars TRYGGHETSKARTAN_DATABASE, "
+                       "TRYGGHETSKARTAN_DATA_DIR eller instansmappen).")
+    @functools.wraps(fn)
+    def wrapper(*args, data_dir=None, **kwargs):
+        try:
+            store = open_cli_store(data_dir)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            return fn(store, *args, **kwargs)
+        finally:
+            store.close()
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trygghetskartan")
+@click.option("-v", "--verbose", is_flag=True, help="Skriv mer om vad som händer.")
+def cli(verbose: bool) -> None:
+    """Trygghetskartan: karta och analys för situationell brottsprevention."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@with_store
+def init(store: Store) -> None:
+    """Skapa en tom databas och läs in stadsdelarna (kan köras igen)."""
+    from layers.reference import load_reference
+
+    results = load_reference(store)
+    click.echo(f"Databas klar: {store!r}")
+    click.echo(f"  {results['stadsdelar'].inserted} stadsdelar, "
+               f"{results['stadsdelsomraden'].inserted} stadsdelsområden "
+               "(två indelningar: 13 till 2023-06-30, 11 från 2023-07-01)")
+
+
+@cli.command()
+@click.option("--seed", type=int, default=None, help="Slumpfrö (standard: det fasta fröet).")
+@with_store
+def demo(store: Store, seed: int | None) -> None:
+    """Skapa databasen och läs in demodata (samma data varje gång)."""
+    from layers.demo_load import load_demo
+
+    report = load_demo(store, seed=seed)
+    click.echo(report)
+
+
+@cli.command("import")
+@click.argument("layer", type=click.Choice(sorted(IMPORTABLE)))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--crs", type=int, default=None,
+              help="EPSG-kod för filens koordinater om filen inte anger den "
+                   "(4326, 3006 eller 3011).")
+@click.option("--source", default=None,
+              help="Källans namn (blir prefix i id). 'polisen' läser polisens händelse-JSON.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Spara de giltiga raderna även om andra rader är fel (standard: allt "
+                   "eller inget).")
+@click.option("--user", default=None, help="Vem som importerar (för importloggen).")
+@with_store
+def import_(store: Store, layer: str, file: str, crs: int | None, source: str | None,
+            skip_invalid: bool, user: str | None) -> None:
+    """Läs in en fil (CSV, GeoJSON, GPKG, zippad Shapefile, KML, GPX) i ett lager.
+
+    Avslutas med 0 när allt lästes in, 1 när rader avvisades (med en rapport per rad).
+    Inget sparas till hälften: en import är en transaktion.
+    """
+    from layers.importer import import_file
+
+    try:
+        report = import_file(store, layer, file, crs=crs, source=source, user=user,
+                             allow_partial=skip_invalid)
+    except FileRejected as exc:
+        click.echo(f"Fel: {exc}\nInget sparades.", err=True)
+        sys.exit(1)
+    except RowsRejected as exc:
+        click.echo(f"Fel i {Path(file).name}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary_sv())
+    if report.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("layer", type=click.Choice(sorted(SPATIAL_LAYERS)))
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_store
+def export(store: Store, layer: str, file: str) -> None:
+    """Skriv ett lager till GPKG, GeoJSON eller CSV (efter filändelsen)."""
+    from layers.exporters import export_layer
+
+    try:
+        n = export_layer(store, layer, Path(file))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{n} rader skrivna till {file}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Mapp med GeoPackage-databasen.")
+@click.option("--debug", is_flag=True, help="Flasks felsökningsläge (inte i drift).")
+def serve(host: str, port: int, data_dir: str | None, debug: bool) -> None:
+    """Starta webbappen."""
+    from mapapp import create_app
+
+    app = create_app()
+    if data_dir:
+        app.config["DATA_DIR"] = data_dir
+    if host in ("127.0.0.1", "localhost"):
+        # plain http on the loopback: secure-only cookies would never be sent
+        app.config["SESSION_COOKIE_SECURE"] = False
+    click.echo(f"Trygghetskartan på http://{host}:{port}/  (avsluta med Ctrl+C)")
+    app.run(host=host, port=port, debug=debug, use_reloader=False, threaded=True)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="trygghetskartan")

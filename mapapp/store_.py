@@ -1,0 +1,32 @@
+"""The store for the web app: found from config like every CLI verb, one per app."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from layers.store import Store, open_store, store_location
+
+
+def location_for(app: Flask) -> str:
+    """Where the app's store is: DATABASE, DATA_DIR, the environment, the instance folder."""
+    explicit = app.config.get("DATABASE") or app.config.get("DATA_DIR")
+    return store_location(explicit, app.instance_path)
+
+
+def get_store() -> Store:
+    """Return the app's store, opening (and, if new, initialising) it on first use."""
+    store = current_app.extensions.get("trygghetskartan.store")
+    if store is None:
+        store = open_store(location_for(current_app))
+        if not store.is_initialized():
+            from layers.reference import load_reference
+
+            store.initialize()
+            load_reference(store)
+        current_app.extensions["trygghetskartan.store"] = store
+    return store
+
+
+def init_app(app: Flask) -> None:
+    """Nothing to tear down per request: the store keeps one connection per thread."""
+    app.extensions.setdefault("trygghetskartan.store", None)

@@ -1,0 +1,113 @@
+"""Shared fixtures.
+
+Infrastructure (this part): the ``chromium_path`` and ``browser`` fixtures for browser
+tests, the ``postgis_url`` fixture with a throwaway PostgreSQL + PostGIS cluster, and
+``artifacts_dir``. The helpers ``require_or_skip``, ``serve_wsgi_in_thread`` and
+``ARTIFACTS_DIR`` live in ``tests/infra.py`` (import them from there in test modules).
+Tests that need Chromium or PostGIS skip on a machine without them, but fail under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from infra import (  # noqa: F401  (re-exported for fixtures added later)
+    ARTIFACTS_DIR,
+    CHROMIUM_ARGS,
+    in_ci,
+    require_or_skip,
+    serve_wsgi_in_thread,
+)
+
+# --------------------------------------------------------------------------------------
+# Infrastructure: artifacts kept by CI
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """The folder for screenshots and rendered files that CI keeps (created)."""
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR
+
+
+# --------------------------------------------------------------------------------------
+# Infrastructure: Debian's Chromium driven by Playwright (never `playwright install`)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of the Chromium binary; env TRYGGHETSKARTAN_CHROMIUM overrides it."""
+    path = (
+        os.environ.get("TRYGGHETSKARTAN_CHROMIUM")
+        or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+        or shutil.which("chromium")
+        or "/usr/bin/chromium"
+    )
+    usable = os.path.isfile(path) and os.access(path, os.X_OK)
+    require_or_skip(f"Chromium ({path}; apt-get install chromium)", usable)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[object]:
+    """A headless Playwright Browser (Chromium) shared by the session."""
+    require_or_skip(
+        "Python package playwright (pip install -e '.[test]')",
+        importlib.util.find_spec("playwright") is not None,
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+# --------------------------------------------------------------------------------------
+# Infrastructure: PostGIS, a throwaway cluster per test session
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    """URL of a PostgreSQL database with PostGIS, started for this session.
+
+    With env TRYGGHETSKARTAN_TEST_DATABASE set, that database is used as it is.
+    Otherwise a cluster is created with initdb in a temporary folder (as the postgres
+    user when running as root) and deleted at the end of the session.
+    """
+    external = os.environ.get("TRYGGHETSKARTAN_TEST_DATABASE")
+    if external:
+        yield external
+        return
+
+    require_or_skip(
+        "Python package psycopg (pip install -e '.[test]')",
+        importlib.util.find_spec("psycopg") is not None,
+    )
+    from pg_cluster import PgCluster, PgUnavailable
+
+    cluster = problem = None
+    try:
+        cluster = PgCluster()
+        url = cluster.start()
+    except PgUnavailable as exc:
+        problem = str(exc)
+    # Outside the except block, so a CI failure shows the reason without a traceback.
+    require_or_skip(f"PostgreSQL with PostGIS ({problem})", problem is None)
+    try:
+        yield url
+    finally:
+        cluster.stop()
