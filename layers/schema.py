@@ -378,5 +378,41 @@ WALKS = LayerSchema(
     ),
 )
 
+#: Roles from least to most rights; each role may do what the ones before it may.
+ROLES: dict[str, str] = {
+    "läsare": "läser kartor och listor",
+    "inventerare": "registrerar och laddar upp fynd",
+    "handläggare": "tilldelar och ändrar status, ser allt i sitt område",
+    "admin": "hanterar användare och importerar händelser",
+}
+
+USERS = LayerSchema(
+    name="users",
+    label="användare",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "användarnamn", required=True),
+        Field("role", "str", "roll", required=True, choices={r: r for r in ROLES}),
+        Field("password_hash", "str", "lösenordshash", required=True),
+        Field("sdo_code", "str", "stadsdelsområde (kod)"),
+        Field("display_name", "str", "namn"),
+        Field("active", "bool", "aktiv"),
+        Field("created_at", "datetime", "skapad"),
+    ),
+)
+
+API_TOKENS = LayerSchema(
+    name="api_tokens",
+    label="API-nycklar",
+    geometry_type="",
+    fields=(
+        # the sha256 of the token: the token itself is shown once and never stored
+        Field("id", "str", "nyckelns sha256", required=True),
+        Field("user_id", "str", "användare", required=True),
+        Field("created_at", "datetime", "skapad"),
+        Field("revoked", "bool", "återkallad"),
+    ),
+)
+
 #: Every table without geometry that the store keeps.
-ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS)}
+ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS)}

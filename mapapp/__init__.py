@@ -11,9 +11,23 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from mapapp import store_
+
+csrf = CSRFProtect()
+
+#: Main menu: (endpoint, Swedish label); entries whose blueprint is missing are hidden.
+NAV_ITEMS = [
+    ("maps.city", "Karta"),
+    ("priority.ranking", "Prioriterade platser"),
+    ("findings.list_findings", "Fynd"),
+    ("findings.new_finding", "Nytt fynd"),
+    ("sites.list_sites", "Platssamverkan"),
+    ("briefs.index", "Lägesbilder"),
+    ("briefs.city", "Stadsöversikt"),
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,15 +59,64 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     store_.init_app(app)
+    csrf.init_app(app)
+    _register_page_helpers(app)
 
-    from mapapp import health
+    from mapapp import auth, health
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
 
     from mapapp.cli import cli
 
     app.cli.add_command(cli, "trygghetskartan")
     return app
+
+
+def _register_page_helpers(app: Flask) -> None:
+    """Template helpers and Swedish error pages shared by every blueprint."""
+
+    def nav_items() -> list[tuple[str, str]]:
+        return [(e, label) for e, label in NAV_ITEMS if e in current_app.view_functions]
+
+    def demo_data_present() -> bool:
+        from layers.store.base import Query
+
+        try:
+            return store_.get_store().count("incidents", Query(where={"source": "demo"},
+                                                                limit=1)) > 0
+        except Exception:  # a page must render even when the store is down
+            return False
+
+    app.jinja_env.globals.update(nav_items=nav_items, demo_data_present=demo_data_present)
+
+    def error_page(status: int, title: str, message: str):
+        from flask import jsonify, request
+
+        if request.path.startswith("/api/"):
+            return jsonify({"error": message}), status
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return error_page(403, "Åtkomst nekad",
+                          getattr(exc, "description", "") or "Du saknar behörighet.")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return error_page(404, "Sidan finns inte", "Adressen finns inte i Trygghetskartan.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        limit = app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
+        return error_page(413, "Filen är för stor",
+                          f"Filen är för stor: högst {limit:.0f} MB tas emot. Inget sparades.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        return error_page(400, "Formuläret kunde inte skickas",
+                          "Formulärets säkerhetsnyckel (CSRF) saknas eller har gått ut. "
+                          "Ladda om sidan och försök igen.")
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -166,3 +166,46 @@ def serve(host: str, port: int, data_dir: str | None, debug: bool) -> None:
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="trygghetskartan")
+
+
+@cli.group()
+def users() -> None:
+    """Hantera användare och API-nycklar."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["läsare", "inventerare",
+                                                          "handläggare", "admin"]))
+@click.option("--sdo", default=None, help="Stadsdelsområdets kod (för handläggare).")
+@click.option("--display-name", default=None, help="Namn som visas i appen.")
+@with_store
+def users_add(store: Store, name: str, role: str, sdo: str | None,
+              display_name: str | None) -> None:
+    """Skapa en användare (lösenord från TRYGGHETSKARTAN_PASSWORD eller en fråga)."""
+    import os
+
+    from layers.users import UserError, add_user
+
+    password = os.environ.get("TRYGGHETSKARTAN_PASSWORD") or click.prompt(
+        "Lösenord", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(store, name, role, password, sdo_code=sdo, display_name=display_name)
+    except UserError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Användaren {name} skapad med rollen {role}.")
+
+
+@users.command("token")
+@click.argument("name")
+@with_store
+def users_token(store: Store, name: str) -> None:
+    """Skriv ut en ny API-nyckel för användaren (visas bara en gång)."""
+    from layers.users import UserError, new_token
+
+    try:
+        click.echo(new_token(store, name))
+    except UserError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)

@@ -111,3 +111,66 @@ def postgis_url() -> Iterator[str]:
         yield url
     finally:
         cluster.stop()
+
+
+# --------------------------------------------------------------------------------------
+# The app: a fresh app and GeoPackage store for each test (flaskr style)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def reference_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with only the bundled geography, built once and copied per test."""
+    from layers.reference import load_reference
+    from layers.store import GeoPackageStore
+
+    folder = tmp_path_factory.mktemp("reference-store")
+    store = GeoPackageStore(folder)
+    store.initialize()
+    load_reference(store)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return store.path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, reference_store_file: Path) -> Path:
+    """A fresh data folder holding a store with the reference layers."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(reference_store_file, folder / reference_store_file.name)
+    return folder
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    """The fresh store of this test (GeoPackage)."""
+    from layers.store import GeoPackageStore
+
+    store = GeoPackageStore(data_dir)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(data_dir: Path, tmp_path: Path):
+    """A Flask app on the fresh store, with a temporary instance folder."""
+    from mapapp import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATA_DIR": str(data_dir),
+        "SESSION_COOKIE_SECURE": False,
+    })
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
