@@ -153,17 +153,9 @@ def store(data_dir: Path):
 
 
 @pytest.fixture
-def app(data_dir: Path, tmp_path: Path):
-    """A Flask app on the fresh store, with a temporary instance folder."""
-    from mapapp import create_app
-
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "DATA_DIR": str(data_dir),
-        "SESSION_COOKIE_SECURE": False,
-    })
-    yield app
+def app(data_dir: Path):
+    """A Flask app on the fresh store."""
+    return make_test_app(data_dir)
 
 
 @pytest.fixture
@@ -174,3 +166,65 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def demo_store_file(tmp_path_factory: pytest.TempPathFactory, reference_store_file: Path) -> Path:
+    """A store with the full deterministic demo data set, built once per session."""
+    from layers.demo_load import load_demo
+    from layers.store import GeoPackageStore
+
+    folder = tmp_path_factory.mktemp("demo-store")
+    shutil.copy(reference_store_file, folder / reference_store_file.name)
+    store = GeoPackageStore(folder)
+    load_demo(store)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return store.path
+
+
+@pytest.fixture
+def demo_data_dir(tmp_path: Path, demo_store_file: Path) -> Path:
+    """A fresh data folder holding a copy of the demo store."""
+    folder = tmp_path / "demo-data"
+    folder.mkdir()
+    shutil.copy(demo_store_file, folder / demo_store_file.name)
+    return folder
+
+
+def make_test_app(data_dir: Path, **config):
+    """Build an app for tests on ``data_dir`` (plain-http cookies, fixed secret)."""
+    from mapapp import create_app
+
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATA_DIR": str(data_dir),
+        "SESSION_COOKIE_SECURE": False,
+        **config,
+    })
+
+
+@pytest.fixture
+def demo_app(demo_data_dir: Path):
+    """A Flask app on a fresh copy of the demo store."""
+    return make_test_app(demo_data_dir)
+
+
+@pytest.fixture
+def live_server(demo_app):
+    """The demo app served over real HTTP on 127.0.0.1 for browser tests.
+
+    Yields an object with ``url`` (no trailing slash) and ``app``. TILE_URL points at
+    an unreachable local address so tests never depend on the internet; tests that
+    check tile handling override it.
+    """
+    demo_app.config["TILE_URL"] = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+    class Live:
+        app = demo_app
+        url = ""
+
+    Live.url, stop = serve_wsgi_in_thread(demo_app)
+    yield Live
+    stop()

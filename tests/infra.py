@@ -65,3 +65,22 @@ def serve_wsgi_in_thread(wsgi_app: Callable) -> tuple[str, Callable[[], None]]:
         thread.join(timeout=10)
 
     return f"http://127.0.0.1:{server.server_port}", stop
+
+
+def create_user(app, name: str, role: str, password: str = "losenord123", **kwargs) -> None:
+    """Create a user in the app's store (for auth tests)."""
+    from layers.users import add_user
+    from mapapp.store_ import get_store
+
+    with app.app_context():
+        add_user(get_store(), name, role, password, **kwargs)
+
+
+def login(client, name: str, password: str = "losenord123"):
+    """Log a test client in through the real form (with its CSRF token)."""
+    import re
+
+    page = client.get("/auth/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post("/auth/login", data={"username": name, "password": password,
+                                            "csrf_token": token})
