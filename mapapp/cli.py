@@ -146,21 +146,29 @@ def export(store: Store, layer: str, file: str) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--threads", default=8, type=int, show_default=True,
+              help="Antal trådar som svarar på anrop.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Mapp med GeoPackage-databasen.")
-@click.option("--debug", is_flag=True, help="Flasks felsökningsläge (inte i drift).")
-def serve(host: str, port: int, data_dir: str | None, debug: bool) -> None:
-    """Starta webbappen."""
+@click.option("--debug", is_flag=True, help="Flasks utvecklingsserver med felsökning "
+                                           "(aldrig i drift).")
+def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool) -> None:
+    """Starta webbappen (waitress, en WSGI-server för drift)."""
     from mapapp import create_app
 
     app = create_app()
     if data_dir:
         app.config["DATA_DIR"] = data_dir
-    if host in ("127.0.0.1", "localhost"):
+    if host in ("127.0.0.1", "localhost", "::1"):
         # plain http on the loopback: secure-only cookies would never be sent
         app.config["SESSION_COOKIE_SECURE"] = False
     click.echo(f"Trygghetskartan på http://{host}:{port}/  (avsluta med Ctrl+C)")
-    app.run(host=host, port=port, debug=debug, use_reloader=False, threaded=True)
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
+        return
+    from waitress import serve as waitress_serve
+
+    waitress_serve(app, host=host, port=port, threads=threads, ident="trygghetskartan")
 
 
 def main() -> None:
