@@ -1,6 +1,7 @@
 """Exports: write a stored layer to GeoPackage, GeoJSON or CSV.
 
-CSV gets ``lon``/``lat`` in WGS 84 and the same column names the importer reads,
+CSV gets ``lon``/``lat`` in WGS 84 (9 decimals, 0.1 mm) for points and a ``wkt``
+column (WGS 84) for other geometries, with the same column names the importer reads,
 so an export can be imported again and gives the same rows (same ids).
 """
 
@@ -18,6 +19,9 @@ from layers.store.base import Query, Store
 
 LOGGER = logging.getLogger(__name__)
 
+#: Decimals of degrees in CSV exports: 1e-9 degrees is about 0.1 mm.
+CSV_DECIMALS = 9
+
 EXPORT_FORMATS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
 
 
@@ -29,10 +33,10 @@ def frame_to_csv_text(frame: gpd.GeoDataFrame) -> str:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].map(lambda v: None if pd.isna(v) else v.isoformat())
     if len(wgs) and (wgs.geom_type == "Point").all():
-        out["lon"] = wgs.geometry.x.round(7)
-        out["lat"] = wgs.geometry.y.round(7)
+        out["lon"] = wgs.geometry.x.round(CSV_DECIMALS)
+        out["lat"] = wgs.geometry.y.round(CSV_DECIMALS)
     else:
-        out["wkt"] = wgs.geometry.to_wkt(rounding_precision=7)
+        out["wkt"] = wgs.geometry.to_wkt(rounding_precision=CSV_DECIMALS)
     return out.to_csv(index=False)
 
 
@@ -53,6 +57,9 @@ def export_frame(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     for col in out.columns:
         if col != "geometry" and str(out[col].dtype) in ("Int64", "boolean"):
             out[col] = out[col].astype(object)
+        elif driver == "GPKG" and isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            # the GeoPackage standard stores times in UTC ("…Z")
+            out[col] = out[col].dt.tz_convert("UTC")
     pyogrio.write_dataframe(out, path, layer=layer, driver=driver)
 
 

@@ -122,6 +122,7 @@ def prepare_import(store: Store, layer: str, path: str | Path, *, crs: int | Non
         source_name = source or "import"
         table = read_table(path, schema, crs=crs, max_bytes=max_bytes, display_name=name)
         validated = validate(table, schema, source=source_name)
+        notes = list(table.notes)
     frame = validated.frame
     outside: list[int] = []
     if layer != STADSDELAR.name and len(frame):
@@ -156,6 +157,14 @@ def join_layer(store: Store, schema: LayerSchema, frame: gpd.GeoDataFrame,
             when = frame[schema.time_field] if schema.time_field else None
             codes, names = index.area_of(frame["stadsdel"].to_numpy(dtype=object), when)
             frame["sdo_code"], frame["sdo_name"] = codes, names
+    if "precision" in frame.columns:
+        # a row known only to the municipality (the police put such events on the
+        # centre of Stockholm) is in no particular stadsdel
+        kommun = frame["precision"].eq("kommun").to_numpy()
+        if kommun.any():
+            for col in ("stadsdel", "sdo_code", "sdo_name"):
+                if col in frame.columns:
+                    frame[col] = frame[col].astype(object).where(~kommun, None)
     if "site_id" in schema.names:
         sites = store.read("sites") if sites is None else sites
         points = frame.geometry

@@ -32,6 +32,14 @@ Matching rules (see :class:`PlaceMatcher`):
 
 The event type is mapped to an incident category with :data:`POLICE_TYPE_TO_CATEGORY`;
 unknown types become ``"ovrigt"`` and are counted in the :class:`PoliceReport`.
+
+Times: the feed's ``datetime`` is when the police *published* the event, often hours
+after it happened. The event's own time is in ``name`` ("17 januari 23.39, …": day,
+Swedish month name, hour.minute or hour:minute, Stockholm local time) without a year;
+:func:`event_time_from_name` takes the year that puts that time nearest to the
+publication (so "28 december 23.24" published 2023-01-02 is in 2022, and an event
+announced in April for "01 maj" is in the same year). An event whose name has no
+readable time keeps the publication time and is counted in the report.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from pathlib import Path
 import geopandas
 import pandas as pd
 
+import geodata
 from layers.schema import INCIDENT_CATEGORIES, LOCAL_TZ, STORE_EPSG, WEB_EPSG
 
 LOGGER = logging.getLogger(__name__)
@@ -264,6 +273,18 @@ _GAMLA_RE = re.compile(r"(?<!\w)G:a(?=\s)", re.IGNORECASE)
 #: A one-digit hour in "2026-01-17 7:24:39 +01:00".
 _ONE_DIGIT_HOUR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d):")
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+#: "17 januari 23.39, Misshandel, Stockholm" (also "01 oktober 15:27, …").
+_NAME_TIME_RE = re.compile(
+    r"^\s*(?P<day>\d{1,2})\s+(?P<month>[^\W\d_]+)\s+(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?!\d)"
+)
+SWEDISH_MONTHS: dict[str, int] = {
+    name: number
+    for number, name in enumerate(
+        ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+         "september", "oktober", "november", "december"),
+        start=1,
+    )
+}
 _REQUIRED_FIELDS = ("id", "datetime", "type")
 
 
@@ -291,6 +312,8 @@ class PoliceReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: Events left out because an earlier event in the file had the same id.
     n_duplicates: int = 0
+    #: Events whose name had no readable time: they keep the publication time.
+    n_time_from_published: int = 0
 
     @property
     def share_stadsdel(self) -> float:
@@ -306,6 +329,11 @@ class PoliceReport:
         )
         if self.n_duplicates:
             text += f" {_sv_int(self.n_duplicates)} dubbletter (samma id) hoppades över."
+        if self.n_time_from_published:
+            text += (
+                f" {_sv_int(self.n_time_from_published)} händelser saknar läsbar tidpunkt i "
+                "rubriken och fick polisens publiceringstid."
+            )
         if self.unknown_types:
             listed = ", ".join(
                 f"{name} ({_sv_int(n)})"
@@ -388,8 +416,6 @@ class PlaceMatcher:
 @lru_cache(maxsize=1)
 def _default_places() -> tuple[PlaceMatcher, geopandas.GeoSeries]:
     """The matcher and representative points (EPSG:3011) of the bundled stadsdelar."""
-    import geodata
-
     return _places_from(geodata.stadsdelar(crs=STORE_EPSG))
 
 
@@ -520,6 +546,49 @@ def _parse_times(raw: list[str], numbers: list[int]) -> pd.Series:
     return times.dt.tz_convert(LOCAL_TZ)
 
 
+def event_time_from_name(name: object, published: pd.Timestamp) -> pd.Timestamp | None:
+    """Return the time an event happened, read from its ``name``, or None.
+
+    ``name`` starts with day, Swedish month name and clock time ("17 januari 23.39, …");
+    the year is the one (publication year, the year before or after) that puts the
+    time nearest to ``published`` (time zone aware). The time is Stockholm local time.
+    Returns None when the name does not start that way or names no real date.
+    """
+    if not isinstance(name, str):
+        return None
+    match = _NAME_TIME_RE.match(name)
+    if match is None:
+        return None
+    month = SWEDISH_MONTHS.get(match["month"].casefold())
+    day, hour, minute = int(match["day"]), int(match["hour"]), int(match["minute"])
+    if month is None or hour > 23 or minute > 59:
+        return None
+    local = published.tz_convert(LOCAL_TZ)
+    best = None
+    for year in (local.year - 1, local.year, local.year + 1):
+        try:
+            naive = pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute)
+        except ValueError:  # 30 februari, or 29 februari outside a leap year
+            continue
+        when = naive.tz_localize(LOCAL_TZ, ambiguous=True, nonexistent="shift_forward")
+        if best is None or abs(when - local) < abs(best - local):
+            best = when
+    return best
+
+
+def _event_times(published: pd.Series, names: list[object]) -> tuple[pd.Series, int]:
+    """Event times from the names, else the publication times; and how many fell back."""
+    times = []
+    fallback = 0
+    for name, when in zip(names, published, strict=True):
+        parsed = event_time_from_name(name, when)
+        if parsed is None:
+            fallback += 1
+            parsed = when
+        times.append(parsed)
+    return pd.Series(pd.DatetimeIndex(times, tz=LOCAL_TZ)), fallback
+
+
 def read_police_events(
     path: str | Path,
     stadsdelar: geopandas.GeoDataFrame | None = None,
@@ -528,7 +597,8 @@ def read_police_events(
 
     Returns one row per event (in file order; a repeated id is kept once) with the
     columns ``id`` (``"polisen:<event id>"``), ``occurred_at`` (time zone aware,
-    Europe/Stockholm, from the event's ``datetime``), ``category`` (a code of
+    Europe/Stockholm: the time in the event's ``name``, see :func:`event_time_from_name`,
+    else the publication time ``datetime``), ``category`` (a code of
     :data:`layers.schema.INCIDENT_CATEGORIES`), ``source`` (``"polisen"``),
     ``precision`` (``"stadsdel"`` when the summary names a place in Stockholm,
     else ``"kommun"``), ``victim_gender`` (None: the feed never says), ``description``
@@ -552,6 +622,7 @@ def read_police_events(
     ids: list[str] = []
     numbers: list[int] = []
     raw_times: list[str] = []
+    names: list[object] = []
     categories: list[str] = []
     stadsdel_codes: list[str | None] = []
     descriptions: list[str] = []
@@ -588,13 +659,15 @@ def read_police_events(
         ids.append(event_id)
         numbers.append(number)
         raw_times.append(event["datetime"])
+        names.append(event.get("name"))
         categories.append(category)
         stadsdel_codes.append(code)
         descriptions.append(f"{summary}\n{url}".strip() if url else summary)
         lons.append(lon)
         lats.append(lat)
 
-    occurred_at = _parse_times(raw_times, numbers)
+    published = _parse_times(raw_times, numbers)
+    occurred_at, n_time_fallback = _event_times(published, names)
     municipality_points = geopandas.GeoSeries.from_xy(lons, lats, crs=WEB_EPSG).to_crs(STORE_EPSG)
     placed = pd.Series(stadsdel_codes, dtype=object).notna().to_numpy()
     geometry = municipality_points.to_numpy()
@@ -624,6 +697,7 @@ def read_police_events(
         n_kommun=len(frame) - n_stadsdel,
         unknown_types=dict(unknown),
         n_duplicates=n_duplicates,
+        n_time_from_published=n_time_fallback,
     )
     if unknown:
         LOGGER.warning("unknown police event types read as 'ovrigt': %s", dict(unknown))

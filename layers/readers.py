@@ -5,14 +5,36 @@ GeoJSON, GeoPackage, zipped Shapefile, KML and GPX (through pyogrio/GDAL). Every
 reader returns a :class:`RawTable` in the store CRS (EPSG:3011) with the row
 numbers the user sees, so validation can name "rad 7, fält 'datum'". Problems
 with the file as a whole raise :class:`~layers.errors.FileRejected`.
+
+Coordinate systems: a GIS file's declared CRS is used (and reprojected, whatever it
+is); ``--crs`` must then agree with it. A GeoJSON file without a ``crs`` member, a
+Shapefile without ``.prj`` and a CSV with ``x``/``y`` declare nothing: they need
+``--crs``, except that coordinates in degrees are taken as WGS 84. Places outside
+Sweden are row errors (usually a wrong ``--crs``).
+
+KML and GPX (waypoints) carry a name, a description and a time but rarely our
+columns, so for them:
+
+* the time comes from the layer's time column (``datum`` in ExtendedData), else from
+  the element's own time (``<TimeStamp><when>``, GPX ``<time>``);
+* ``description`` is the name and the description joined with " – " (HTML tags of
+  KML descriptions removed);
+* a row with an empty or no ``kategori`` column (or GPX ``<type>``) gets as category the
+  first category name, code or alias written in the name, else in the description
+  (whole words, any case: "Belysning: trasig lampa" → belysning, "Mörkt vid tunneln"
+  → belysning); a row where none is found is a row error that quotes the name;
+* findings without an ``allvarlighet`` column get severity 2 (medel), and the import
+  report says so.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import logging
 import re
+import sqlite3
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -26,7 +48,7 @@ import shapely
 from pyproj import CRS
 
 from layers.errors import FileRejected, RowError
-from layers.schema import ACCEPTED_EPSG, STORE_EPSG, WEB_EPSG, LayerSchema
+from layers.schema import ACCEPTED_EPSG, STORE_EPSG, WEB_EPSG, LayerSchema, category_lookup
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +78,13 @@ LON_NAMES = ("lon", "long", "longitude", "lng", "längdgrad", "langdgrad")
 LAT_NAMES = ("lat", "latitude", "breddgrad")
 X_NAMES = ("x", "e", "easting", "öst", "ost", "e_koordinat", "x_koordinat")
 Y_NAMES = ("y", "n", "northing", "nord", "n_koordinat", "y_koordinat")
+WKT_NAMES = ("wkt", "geometry", "geometri", "geom")
+#: Shapefile (dBase) field names are cut to this many characters.
+DBF_NAME_LENGTH = 10
+#: KML/GPX columns that hold the element's own time, in order of preference.
+ELEMENT_TIME_NAMES = ("timestamp", "time", "when", "begin")
+#: Severity given to findings from KML/GPX files that have no severity column.
+DEFAULT_WAYPOINT_SEVERITY = 2
 
 
 @dataclass
@@ -70,8 +99,10 @@ class RawTable:
     frame: gpd.GeoDataFrame
     rows: np.ndarray
     fmt: str
-    source_crs: int | None
+    source_crs: int | str | None
     problems: list[RowError] = field(default_factory=list)
+    #: Things the import report should tell (defaults applied, …).
+    notes: list[str] = field(default_factory=list)
 
 
 def detect_format(path: Path) -> str:
@@ -116,27 +147,41 @@ def decode_text(data: bytes, name: str) -> str:
         raise FileRejected(f"Filen {name} är inte en textfil (den innehåller binära data). "
                            "Spara den som CSV (semikolon- eller kommaseparerad).")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         LOGGER.info("%s is not UTF-8, reading it as Windows-1252", name)
         text = data.decode("cp1252", errors="replace")
         if text.count("\ufffd") > max(3, len(text) // 100):
             raise FileRejected(f"Filen {name} har en teckenkodning som inte kan läsas "
                                "(varken UTF-8 eller Windows-1252).") from None
-        return text
+    sample = text[:8192]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
+    if controls > max(2, len(sample) // 200):
+        raise FileRejected(f"Filen {name} är inte en textfil (den innehåller binära data). "
+                           "Spara den som CSV (semikolon- eller kommaseparerad).")
+    return text
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
+    """The separator is the one the header line uses most (headers have no decimals)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    best = max(";,\t|", key=header.count)
+    if header.count(best):
+        return best
     try:
-        return csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
+        return csv.Sniffer().sniff("\n".join(text.splitlines()[:20]),
+                                   delimiters=";,\t|").delimiter
     except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        return max(";,\t", key=header.count)
+        return ","
 
 
-def _canonical_columns(columns: list[str], schema: LayerSchema) -> dict[str, str]:
-    """Map file headers to our field names (case and surrounding space ignored)."""
+def _canonical_columns(columns: list[str], schema: LayerSchema, *,
+                       truncated: int | None = None) -> dict[str, str]:
+    """Map file headers to our field names (case and surrounding space ignored).
+
+    ``truncated`` also accepts names cut to that many characters (Shapefile fields:
+    ``beskrivnin`` is ``beskrivning``); a full name wins over a cut one.
+    """
     lookup: dict[str, str] = {}
     for f in schema.input_fields:
         for key in (f.name, f.label, *f.aliases):
@@ -145,6 +190,9 @@ def _canonical_columns(columns: list[str], schema: LayerSchema) -> dict[str, str
                           (Y_NAMES, "y")):
         for key in names:
             lookup.setdefault(key, target)
+    if truncated:
+        for key, target in list(lookup.items()):
+            lookup.setdefault(key[:truncated], target)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for col in columns:
@@ -163,22 +211,71 @@ def parse_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
+def _split_csv(text: str, name: str) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """Split CSV text into a header, rows and the row number (as in Excel) of each row.
+
+    Excel numbers records, not lines: the header is row 1, a quoted cell with line
+    breaks is still one row, and blank lines count (they are skipped here).
+    """
+    first, _, rest = text.partition("\n")
+    if re.fullmatch(r"sep=.\r?", first):
+        # Excel's "sep=;" line names the separator and is not shown as a row
+        delimiter, text = first[4], rest
+    else:
+        delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    try:
+        for number, record in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in record]
+                continue
+            rows.append(record)
+            numbers.append(number)
+    except csv.Error as exc:
+        raise FileRejected(f"Filen {name} kunde inte läsas som CSV (rad {reader.line_num}): "
+                           f"{exc}") from exc
+    if header is None:
+        raise FileRejected(f"Filen {name} är tom.")
+    return header, rows, np.asarray(numbers, dtype=int)
+
+
+def _csv_frame(header: list[str], records: list[list[str]], numbers: np.ndarray,
+               problems: list[RowError]) -> pd.DataFrame:
+    """Put CSV records into a frame of strings; rows with too many cells are errors."""
+    width = len(header)
+    cells = []
+    for record, number in zip(records, numbers, strict=True):
+        extra = [c for c in record[width:] if c.strip()]
+        if extra:
+            problems.append(RowError(int(number), None,
+                                     f"raden har {len(record)} fält men rubrikraden har {width} "
+                                     "(kontrollera avgränsare och citattecken)"))
+        cells.append((record + [""] * width)[:width])
+    columns, seen = [], set()
+    for i, col in enumerate(header):
+        col = col or f"kolumn_{i + 1}"
+        while col in seen:
+            col += "_"
+        seen.add(col)
+        columns.append(col)
+    return pd.DataFrame(cells, columns=columns, dtype=object)
+
+
 def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> RawTable:
     text = decode_text(path.read_bytes(), name)
     if not text.strip():
         raise FileRejected(f"Filen {name} är tom.")
-    delimiter = _sniff_delimiter(text)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skip_blank_lines=True, on_bad_lines="error", engine="python")
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise FileRejected(f"Filen {name} kunde inte läsas som CSV: {exc}") from exc
-    if frame.empty:
+    header, records, rows = _split_csv(text, name)
+    if not records:
         raise FileRejected(f"Filen {name} har rubriker men inga rader.")
-    frame = frame.rename(columns=_canonical_columns(list(frame.columns), schema))
-    # Excel row numbers: the header is row 1
-    rows = np.arange(len(frame)) + 2
     problems: list[RowError] = []
+    frame = _csv_frame(header, records, rows, problems)
+    frame = frame.rename(columns=_canonical_columns(list(frame.columns), schema))
     if {"lon", "lat"} <= set(frame.columns):
         xcol, ycol, labels = "lon", "lat", ("lon", "lat")
         if crs not in (None, WEB_EPSG):
@@ -193,6 +290,9 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
                 "--crs 3006 (SWEREF 99 TM) eller --crs 3011 (SWEREF 99 18 00), eller använd "
                 "kolumnerna lon/lat i WGS 84.")
     else:
+        wkt = next((c for c in frame.columns if str(c).strip().lower() in WKT_NAMES), None)
+        if wkt is not None:
+            return _read_wkt_csv(frame, wkt, rows, name, crs, problems)
         raise FileRejected(
             f"Filen {name} saknar koordinatkolumner: ange 'lon' och 'lat' (WGS 84) eller "
             f"'x' och 'y' (SWEREF 99) med --crs. Kolumner i filen: {', '.join(frame.columns)}.")
@@ -211,6 +311,23 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
     return RawTable(gdf.to_crs(STORE_EPSG), rows, "csv", crs, problems)
 
 
+def _read_wkt_csv(frame: pd.DataFrame, column: str, rows: np.ndarray, name: str,
+                  crs: int | None, problems: list[RowError]) -> RawTable:
+    """A CSV with the geometry as WKT (what ``export`` writes for lines and polygons)."""
+    crs = WEB_EPSG if crs is None else crs
+    _check_crs_allowed(crs, name)
+    text = frame[column].astype(str).str.strip()
+    geoms = shapely.from_wkt(text.where(text != "", None).to_numpy(dtype=object),
+                             on_invalid="ignore")
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        raw = text.iloc[i]
+        msg = "värde saknas" if not raw else f"'{raw[:60]}' är inte en giltig WKT-geometri"
+        problems.append(RowError(int(rows[i]), column, msg))
+    frame = frame.drop(columns=[column])
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    return RawTable(gdf.to_crs(STORE_EPSG), rows, "csv", crs, problems)
+
+
 # --- GIS formats ---------------------------------------------------------------------------
 
 
@@ -222,42 +339,98 @@ def _check_crs_allowed(crs: int | None, name: str) -> None:
             raise FileRejected(f"Filen {name}: okänt koordinatsystem EPSG:{crs}.") from exc
 
 
-def _check_xml(path: Path, name: str) -> None:
+_DTD_RE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_xml_bytes(head: bytes, name: str) -> None:
     """Refuse XML with a DTD: entity expansion ("billion laughs") is an attack."""
-    head = path.read_bytes()[:1_000_000]
-    if re.search(rb"<!(DOCTYPE|ENTITY)", head, re.IGNORECASE):
+    if _DTD_RE.search(head):
         raise FileRejected(f"Filen {name} innehåller en DTD (<!DOCTYPE/<!ENTITY>), vilket inte "
                            "tillåts av säkerhetsskäl. Exportera filen igen utan den.")
 
 
-def _check_zip(path: Path, name: str) -> None:
-    """Refuse a zip that expands too much (a zip bomb) or is not a zip."""
+def _check_xml(path: Path, name: str) -> None:
+    # a DTD must come before the root element, so the head of the file is enough
+    with path.open("rb") as fh:
+        _check_xml_bytes(fh.read(1_000_000), name)
+
+
+def _check_zip(path: Path, name: str) -> list[str]:
+    """Refuse a zip that expands too much (a zip bomb) or is not a zip; list its members."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, OSError) as exc:
         raise FileRejected(f"Filen {name} är ingen giltig zip-fil.") from exc
     total = sum(i.file_size for i in infos)
     size = max(path.stat().st_size, 1)
     if total > MAX_UNZIPPED_BYTES or total / size > MAX_ZIP_RATIO:
-        raise FileRejected(f"Zip-filen {name} packas upp till {total / 1e6:.0f} MB, mer än "
-                           f"tillåtet ({MAX_UNZIPPED_BYTES / 1e6:.0f} MB, högst "
+        raise FileRejected(f"Zip-filen {name} packas upp till {total / 1e6:.1f} MB, mer än "
+                           f"tillåtet ({MAX_UNZIPPED_BYTES / 1e6:.1f} MB, högst "
                            f"{MAX_ZIP_RATIO} gånger filens storlek). Inget sparades.")
+    return [i.filename for i in infos if not i.is_dir()]
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_gpkg(path: Path, name: str) -> None:
+    """Refuse a GeoPackage that is not SQLite, is cut short or is corrupt.
+
+    GDAL reads what it can of a damaged file, so a truncated upload could otherwise
+    load only some of its rows.
+    """
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise FileRejected(f"Filen {name} är ingen GeoPackage (den är inte en SQLite-databas).")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    size = path.stat().st_size
+    damaged = f"Filen {name} är skadad eller ofullständig (avkortad?) och kan inte läsas som " \
+              "GeoPackage. Exportera eller kopiera den igen."
+    header_valid = pages > 0 and header[24:28] == header[92:96]
+    if page_size < 512 or size % page_size or (header_valid and pages * page_size > size):
+        raise FileRejected(damaged)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchall()
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise FileRejected(damaged) from exc
+    if result != [("ok",)]:
+        raise FileRejected(damaged)
+    if "gpkg_contents" not in tables:
+        raise FileRejected(f"Filen {name} är en SQLite-databas men ingen GeoPackage "
+                           "(tabellen gpkg_contents saknas).")
 
 
 def _gdal_path(path: Path, name: str, fmt: str) -> str:
     if fmt == "shapefile":
-        _check_zip(path, name)
-        with zipfile.ZipFile(path) as zf:
-            shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        members = _check_zip(path, name)
+        shps = [n for n in members if n.lower().endswith(".shp")]
         if not shps:
             raise FileRejected(f"Zip-filen {name} innehåller ingen .shp-fil.")
         return f"/vsizip/{path}/{shps[0]}"
     if fmt == "kmz":
-        _check_zip(path, name)
-        return f"/vsizip/{path}"
+        members = _check_zip(path, name)
+        kmls = [n for n in members if n.lower().endswith(".kml")]
+        if not kmls:
+            raise FileRejected(f"KMZ-filen {name} innehåller ingen .kml-fil.")
+        with zipfile.ZipFile(path) as zf:
+            for member in kmls:
+                with zf.open(member) as fh:
+                    _check_xml_bytes(fh.read(1_000_000), name)
+        return f"/vsizip/{path}/{kmls[0]}"
     if fmt in ("kml", "gpx"):
         _check_xml(path, name)
+    if fmt == "gpkg":
+        _check_gpkg(path, name)
     return str(path)
 
 
@@ -268,7 +441,10 @@ def _pick_layers(source: str, name: str, fmt: str) -> list[str]:
         raise FileRejected(f"Filen {name} kunde inte läsas som {FORMAT_LABELS[fmt]}: "
                            f"{_short(exc)}") from exc
     if fmt == "gpx":
-        return [layer for layer in layers if layer == "waypoints"] or layers[:1]
+        if "waypoints" not in layers:
+            raise FileRejected(f"Filen {name} har inga waypoints (<wpt>); spår och rutter "
+                               "läses inte.")
+        return ["waypoints"]
     if fmt in ("kml", "kmz"):
         return layers
     return layers[:1]
@@ -278,15 +454,38 @@ def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0][:200]
 
 
+def _geojson_declares_crs(path: Path) -> bool:
+    """Tell whether a GeoJSON file has a ``crs`` member (GDAL assumes WGS 84 otherwise)."""
+    with path.open("rb") as fh:
+        return any(re.search(rb'"crs"\s*:', block) for block in _blocks(fh))
+
+
+def _blocks(fh, size: int = 1 << 20):
+    """Overlapping blocks of a file, so that a short pattern is never cut in two."""
+    tail = b""
+    while block := fh.read(size):
+        yield tail + block
+        tail = block[-16:]
+
+
 def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
               crs: int | None) -> RawTable:
+    if fmt == "geojson":
+        with path.open("rb") as fh:
+            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"[") and b'"datetime"' in head:
+            raise FileRejected(f"Filen {name} ser ut som polisens händelser (en JSON-lista), "
+                               "inte GeoJSON. Läs in den med --source polisen.")
     source = _gdal_path(path, name, fmt)
     frames = []
     for layer in _pick_layers(source, name, fmt):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                frames.append(pyogrio.read_dataframe(source, layer=layer))
+                # times as text: GDAL would read naive local times as UTC when a
+                # column mixes them with times that have an offset
+                frames.append(pyogrio.read_dataframe(source, layer=layer,
+                                                     datetime_as_string=True))
         except Exception as exc:
             raise FileRejected(f"Filen {name} kunde inte läsas som {FORMAT_LABELS[fmt]}: "
                                f"{_short(exc)}") from exc
@@ -294,18 +493,28 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
     if not frames:
         raise FileRejected(f"Filen {name} innehåller inga objekt.")
     file_crs = frames[0].crs
+    if fmt == "geojson" and not _geojson_declares_crs(path):
+        file_crs = None
     gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=file_crs)
+    geoms = gpd.GeoSeries(gdf.geometry.to_numpy(), index=gdf.index, crs=file_crs)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(gdf.drop(columns="geometry")), geometry=geoms,
+                           crs=file_crs)
     source_crs = _resolve_crs(gdf, crs, name)
     gdf = gdf.set_crs(source_crs, allow_override=True).to_crs(STORE_EPSG)
+    notes: list[str] = []
+    if fmt in ("kml", "kmz", "gpx"):
+        gdf = _drop_empty_columns(gdf)
+    truncated = DBF_NAME_LENGTH if fmt == "shapefile" else None
     gdf = gdf.rename(columns=_canonical_columns(
-        [c for c in gdf.columns if c != "geometry"], schema))
+        [c for c in gdf.columns if c != "geometry"], schema, truncated=truncated))
+    if fmt in ("kml", "kmz", "gpx"):
+        gdf = _waypoint_rules(gdf, schema, fmt, notes)
     rows = np.arange(len(gdf)) + 1
     problems = [RowError(int(rows[i]), "geometri", "objektet saknar geometri")
                 for i in np.flatnonzero(gdf.geometry.isna().to_numpy()
                                         | gdf.geometry.is_empty.to_numpy())]
     gdf = _flatten(gdf)
-    return RawTable(gdf, rows, fmt, source_crs, problems)
+    return RawTable(gdf, rows, fmt, source_crs, problems, notes)
 
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, crs: int | None, name: str) -> int | str:
@@ -328,6 +537,114 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, crs: int | None, name: str) -> int | str
         "Ange --crs 3006 (SWEREF 99 TM) eller --crs 3011 (SWEREF 99 18 00).")
 
 
+# --- KML and GPX -----------------------------------------------------------------------
+
+
+def _drop_empty_columns(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the columns a KML/GPX driver always lists but the file leaves empty."""
+    empty = []
+    for col in gdf.columns:
+        if col == "geometry":
+            continue
+        values = gdf[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            blank = values.isna() | (values.astype("string").str.strip() == "")
+        else:
+            blank = values.isna()
+        if blank.all():
+            empty.append(col)
+    return gdf.drop(columns=empty)
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_BREAK_RE = re.compile(r"<\s*(br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
+
+
+def _plain_text(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    """Text of a column without HTML (KML descriptions are HTML), "" where missing."""
+    if values is None:
+        return pd.Series("", index=index, dtype=object)
+    out = []
+    for v in values:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out.append("")
+            continue
+        text = _BREAK_RE.sub("\n", str(v))
+        text = html.unescape(_TAG_RE.sub("", text))
+        out.append("\n".join(" ".join(line.split()) for line in text.splitlines()).strip())
+    return pd.Series(out, index=index, dtype=object)
+
+
+def _column(gdf: gpd.GeoDataFrame, *names: str) -> pd.Series | None:
+    """The first column whose name (ignoring case) is one of ``names``."""
+    lower = {str(c).lower(): c for c in gdf.columns}
+    for n in names:
+        if n in lower:
+            return gdf[lower[n]]
+    return None
+
+
+def category_in_text(texts: pd.Series, schema: LayerSchema) -> pd.Series:
+    """The category code first named (code, label or alias, whole words) in each text."""
+    lookup = category_lookup(schema.categories)
+    alternatives = sorted(lookup, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(a) for a in alternatives) + r")(?!\w)",
+                         re.IGNORECASE)
+    found = []
+    for text in texts:
+        match = pattern.search(text) if isinstance(text, str) else None
+        found.append(lookup[match.group(1).lower()] if match else None)
+    return pd.Series(found, index=texts.index, dtype=object)
+
+
+def _waypoint_rules(gdf: gpd.GeoDataFrame, schema: LayerSchema, fmt: str,
+                    notes: list[str]) -> gpd.GeoDataFrame:
+    """Fill time, description, category (and severity) of KML/GPX rows (module docstring)."""
+    gdf = gdf.copy()
+    index = gdf.index
+    title = _plain_text(_column(gdf, "name"), index)
+    # time: the layer's time column, completed by the element's own time
+    element_time = _column(gdf, *ELEMENT_TIME_NAMES)
+    if schema.time_field and element_time is not None:
+        own = element_time.map(lambda v: None if v is None or pd.isna(v) else
+                               (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+        if schema.time_field in gdf.columns:
+            given = gdf[schema.time_field]
+            blank = given.isna() | (given.astype("string").str.strip() == "")
+            gdf[schema.time_field] = given.astype(object).where(~blank, own)
+        else:
+            gdf[schema.time_field] = own
+    if schema.name == "sites":
+        if "name" not in gdf.columns and (title != "").any():
+            gdf["name"] = title.where(title != "", None)
+        return gdf
+    # description: name – description
+    body = _plain_text(_column(gdf, "description", "desc", "cmt"), index)
+    if "description" in schema.names:
+        joined = [" – ".join(p for p in (t, b) if p) for t, b in zip(title, body, strict=True)]
+        gdf["description"] = pd.Series([j or None for j in joined], index=index, dtype=object)
+    # category: a column, a GPX <type>, else the first category named in name/description
+    if schema.categories:
+        given = gdf["category"] if "category" in gdf.columns else _column(gdf, "type")
+        found = category_in_text(title, schema)
+        found = found.where(found.notna(), category_in_text(body, schema))
+        if given is not None:
+            blank = given.isna() | (given.astype("string").str.strip() == "")
+            found = given.astype(object).where(~blank.to_numpy(), found)
+        # rows without a category keep their name, so the error quotes it
+        fallback = title.where(title != "", body).where(lambda t: t != "", None)
+        gdf["category"] = found.where(found.notna(), fallback)
+    if "severity" in schema.names and "severity" not in gdf.columns:
+        gdf["severity"] = DEFAULT_WAYPOINT_SEVERITY
+        notes.append(f"Filen har ingen kolumn för allvarlighet: alla {len(gdf)} fynd fick "
+                     f"allvarlighet {DEFAULT_WAYPOINT_SEVERITY} (medel). Ändra dem i "
+                     "fyndlistan vid behov.")
+    return gdf
+
+
+# --- geometry checks -------------------------------------------------------------------
+
+
 def _flatten(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Drop Z/M and turn single-part multi points into points."""
     geoms = gdf.geometry.to_numpy()
@@ -341,20 +658,49 @@ def _flatten(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index))
 
 
+def _crs_label(crs: int | str | None) -> str:
+    if crs is None:
+        return "okänt"
+    if isinstance(crs, int):
+        return f"EPSG:{crs}"
+    try:
+        return CRS.from_user_input(crs).name
+    except Exception:  # pyproj raises CRSError
+        return "filens eget"
+
+
 def _check_in_sweden(table: RawTable) -> None:
-    """Report rows whose place lies outside Sweden (and blank their geometry)."""
+    """Report rows whose place lies outside Sweden and blank their geometry."""
     geoms = table.frame.geometry
-    present = ~(geoms.isna() | geoms.is_empty)
+    present = (~(geoms.isna() | geoms.is_empty)).to_numpy()
     if not present.any():
         return
-    wgs = geoms[present].to_crs(WEB_EPSG)
+    positions = np.flatnonzero(present)
+    projected = geoms.iloc[positions]
+    finite = np.isfinite(projected.bounds.to_numpy()).all(axis=1)
+    wgs = projected.to_crs(WEB_EPSG)
     b = wgs.bounds
     w, s, e, n = SWEDEN_BOUNDS
-    outside = (b.minx < w) | (b.maxx > e) | (b.miny < s) | (b.maxy > n)
-    for idx in np.flatnonzero(outside.to_numpy()):
-        pos = int(np.flatnonzero(present.to_numpy())[idx])
-        c = wgs.iloc[idx].centroid
+    outside = ~finite | ((b.minx < w) | (b.maxx > e) | (b.miny < s) | (b.maxy > n)).to_numpy()
+    crs = _crs_label(table.source_crs)
+    for k in np.flatnonzero(outside):
+        pos = int(positions[k])
+        if not finite[k]:
+            msg = (f"koordinaterna kunde inte räknas om från koordinatsystemet {crs} — "
+                   "kontrollera koordinaterna och koordinatsystemet (--crs)")
+        else:
+            c = wgs.iloc[k].centroid
+            msg = (f"platsen ({c.y:.5f}, {c.x:.5f} i WGS 84) ligger utanför Sverige — "
+                   "kontrollera koordinaterna och koordinatsystemet")
+        table.problems.append(RowError(int(table.rows[pos]), "geometri", msg))
+    if outside.all():
         table.problems.append(RowError(
-            int(table.rows[pos]), "geometri",
-            f"platsen ({c.y:.5f}, {c.x:.5f} i WGS 84) ligger utanför Sverige — "
-            "kontrollera koordinaterna och koordinatsystemet"))
+            None, "geometri",
+            f"alla platser i filen ({int(outside.sum())}) ligger utanför Sverige: filen har "
+            "troligen ett "
+            f"annat koordinatsystem än {crs} (ange rätt med --crs 3006, 3011 eller 4326)"))
+    if outside.any():
+        blanked = geoms.to_numpy().copy()
+        blanked[positions[outside]] = None
+        table.frame = table.frame.set_geometry(
+            gpd.GeoSeries(blanked, crs=geoms.crs, index=geoms.index))

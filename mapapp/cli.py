@@ -123,6 +123,14 @@ def import_(store: Store, layer: str, file: str, crs: int | None, source: str | 
     except RowsRejected as exc:
         click.echo(f"Fel i {Path(file).name}: {exc}", err=True)
         sys.exit(1)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # a file no reader foresaw: still exit 1, in Swedish
+        LOGGER.info("import of %s failed", file, exc_info=True)
+        click.echo(f"Fel: filen {Path(file).name} kunde inte läsas in ({type(exc).__name__}: "
+                   f"{str(exc)[:300]}).\nInget sparades (en import sparas helt eller inte "
+                   "alls). Kör med -v för detaljer.", err=True)
+        sys.exit(1)
     click.echo(report.summary_sv())
     if report.errors:
         sys.exit(1)

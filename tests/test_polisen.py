@@ -115,11 +115,12 @@ def test_sample_times_are_stockholm_time_with_one_digit_hours(sample):
     frame, _ = sample
     times = frame["occurred_at"]
     assert str(times.dt.tz) == "Europe/Stockholm"
-    assert times.iloc[0] == pd.Timestamp("2026-01-16 13:31:07", tz="Europe/Stockholm")
-    # "2026-01-17 7:24:39 +01:00": one-digit hour
-    assert times.iloc[3] == pd.Timestamp("2026-01-17 07:24:39", tz="Europe/Stockholm")
-    assert times.iloc[3].hour == 7
-    assert times.iloc[7] == pd.Timestamp("2026-01-18 08:52:55+01:00")
+    # the event time comes from the name ("16 januari 13.00, Brand, Stockholm"),
+    # not from `datetime`, which is when the police published the event
+    assert times.iloc[0] == pd.Timestamp("2026-01-16 13:00", tz="Europe/Stockholm")
+    # published "2026-01-17 7:24:39 +01:00" (one-digit hour), happened 06.32
+    assert times.iloc[3] == pd.Timestamp("2026-01-17 06:32", tz="Europe/Stockholm")
+    assert times.iloc[7] == pd.Timestamp("2026-01-17 23:39", tz="Europe/Stockholm")
     assert times.isna().sum() == 0
 
 
@@ -357,7 +358,8 @@ def test_repeated_ids_are_kept_once(tmp_path):
 
 
 def test_summer_time_offsets(tmp_path):
-    path = write(tmp_path, [event(1, datetime="2025-07-01 23:30:00 +02:00")])
+    path = write(tmp_path, [event(1, datetime="2025-07-01 23:30:00 +02:00",
+                                  name="1 juli 23.30, Misshandel, Stockholm")])
     frame, _ = read_police_events(path)
     assert frame["occurred_at"].iloc[0] == pd.Timestamp("2025-07-01 23:30", tz="Europe/Stockholm")
 
