@@ -1,0 +1,478 @@
+"""The PostGIS store: the same layers in PostgreSQL tables, for a city with many users.
+
+Selected with ``TRYGGHETSKARTAN_DATABASE=postgresql://…`` (see
+:func:`layers.store.open_store`). The tables are generated from :mod:`layers.schema`
+like the GeoPackage ones: a ``fid`` identity key (QGIS wants an integer key), the
+schema's fields (``str`` text, ``int`` bigint, ``float`` double precision, ``bool``
+boolean, ``datetime`` timestamptz, ``date`` date), a ``geom geometry(<type>, 3011)``
+column with a GiST index, and ``id text UNIQUE NOT NULL`` (stadsdelar are unique on
+``code``, stadsdelsområden on ``(code, division)``).
+
+A write is one transaction. Rows go in by ``COPY`` into a temporary table and then
+``INSERT … SELECT … ON CONFLICT DO NOTHING``: a million incidents load without a round
+trip per row, and rows whose id is already stored are left as they are, exactly as
+:class:`layers.store.geopackage.GeoPackageStore` does with ``INSERT OR IGNORE``.
+Geometries travel as hex WKB and are read back as WKB.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import conninfo, sql
+
+from layers.errors import StoreError
+from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG, LayerSchema
+from layers.store.base import Query, Store, WriteResult, schema_of
+
+LOGGER = logging.getLogger(__name__)
+
+GEOM = "geom"
+_SQL_TYPES = {
+    "str": "text",
+    "int": "bigint",
+    "float": "double precision",
+    "bool": "boolean",
+    "datetime": "timestamptz",
+    "date": "date",
+}
+# Datetimes travel as microseconds since 1970 (exact, and numpy makes them fast).
+_STAGE_TYPES = dict(_SQL_TYPES, datetime="bigint")
+_EPOCH_US = "timestamptz 'epoch' + {} * interval '1 microsecond'"
+# Columns the analysis filters on, indexed as in the GeoPackage store.
+_INDEXED = ("category", "sdo_code", "status")
+# Serialises initialize() between processes: CREATE TABLE IF NOT EXISTS can race.
+_INIT_LOCK = 0x7472_7967  # 'tryg'
+_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
+_PASSWORD_PARAM = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
+
+
+def _safe_url(url: str) -> str:
+    """Return the URL without its password, for messages and logs."""
+    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
+
+
+def _ident(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+# --- value conversion ----------------------------------------------------------------
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Parse a column to UTC timestamps (naive values are UTC, as in the GeoPackage)."""
+    ts = pd.to_datetime(values, utc=True, errors="raise", format="mixed")
+    return ts.astype("datetime64[us, UTC]")
+
+
+#: Column contents (pandas.api.types.infer_dtype) that need no conversion, per kind.
+_NATIVE = {
+    "str": ("string", "empty"),
+    "int": ("integer", "empty"),
+    "float": ("floating", "integer", "mixed-integer-float", "empty"),
+    "bool": ("boolean", "empty"),
+    "date": ("date", "empty"),
+}
+
+
+def _column(values: pd.Series, kind: str) -> list:
+    """Convert one column of a frame to the Python values the staging table takes."""
+    if kind == "datetime":
+        ts = _utc(values)
+        micros = ts.to_numpy(dtype="datetime64[us]").astype(np.int64).astype(object)
+        micros[ts.isna().to_numpy()] = None
+        return micros.tolist()
+    # Fast path for a million rows: the column already holds the right Python types.
+    if pd.api.types.infer_dtype(values, skipna=True) in _NATIVE[kind]:
+        return values.to_numpy(dtype=object, na_value=None).tolist()
+    if kind == "date":
+        return [None if _is_missing(v) else pd.Timestamp(v).date() for v in values]
+    if kind == "bool":
+        return [None if _is_missing(v) else bool(v) for v in values]
+    if kind == "int":
+        return [None if _is_missing(v) else int(v) for v in values]
+    if kind == "float":
+        return [None if _is_missing(v) else float(v) for v in values]
+    return [None if _is_missing(v) else str(v) for v in values]
+
+
+def _param(value: object, kind: str) -> object:
+    """Convert one value for a query parameter of a column of ``kind``."""
+    if kind == "datetime":
+        ts = _utc(pd.Series([value], dtype=object)).iloc[0]
+        return None if pd.isna(ts) else ts.to_pydatetime()
+    return _column(pd.Series([value], dtype=object), kind)[0]
+
+
+def _hex_wkb(geoms: Iterable) -> list[str | None]:
+    """Encode shapely geometries as hex WKB (None stays None)."""
+    arr = np.asarray(geoms, dtype=object)
+    return shapely.to_wkb(arr, hex=True, include_srid=False).tolist()
+
+
+def _from_db(values: list, kind: str) -> pd.Series:
+    """Turn stored values back into the typed pandas values GeoPackageStore.read gives."""
+    if kind == "datetime":
+        micros = pd.array(values, dtype="Int64")
+        ts = pd.to_datetime(micros, unit="us", utc=True)
+        return pd.Series(ts, dtype="datetime64[us, UTC]").dt.tz_convert(LOCAL_TZ)
+    if kind == "date":
+        return pd.Series(values, dtype=object)
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean")
+    if kind == "int":
+        return pd.Series(values, dtype="Int64")
+    if kind == "float":
+        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.Series(values, dtype=object)
+
+
+def _geom_sql(schema: LayerSchema, value: sql.Composable) -> sql.Composable:
+    """SQL turning a hex WKB value into a geometry of the layer's declared type."""
+    geom = sql.SQL("ST_Force2D(ST_GeomFromWKB(decode({}, 'hex'), {}))").format(
+        value, sql.Literal(STORE_EPSG))
+    # Polygons go into MULTIPOLYGON layers (the reference data has plain polygons).
+    if schema.geometry_type.upper().startswith("MULTI"):
+        geom = sql.SQL("ST_Multi({})").format(geom)
+    return geom
+
+
+# --- the store -----------------------------------------------------------------------
+
+
+class PostGISStore(Store):
+    """All layers in one PostgreSQL database with PostGIS."""
+
+    kind = "postgis"
+    #: Rows converted at a time while copying: keeps memory flat on million-row imports.
+    chunk_size = 50_000
+
+    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._local = threading.local()
+        self._staging = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({_safe_url(self.url)!r})"
+
+    # connections --------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            params = conninfo.conninfo_to_dict(self.url)
+            params.setdefault("connect_timeout", str(self.connect_timeout))
+            params.setdefault("application_name", "trygghetskartan")
+            # autocommit: reads never leave a transaction open; writes BEGIN explicitly
+            return psycopg.connect(**params, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"Kan inte ansluta till databasen {_safe_url(self.url)}: {exc}") from exc
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        """One connection per thread (the web app serves requests in threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Turn a lost or refused connection into a StoreError with a Swedish message."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None and (conn.closed or conn.broken):
+                self._local.conn = None
+            raise StoreError(
+                f"Databasen {_safe_url(self.url)} svarar inte: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """Run a block in one transaction; roll back everything on error."""
+        with self._reachable():
+            conn = self.conn
+            with conn.transaction():
+                yield conn
+
+    def _fetch(self, query: sql.Composable, params: list) -> list[tuple]:
+        with self._reachable():
+            return self.conn.execute(query, params).fetchall()
+
+    # schema -------------------------------------------------------------------
+
+    def is_initialized(self) -> bool:
+        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES]
+        rows = self._fetch(
+            sql.SQL("SELECT count(*) FROM pg_tables "
+                    "WHERE schemaname = current_schema() AND tablename = ANY(%s)"),
+            [names])
+        return rows[0][0] == len(names)
+
+    def initialize(self) -> None:
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_INIT_LOCK])
+            try:
+                with conn.transaction():
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise StoreError(
+                    f"PostGIS saknas i databasen {_safe_url(self.url)} och användaren får "
+                    f"inte installera det (CREATE EXTENSION postgis): {exc}") from exc
+            except psycopg.errors.FeatureNotSupported as exc:
+                raise StoreError(
+                    f"PostGIS är inte installerat på databasservern {_safe_url(self.url)} "
+                    f"(Debian: postgresql-NN-postgis-3): {exc}") from exc
+            for schema in (*SPATIAL_LAYERS.values(), *ATTRIBUTE_TABLES.values()):
+                for statement in table_ddl(schema):
+                    conn.execute(statement)
+        LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
+
+    # writing ------------------------------------------------------------------
+
+    def write(
+        self,
+        layers: dict[str, pd.DataFrame],
+        *,
+        replace: Iterable[str] = (),
+        then: Callable[[dict[str, WriteResult]], dict[str, pd.DataFrame]] | None = None,
+    ) -> dict[str, WriteResult]:
+        replace = set(replace)
+        results: dict[str, WriteResult] = {}
+        with self.transaction() as conn:
+            self._write_frames(conn, layers, replace, results)
+            if then is not None:
+                self._write_frames(conn, then(dict(results)), set(), results)
+        return results
+
+    def _write_frames(self, conn: psycopg.Connection, layers: dict[str, pd.DataFrame],
+                      replace: set[str], results: dict[str, WriteResult]) -> None:
+        for name, frame in layers.items():
+            schema = schema_of(name)
+            if name in replace:
+                conn.execute(sql.SQL("DELETE FROM {}").format(_ident(name)))
+            inserted = self._insert_rows(conn, schema, frame)
+            results[name] = WriteResult(inserted=inserted, unchanged=len(frame) - inserted)
+
+    def _insert_rows(self, conn: psycopg.Connection, schema: LayerSchema,
+                     frame: pd.DataFrame) -> int:
+        """Copy ``frame`` into a staging table, then insert the rows with a new id."""
+        if len(frame) == 0:
+            return 0
+        fields = [f for f in schema.fields if f.name in frame.columns]
+        geoms = None
+        if schema.geometry_type:
+            geoms = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame[GEOM]
+        stage = _ident(f"_stage_{schema.name}_{next(self._staging)}")
+        cols = [sql.SQL("{} {}").format(_ident(f.name), sql.SQL(_STAGE_TYPES[f.kind]))
+                for f in fields]
+        if geoms is not None:
+            cols.append(sql.SQL("{} text").format(_ident(GEOM)))
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            stage, sql.SQL(", ").join(cols)))
+        names = [f.name for f in fields] + ([GEOM] if geoms is not None else [])
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            stage, sql.SQL(", ").join(map(_ident, names)))
+        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            for start in range(0, len(frame), self.chunk_size):
+                part = frame.iloc[start:start + self.chunk_size]
+                data = [_column(part[f.name], f.kind) for f in fields]
+                if geoms is not None:
+                    data.append(_hex_wkb(geoms.values[start:start + self.chunk_size]))
+                for row in zip(*data, strict=True):
+                    copy.write_row(row)
+
+        selected = []
+        for f in fields:
+            col = _ident(f.name)
+            selected.append(sql.SQL(_EPOCH_US).format(col) if f.kind == "datetime" else col)
+        if geoms is not None:
+            selected.append(_geom_sql(schema, _ident(GEOM)))
+        # Like INSERT OR IGNORE in SQLite: a row without an id is skipped, not an error.
+        where = sql.SQL(' WHERE "id" IS NOT NULL') if "id" in schema.names else sql.SQL("")
+        insert = sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
+            _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
+            sql.SQL(", ").join(selected), stage, where)
+        inserted = conn.execute(insert).rowcount
+        conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+        return inserted
+
+    def update(self, layer: str, row_id: str, values: dict[str, object]) -> bool:
+        schema = schema_of(layer)
+        sets, params = [], []
+        for key, value in values.items():
+            if key == "geometry":
+                if value is None:
+                    sets.append(sql.SQL("{} = NULL").format(_ident(GEOM)))
+                else:
+                    sets.append(sql.SQL("{} = {}").format(
+                        _ident(GEOM), _geom_sql(schema, sql.Placeholder())))
+                    params.append(_hex_wkb([value])[0])
+                continue
+            kind = schema.field(key).kind
+            sets.append(sql.SQL("{} = {}").format(
+                _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
+            params.append(_param(value, kind))
+        if not sets:
+            return bool(self.count(layer, Query(where={"id": row_id})))
+        with self.transaction() as conn:
+            cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s").format(
+                _ident(layer), sql.SQL(", ").join(sets)), [*params, row_id])
+            return cur.rowcount > 0
+
+    def delete(self, layer: str, ids: Iterable[str]) -> int:
+        schema_of(layer)
+        ids = [str(i) for i in ids]
+        with self.transaction() as conn:
+            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s::text[])").format(
+                _ident(layer)), [ids])
+            return cur.rowcount
+
+    # reading ------------------------------------------------------------------
+
+    def _where(self, schema: LayerSchema, query: Query | None) -> tuple[sql.Composable, list]:
+        if query is None:
+            return sql.SQL(""), []
+        clauses: list[sql.Composable] = []
+        params: list = []
+        if query.bbox is not None and schema.geometry_type:
+            clauses.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
+                _ident(GEOM), sql.Literal(STORE_EPSG)))
+            params += [float(v) for v in query.bbox]
+        if schema.time_field and (query.start or query.end):
+            tcol = _ident(schema.time_field)
+            if query.start is not None:
+                clauses.append(sql.SQL("{} >= %s").format(tcol))
+                params.append(_param(query.start, "datetime"))
+            if query.end is not None:
+                clauses.append(sql.SQL("{} < %s").format(tcol))
+                params.append(_param(query.end, "datetime"))
+        for key, value in query.where.items():
+            kind = schema.field(key).kind
+            col = _ident(key)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                values = [_param(v, kind) for v in value]
+                if not values:
+                    clauses.append(sql.SQL("FALSE"))
+                    continue
+                clauses.append(sql.SQL("{} = ANY(%s::{}[])").format(
+                    col, sql.SQL(_SQL_TYPES[kind])))
+                params.append(values)
+            elif value is None:
+                clauses.append(sql.SQL("{} IS NULL").format(col))
+            else:
+                clauses.append(sql.SQL("{} = %s::{}").format(col, sql.SQL(_SQL_TYPES[kind])))
+                params.append(_param(value, kind))
+        if not clauses:
+            return sql.SQL(""), params
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+    def _order(self, schema: LayerSchema, query: Query | None) -> sql.Composable:
+        if not query or not query.order_by:
+            return sql.SQL(" ORDER BY fid")
+        f = schema.field(query.order_by)
+        # Byte order and NULLs first: the same order SQLite (the GeoPackage) gives.
+        collate = sql.SQL(' COLLATE "C"') if f.kind == "str" else sql.SQL("")
+        return sql.SQL(" ORDER BY {}{} NULLS FIRST, fid").format(_ident(f.name), collate)
+
+    def read(self, layer: str, query: Query | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        schema = schema_of(layer)
+        where, params = self._where(schema, query)
+        selected = []
+        for f in schema.fields:
+            col = _ident(f.name)
+            if f.kind == "datetime":
+                selected.append(sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(col))
+            else:
+                selected.append(col)
+        if schema.geometry_type:
+            selected.append(sql.SQL("ST_AsBinary({})").format(_ident(GEOM)))
+        statement = sql.SQL("SELECT {} FROM {}{}{}").format(
+            sql.SQL(", ").join(selected), _ident(layer), where, self._order(schema, query))
+        if query and (query.limit is not None or query.offset):
+            statement += sql.SQL(" LIMIT %s OFFSET %s")
+            params += [query.limit, query.offset]
+        rows = self._fetch(statement, params)
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in selected]
+        data = {f.name: _from_db(list(col), f.kind)
+                for f, col in zip(schema.fields, columns, strict=False)}
+        frame = pd.DataFrame(data)
+        if not schema.geometry_type:
+            return frame
+        geoms = shapely.from_wkb(np.asarray(columns[-1], dtype=object)) if rows else []
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORE_EPSG),
+                                crs=STORE_EPSG)
+
+    def count(self, layer: str, query: Query | None = None) -> int:
+        schema = schema_of(layer)
+        where, params = self._where(schema, query)
+        rows = self._fetch(sql.SQL("SELECT count(*) FROM {}{}").format(_ident(layer), where),
+                           params)
+        return rows[0][0]
+
+    def ping(self) -> bool:
+        try:
+            self._fetch(sql.SQL("SELECT 1 FROM import_log LIMIT 1"), [])
+            return True
+        except (psycopg.Error, StoreError):
+            return False
+
+
+# --- DDL ---------------------------------------------------------------------------
+
+
+def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
+    """The statements that create one layer's table and indexes (if missing)."""
+    name = schema.name
+    cols = [sql.SQL("fid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")]
+    for f in schema.fields:
+        ddl = sql.SQL("{} {}").format(_ident(f.name), sql.SQL(_SQL_TYPES[f.kind]))
+        if f.name == "id":
+            ddl += sql.SQL(" NOT NULL UNIQUE")
+        cols.append(ddl)
+    if schema.geometry_type:
+        cols.append(sql.SQL("{} geometry({}, {})").format(
+            _ident(GEOM), sql.SQL(schema.geometry_type), sql.Literal(STORE_EPSG)))
+    if name == "stadsdelsomraden":
+        cols.append(sql.SQL('UNIQUE ("code", "division")'))
+    elif "id" not in schema.names:
+        cols.append(sql.SQL('UNIQUE ("code")'))
+    statements = [sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+        _ident(name), sql.SQL(", ").join(cols))]
+
+    def index(suffix: str, body: sql.Composable) -> sql.Composable:
+        return sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} {}").format(
+            _ident(f"{name}_{suffix}_idx"), _ident(name), body)
+
+    if schema.geometry_type:
+        statements.append(index(GEOM, sql.SQL("USING gist ({})").format(_ident(GEOM))))
+    if schema.time_field:
+        statements.append(index("time", sql.SQL("({})").format(_ident(schema.time_field))))
+    for col in _INDEXED:
+        if schema.geometry_type and col in schema.names:
+            statements.append(index(col, sql.SQL("({})").format(_ident(col))))
+    return statements

@@ -1,0 +1,584 @@
+"""The store contract: the same tests on both backends (GeoPackage and PostGIS).
+
+Every test takes ``any_store`` (initialised) or ``blank_store`` (not yet), which run
+once per backend. The PostGIS runs are marked ``postgis`` and get a fresh schema each
+(fixture ``postgis_schema_url``); they skip without PostgreSQL + PostGIS except under
+``CI=true``, where they fail. Expected answers are computed from the frames written,
+so both backends are held to the same answers, not just to each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from layers.errors import StoreError
+from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
+from layers.store import GeoPackageStore, Query, Store, open_store
+from layers.store.base import schema_of
+
+BACKENDS = ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
+T0 = pd.Timestamp("2024-03-01 08:00", tz=LOCAL_TZ)
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_store(request: pytest.FixtureRequest, tmp_path) -> Store:
+    """An empty, not yet initialised store of each backend."""
+    if request.param == "geopackage":
+        store = GeoPackageStore(tmp_path / "data")
+    else:
+        store = open_store(request.getfixturevalue("postgis_schema_url"))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def any_store(blank_store: Store) -> Store:
+    """An initialised, empty store of each backend."""
+    blank_store.initialize()
+    return blank_store
+
+
+# --- sample rows ---------------------------------------------------------------------
+
+
+def sample_value(kind: str, i: int, name: str = "") -> object:
+    """A value of a field kind for row ``i`` (millisecond times: the GeoPackage keeps ms)."""
+    if kind == "str":
+        return f"{name} {i} åäö \t\\ \"x\"\n"
+    if kind == "int":
+        return i * 1_000_000_007 - 3
+    if kind == "float":
+        return i * 0.125 - 1.5
+    if kind == "bool":
+        return i % 2 == 0
+    if kind == "datetime":
+        # across the change to summer time (2024-03-31) and with milliseconds
+        return T0 + pd.Timedelta(days=15 * i, hours=i, milliseconds=123 * i)
+    if kind == "date":
+        return dt.date(2020, 7, 1) + dt.timedelta(days=40 * i)
+    raise AssertionError(kind)
+
+
+def sample_geometry(geometry_type: str, i: int) -> shapely.Geometry:
+    x, y = 150_000 + 100 * i, 6_580_000 + 50 * i
+    square = shapely.box(x, y, x + 20, y + 30)
+    if geometry_type == "POINT":
+        return shapely.Point(x + 0.25, y + 0.5)
+    if geometry_type == "MULTIPOLYGON":
+        return shapely.MultiPolygon([square, shapely.box(x + 40, y, x + 50, y + 10)])
+    # GEOMETRY (findings): points, short lines and polygons
+    return [shapely.Point(x, y), shapely.LineString([(x, y), (x + 5, y + 7)]), square][i % 3]
+
+
+def sample_frame(layer: str, n: int = 3, *, prefix: str = "r") -> pd.DataFrame:
+    """Rows of every field of a layer; the last row has every optional value missing."""
+    schema = schema_of(layer)
+    data: dict[str, list] = {}
+    for f in schema.fields:
+        values = [sample_value(f.kind, i, f.name) for i in range(n)]
+        if f.name in ("id", "code"):
+            values = [f"{prefix}{i}" for i in range(n)]
+        elif not f.required:
+            values[-1] = None
+        data[f.name] = values
+    if not schema.geometry_type:
+        return pd.DataFrame(data)
+    geoms = [sample_geometry(schema.geometry_type, i) for i in range(n)]
+    if layer == "findings":
+        geoms[-1] = None
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=STORE_EPSG)
+
+
+def assert_same_values(read: pd.DataFrame, written: pd.DataFrame, layer: str) -> None:
+    """Compare a read frame with the written one, field by field, with the kinds' dtypes."""
+    schema = schema_of(layer)
+    assert list(read.columns[: len(schema.fields)]) == schema.names
+    assert len(read) == len(written)
+    for f in schema.fields:
+        got, want = read[f.name], written[f.name]
+        if f.kind == "datetime":
+            assert isinstance(got.dtype, pd.DatetimeTZDtype), f.name
+            assert str(got.dtype.tz) == LOCAL_TZ, f.name
+            want = pd.to_datetime(want, utc=True).dt.tz_convert(LOCAL_TZ)
+            assert [None if pd.isna(v) else v for v in got] == \
+                [None if pd.isna(v) else v for v in want], f.name
+            continue
+        expected_dtype = {"bool": "boolean", "int": "Int64", "float": "float64"}.get(f.kind, object)
+        assert got.dtype == expected_dtype, f.name
+        got_values = [None if pd.isna(v) else v for v in got]
+        want_values = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                       for v in want]
+        assert got_values == want_values, f.name
+        if f.kind == "date":
+            assert all(v is None or type(v) is dt.date for v in got_values), f.name
+    if schema.geometry_type:
+        assert isinstance(read, gpd.GeoDataFrame)
+        assert read.crs.to_epsg() == STORE_EPSG
+        for got, want in zip(read.geometry, written.geometry, strict=True):
+            if want is None:
+                assert got is None
+            else:
+                assert got.geom_type == want.geom_type
+                assert shapely.equals_exact(got, want, tolerance=0)
+
+
+def counts(store: Store) -> dict[str, int]:
+    return {name: store.count(name) for name in (*SPATIAL_LAYERS, *ATTRIBUTE_TABLES)}
+
+
+# --- schema ---------------------------------------------------------------------------
+
+
+def test_initialize_is_idempotent(blank_store: Store):
+    assert not blank_store.is_initialized()
+    blank_store.initialize()
+    assert blank_store.is_initialized()
+    assert blank_store.ping()
+    blank_store.write({"incidents": sample_frame("incidents")})
+    blank_store.initialize()
+    assert blank_store.is_initialized()
+    assert blank_store.count("incidents") == 3
+    assert all(blank_store.count(name) == 0 for name in counts(blank_store) if name != "incidents")
+
+
+def test_empty_reads_have_the_schema(any_store: Store):
+    for name in (*SPATIAL_LAYERS, *ATTRIBUTE_TABLES):
+        frame = any_store.read(name)
+        assert len(frame) == 0
+        assert list(frame.columns[: len(schema_of(name).fields)]) == schema_of(name).names
+        assert isinstance(frame, gpd.GeoDataFrame) == bool(schema_of(name).geometry_type)
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES])
+def test_round_trip_of_every_field_kind_and_geometry(any_store: Store, layer: str):
+    frame = sample_frame(layer, n=4)
+    result = any_store.write({layer: frame})
+    assert result[layer].inserted == 4 and result[layer].unchanged == 0
+    assert_same_values(any_store.read(layer), frame, layer)
+
+
+def test_round_trip_of_pandas_dtypes(any_store: Store):
+    """Nullable pandas dtypes and numpy scalars go in as well as Python values."""
+    frame = sample_frame("findings", n=4)
+    frame["severity"] = pd.array([1, 2, None, 3], dtype="Int64")
+    frame["found_at"] = pd.to_datetime(frame["found_at"]).dt.tz_convert("UTC")
+    frame["created_at"] = pd.Series([None] * 4, dtype="datetime64[ns, UTC]")
+    frame["status"] = pd.array(["ny", None, "tilldelad", "ny"], dtype="string")
+    any_store.write({"findings": frame})
+    assert_same_values(any_store.read("findings"), frame, "findings")
+
+
+def test_polygons_in_a_multipolygon_layer_keep_their_shape(any_store: Store):
+    square = shapely.box(150_000, 6_580_000, 150_100, 6_580_100)
+    frame = sample_frame("sites", n=1)
+    frame = frame.set_geometry([square], crs=STORE_EPSG)
+    any_store.write({"sites": frame})
+    stored = any_store.read("sites").geometry.iloc[0]
+    assert stored.geom_type in ("Polygon", "MultiPolygon")
+    assert stored.equals(square)
+
+
+def test_writing_the_same_rows_twice_changes_nothing(any_store: Store):
+    frames = {name: sample_frame(name) for name in ("incidents", "findings", "sites", "walks")}
+    first = any_store.write(frames)
+    before = counts(any_store)
+    second = any_store.write(frames)
+    assert {k: (r.inserted, r.unchanged) for k, r in first.items()} == \
+        {k: (3, 0) for k in frames}
+    assert {k: (r.inserted, r.unchanged) for k, r in second.items()} == \
+        {k: (0, 3) for k in frames}
+    assert counts(any_store) == before
+
+
+def test_duplicate_ids_in_one_frame_keep_the_first(any_store: Store):
+    frame = sample_frame("incidents", n=3)
+    frame.loc[2, "id"] = "r0"
+    result = any_store.write({"incidents": frame})
+    assert (result["incidents"].inserted, result["incidents"].unchanged) == (2, 1)
+    stored = any_store.read("incidents", Query(where={"id": "r0"}))
+    assert stored["category"].tolist() == [frame.loc[0, "category"]]
+
+
+def test_new_and_stored_rows_mixed(any_store: Store):
+    any_store.write({"incidents": sample_frame("incidents", n=3)})
+    result = any_store.write({"incidents": sample_frame("incidents", n=5)})
+    assert (result["incidents"].inserted, result["incidents"].unchanged) == (2, 3)
+    assert any_store.count("incidents") == 5
+
+
+def test_replace_empties_a_layer_first(any_store: Store):
+    any_store.write({"stadsdelar": sample_frame("stadsdelar", n=4)})
+    result = any_store.write({"stadsdelar": sample_frame("stadsdelar", n=2, prefix="s")},
+                             replace=("stadsdelar",))
+    assert result["stadsdelar"].inserted == 2
+    assert any_store.read("stadsdelar")["code"].tolist() == ["s0", "s1"]
+
+
+def test_unique_keys_of_the_reference_layers(any_store: Store):
+    areas = sample_frame("stadsdelsomraden", n=2)
+    areas["division"] = ["2020", "2020"]
+    again = areas.assign(division=["2023", "2023"])
+    result = any_store.write({"stadsdelsomraden": pd.concat([areas, again, areas])})
+    assert (result["stadsdelsomraden"].inserted, result["stadsdelsomraden"].unchanged) == (4, 2)
+    result = any_store.write({"stadsdelar": pd.concat([sample_frame("stadsdelar")] * 2)})
+    assert (result["stadsdelar"].inserted, result["stadsdelar"].unchanged) == (3, 3)
+
+
+def test_then_rows_are_written_in_the_same_transaction(any_store: Store):
+    seen = {}
+
+    def log(results):
+        seen.update(results)
+        entry = sample_frame("import_log", n=1, prefix="log")
+        entry["rows_loaded"] = results["incidents"].inserted
+        return {"import_log": entry}
+
+    results = any_store.write({"incidents": sample_frame("incidents", n=3)}, then=log)
+    assert seen["incidents"].inserted == 3
+    assert results["import_log"].inserted == 1
+    assert any_store.read("import_log")["rows_loaded"].tolist() == [3]
+
+    def fail(results):
+        raise RuntimeError("then failed")
+
+    before = counts(any_store)
+    with pytest.raises(RuntimeError):
+        any_store.write({"incidents": sample_frame("incidents", n=6)}, then=fail)
+    assert counts(any_store) == before
+
+    def bad_log(results):
+        entry = sample_frame("import_log", n=1, prefix="log2")
+        entry["rows_read"] = ["många"]
+        return {"import_log": entry}
+
+    with pytest.raises(ValueError):
+        any_store.write({"incidents": sample_frame("incidents", n=6)}, then=bad_log)
+    assert counts(any_store) == before
+
+
+@pytest.mark.parametrize("bad", ["inte ett tal", 2**70], ids=["text", "overflow"])
+def test_a_failure_mid_write_leaves_every_table_unchanged(any_store: Store, bad: object):
+    any_store.write({"stadsdelar": sample_frame("stadsdelar"),
+                     "incidents": sample_frame("incidents", n=2)})
+    before = counts(any_store)
+    # small chunks: the bad last row fails after the first chunks went to the database
+    any_store.chunk_size = 10
+    findings = sample_frame("findings", n=25, prefix="f")
+    findings["severity"] = [1] * 24 + [bad]
+    with pytest.raises(Exception):  # noqa: B017 - each backend has its own error class
+        any_store.write(
+            {"incidents": sample_frame("incidents", n=30, prefix="new"),
+             "stadsdelar": sample_frame("stadsdelar", n=1, prefix="s"),
+             "findings": findings},
+            replace=("stadsdelar",))
+    assert counts(any_store) == before
+    assert any_store.read("stadsdelar")["code"].tolist() == ["r0", "r1", "r2"]
+    # and the store still works afterwards
+    findings["severity"] = 2
+    assert any_store.write({"findings": findings})["findings"].inserted == 25
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def query_frame() -> gpd.GeoDataFrame:
+    """60 incidents on a grid, 12 hours apart, well inside or outside any test bbox."""
+    n = 60
+    i = np.arange(n)
+    categories = ["ran", "hot", "stold", "klotter", "brand"]
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"q{k:02d}" for k in i],
+            "occurred_at": [T0 + pd.Timedelta(hours=12 * k) for k in i],
+            "category": [categories[k % 5] for k in i],
+            "source": ["test"] * n,
+            "victim_gender": [[None, "kvinna", "man"][k % 3] for k in i],
+            "strategic": [k % 5 == 0 for k in i],
+            "sdo_code": [["rinkeby-kista", "farsta", None][k % 3] for k in i],
+        },
+        geometry=[shapely.Point(150_005 + 100 * (k % 10), 6_580_005 + 100 * (k // 10))
+                  for k in i],
+        crs=STORE_EPSG,
+    )
+
+
+def expected_ids(frame: gpd.GeoDataFrame, query: Query) -> list[str]:
+    """What every backend must answer: filter, order (NULLs first), limit, offset."""
+    keep = np.ones(len(frame), dtype=bool)
+    if query.bbox:
+        minx, miny, maxx, maxy = query.bbox
+        x, y = frame.geometry.x, frame.geometry.y
+        keep &= ((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)).to_numpy()
+    if query.start is not None:
+        keep &= (frame["occurred_at"] >= query.start).to_numpy(bool)
+    if query.end is not None:
+        keep &= (frame["occurred_at"] < query.end).to_numpy(bool)
+    for key, value in query.where.items():
+        column = frame[key]
+        if isinstance(value, tuple):
+            keep &= column.isin(value).to_numpy(bool)
+        elif value is None:
+            keep &= column.isna().to_numpy(bool)
+        else:
+            keep &= (column == value).to_numpy(bool)
+    selected = frame[keep]
+    if query.order_by:
+        selected = selected.sort_values(query.order_by, na_position="first", kind="stable")
+    ids = selected["id"].tolist()[query.offset:]
+    return ids if query.limit is None else ids[: query.limit]
+
+
+QUERIES = {
+    "all": Query(),
+    "bbox": Query(bbox=(150_100, 6_580_100, 150_450, 6_580_350)),
+    "bbox-outside": Query(bbox=(100_000, 6_500_000, 100_010, 6_500_010)),
+    "start-inclusive": Query(start=T0 + pd.Timedelta(hours=12 * 50)),
+    "end-exclusive": Query(end=T0 + pd.Timedelta(hours=12 * 10)),
+    "period": Query(start=T0 + pd.Timedelta(hours=12 * 20), end=T0 + pd.Timedelta(hours=12 * 30)),
+    "period-utc": Query(start=(T0 + pd.Timedelta(hours=12 * 20)).tz_convert("UTC").to_pydatetime(),
+                        end=(T0 + pd.Timedelta(hours=12 * 30)).tz_convert("UTC").to_pydatetime()),
+    "where-scalar": Query(where={"category": "ran"}),
+    "where-tuple": Query(where={"category": ("hot", "brand")}),
+    "where-empty-tuple": Query(where={"category": ()}),
+    "where-none": Query(where={"victim_gender": None}),
+    "where-bool": Query(where={"strategic": True}),
+    "where-two": Query(where={"sdo_code": "farsta", "category": ("ran", "stold", "klotter")}),
+    "everything": Query(bbox=(150_000, 6_580_000, 150_700, 6_580_500),
+                        start=T0 + pd.Timedelta(days=3), end=T0 + pd.Timedelta(days=25),
+                        where={"victim_gender": ("kvinna", "man")}),
+    "limit": Query(limit=7),
+    "offset": Query(offset=55),
+    "page": Query(limit=10, offset=20, order_by="occurred_at"),
+    "order-str-nulls-first": Query(order_by="victim_gender"),
+    "order-id": Query(order_by="id", where={"strategic": False}, limit=5, offset=3),
+    "limit-zero": Query(limit=0),
+}
+
+
+@pytest.fixture
+def query_store(any_store: Store) -> Store:
+    frame = query_frame()
+    # inserted out of id order, so the default order (as written) is not the id order
+    any_store.write({"incidents": frame.iloc[::-1].reset_index(drop=True)})
+    return any_store
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_queries_give_the_same_answers(query_store: Store, name: str):
+    query = QUERIES[name]
+    written = query_frame().iloc[::-1].reset_index(drop=True)
+    want = expected_ids(written, query)
+    got = query_store.read("incidents", query)
+    if query.order_by and query.limit is None and not query.offset:
+        # ties may come in any order: compare the sort keys and the rows
+        order = query_frame().set_index("id").loc[want, query.order_by]
+        assert got[query.order_by].fillna("").tolist() == order.fillna("").tolist()
+        assert sorted(got["id"]) == sorted(want)
+    else:
+        assert got["id"].tolist() == want
+    unpaged = Query(bbox=query.bbox, start=query.start, end=query.end, where=query.where)
+    assert query_store.count("incidents", query) == len(expected_ids(written, unpaged))
+
+
+def test_query_parts_that_do_not_apply_are_ignored(any_store: Store):
+    any_store.write({"sites": sample_frame("sites"), "walks": sample_frame("walks")})
+    assert any_store.count("sites", Query(start=T0, end=T0)) == 3
+    assert len(any_store.read("walks", Query(bbox=(0, 0, 1, 1)))) == 3
+
+
+def test_where_on_int_and_date_fields(any_store: Store):
+    findings = sample_frame("findings", n=5)
+    findings["severity"] = [1, 2, 3, 2, 1]
+    walks = sample_frame("walks", n=3)
+    any_store.write({"findings": findings, "walks": walks})
+    got = any_store.read("findings", Query(where={"severity": 2}))
+    assert got["id"].tolist() == ["r1", "r3"]
+    assert any_store.count("findings", Query(where={"severity": (1, 3)})) == 3
+    day = walks.loc[1, "date"]
+    assert any_store.read("walks", Query(where={"date": day}))["id"].tolist() == ["r1"]
+
+
+def test_unknown_fields_are_refused(any_store: Store):
+    with pytest.raises(KeyError):
+        any_store.read("incidents", Query(where={"no_such_field": 1}))
+
+
+# --- changing ------------------------------------------------------------------------
+
+
+def test_update_fields_and_geometry(any_store: Store):
+    any_store.write({"findings": sample_frame("findings", n=3)})
+    when = pd.Timestamp("2024-06-01 12:30:15.250", tz=LOCAL_TZ)
+    line = shapely.LineString([(151_000, 6_581_000), (151_010, 6_581_020)])
+    assert any_store.update("findings", "r1", {
+        "status": "atgardad", "fixed_at": when, "severity": 3, "geometry": line})
+    row = any_store.read("findings", Query(where={"id": "r1"})).iloc[0]
+    assert row["status"] == "atgardad"
+    assert row["fixed_at"] == when
+    assert row["severity"] == 3
+    assert shapely.equals_exact(row.geometry, line, tolerance=0)
+    assert any_store.update("findings", "r0", {"description": None, "geometry": None})
+    row = any_store.read("findings", Query(where={"id": "r0"})).iloc[0]
+    assert row["description"] is None and row.geometry is None
+    assert any_store.update("findings", "nope", {"status": "ny"}) is False
+    # the spatial index follows the geometry
+    assert any_store.read("findings", Query(bbox=(150_990, 6_580_990, 151_020, 6_581_030)))[
+        "id"].tolist() == ["r1"]
+
+
+def test_update_multipolygon_layer(any_store: Store):
+    any_store.write({"sites": sample_frame("sites", n=2)})
+    square = shapely.box(152_000, 6_582_000, 152_010, 6_582_010)
+    assert any_store.update("sites", "r0", {"name": "Torget", "start_date": dt.date(2025, 1, 2),
+                                             "geometry": square})
+    row = any_store.read("sites", Query(where={"id": "r0"})).iloc[0]
+    assert row["name"] == "Torget" and row["start_date"] == dt.date(2025, 1, 2)
+    assert row.geometry.equals(square)
+
+
+def test_delete(any_store: Store):
+    any_store.write({"incidents": sample_frame("incidents", n=5)})
+    assert any_store.delete("incidents", ["r1", "r3", "nope"]) == 2
+    assert any_store.read("incidents")["id"].tolist() == ["r0", "r2", "r4"]
+    assert any_store.delete("incidents", ["r1"]) == 0
+    assert any_store.delete("incidents", []) == 0
+
+
+# --- reference data, threads -----------------------------------------------------------
+
+
+def test_load_reference(any_store: Store):
+    from layers.reference import current_division, load_reference
+
+    for _ in range(2):
+        results = load_reference(any_store)
+        assert results["stadsdelar"].inserted == 117
+        assert results["stadsdelsomraden"].inserted == 24
+        assert any_store.count("stadsdelar") == 117
+        assert any_store.count("stadsdelsomraden") == 24
+    areas = any_store.read("stadsdelsomraden")
+    assert sorted(areas["division"].value_counts().tolist()) == [11, 13]
+    assert len(current_division(any_store)) == 11
+    assert areas.geometry.is_valid.all()
+
+
+def test_one_connection_per_thread(any_store: Store):
+    any_store.write({"incidents": sample_frame("incidents", n=4)})
+    answers, errors = [], []
+
+    def work():
+        try:
+            answers.append(any_store.count("incidents"))
+            prefix = threading.current_thread().name
+            any_store.write({"walks": sample_frame("walks", n=2, prefix=prefix)})
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            any_store.close()
+
+    threads = [threading.Thread(target=work, name=f"t{k}") for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert answers == [4, 4, 4, 4]
+    assert any_store.count("walks") == 8
+
+
+# --- PostGIS only: DDL, open_store, the CLI ------------------------------------------
+
+
+@pytest.mark.postgis
+def test_postgis_tables_follow_the_schema(postgis_schema_url: str):
+    import psycopg
+
+    store = open_store(postgis_schema_url)
+    try:
+        store.initialize()
+        with psycopg.connect(postgis_schema_url) as conn:
+            geometry_columns = dict(conn.execute(
+                "SELECT f_table_name, type || ':' || srid FROM geometry_columns "
+                "WHERE f_table_schema = current_schema()").fetchall())
+            indexes = {row[0] for row in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()")}
+            types = dict(conn.execute(
+                "SELECT table_name || '.' || column_name, data_type "
+                "FROM information_schema.columns WHERE table_schema = current_schema()"
+            ).fetchall())
+    finally:
+        store.close()
+    assert geometry_columns == {name: f"{schema.geometry_type}:{STORE_EPSG}"
+                                for name, schema in SPATIAL_LAYERS.items()}
+    for name in SPATIAL_LAYERS:
+        assert any(f".{name} USING gist (geom)" in d for d in indexes), name
+    assert types["incidents.occurred_at"] == "timestamp with time zone"
+    assert types["sites.start_date"] == "date"
+    assert types["incidents.strategic"] == "boolean"
+    assert types["findings.severity"] == "bigint"
+    assert types["import_log.id"] == "text"
+    unique = " ".join(d for d in indexes if "UNIQUE" in d)
+    assert "(code, division)" in unique and "stadsdelar_code_key" in unique
+    assert all(f"{name}_id_key" in unique for name in ("incidents", "findings", "walks"))
+
+
+@pytest.mark.postgis
+def test_open_store_picks_postgis(postgis_schema_url: str):
+    from layers.store.postgis import PostGISStore
+
+    store = open_store(postgis_schema_url)
+    assert isinstance(store, PostGISStore) and store.kind == "postgis"
+    assert isinstance(open_store(postgis_schema_url.replace("postgresql://", "postgres://", 1)),
+                      PostGISStore)
+    assert "postgis" in repr(store).lower()
+    store.close()
+
+
+def test_unreachable_database_is_a_store_error():
+    import socket
+
+    pytest.importorskip("psycopg")
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = open_store(f"postgresql://someone:secret@127.0.0.1:{port}/nowhere")
+    with pytest.raises(StoreError, match="Kan inte ansluta till databasen") as info:
+        store.is_initialized()
+    assert "secret" not in str(info.value)
+    assert store.ping() is False
+
+
+@pytest.mark.postgis
+def test_cli_init_with_database_env(postgis_schema_url: str, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import mapapp.cli
+    from mapapp.cli import cli
+
+    monkeypatch.setenv("TRYGGHETSKARTAN_DATABASE", postgis_schema_url)
+    monkeypatch.delenv("TRYGGHETSKARTAN_DATA_DIR", raising=False)
+    # the Flask instance folder is only the fallback: keep it out of the repository
+    monkeypatch.setattr(mapapp.cli, "_default_dir", lambda: str(tmp_path / "instance"))
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(cli, ["init"])
+        assert result.exit_code == 0, result.output
+        assert "PostGISStore" in result.output
+        assert "117 stadsdelar, 24 stadsdelsområden" in result.output
+    store = open_store(postgis_schema_url)
+    try:
+        assert store.is_initialized()
+        assert store.count("stadsdelar") == 117
+    finally:
+        store.close()
+    assert not (tmp_path / "instance" / "trygghetskartan.gpkg").exists()
