@@ -56,7 +56,9 @@ def export_frame(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     out = out.copy()
     for col in out.columns:
         if col != "geometry" and str(out[col].dtype) in ("Int64", "boolean"):
-            out[col] = out[col].astype(object)
+            # None, not pd.NA: pyogrio would write pd.NA as the text "<NA>"
+            out[col] = pd.Series([None if pd.isna(v) else v for v in out[col]],
+                                 index=out.index, dtype=object)
         elif driver == "GPKG" and isinstance(out[col].dtype, pd.DatetimeTZDtype):
             # the GeoPackage standard stores times in UTC ("…Z")
             out[col] = out[col].dt.tz_convert("UTC")

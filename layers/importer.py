@@ -195,11 +195,13 @@ def _read_police(path: Path, name: str) -> tuple[Validated, list[str]]:
 
 
 def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = None,
-                  allow_partial: bool = False) -> ImportReport:
+                  allow_partial: bool = False,
+                  extra: dict[str, pd.DataFrame] | None = None) -> ImportReport:
     """Write a prepared import and its log entry in one transaction.
 
     With errors and ``allow_partial`` False nothing is written and
-    :class:`RowsRejected` is raised after the attempt is logged.
+    :class:`RowsRejected` is raised after the attempt is logged. ``extra`` rows
+    (e.g. the walk an upload of findings belongs to) go into the same transaction.
     """
     report = ImportReport(prepared.layer, prepared.file_name, prepared.checksum,
                           prepared.n_read, errors=prepared.errors, outside=prepared.outside,
@@ -216,7 +218,8 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
         return {"import_log": _log_frame(report, prepared.source, user)}
 
     replace = (prepared.layer,) if prepared.layer == STADSDELAR.name else ()
-    store.write({prepared.layer: prepared.frame}, replace=replace, then=log_with_counts)
+    store.write({**(extra or {}), prepared.layer: prepared.frame}, replace=replace,
+                then=log_with_counts)
     LOGGER.info("imported %s into %s: %d new, %d unchanged", prepared.file_name,
                 prepared.layer, report.inserted, report.unchanged)
     return report

@@ -58,7 +58,9 @@ class DistrictIndex:
         stadsdelar = stadsdelar.sort_values("code").reset_index(drop=True)
         self.codes = stadsdelar["code"].to_numpy(dtype=object)
         self.names = dict(zip(stadsdelar["code"], stadsdelar["name"], strict=True))
-        self.tree = shapely.STRtree(stadsdelar.geometry.to_numpy())
+        self.polygons = stadsdelar.geometry.to_numpy()
+        shapely.prepare(self.polygons)
+        self.tree = shapely.STRtree(self.polygons)
         self.divisions = self._divisions(stadsdelar, omraden)
 
     @staticmethod
@@ -95,16 +97,37 @@ class DistrictIndex:
         """Return the stadsdel code of each geometry (None outside every stadsdel)."""
         points = representative_points(geoms)
         result = np.full(len(points), None, dtype=object)
-        present = ~shapely.is_missing(points)
+        present = ~shapely.is_missing(points) & ~shapely.is_empty(points)
         if not present.any():
             return result
-        src, dst = self.tree.query(points[present], predicate="intersects")
+        src, dst = self._intersecting(points[present])
         # boundary rule: several matches -> the stadsdel whose code sorts first;
         # the tree indexes follow the sorted codes, so that is the smallest index
         best = pd.Series(dst).groupby(src).min()
         idx = np.flatnonzero(present)[best.index.to_numpy()]
         result[idx] = self.codes[best.to_numpy()]
         return result
+
+    def _intersecting(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, stadsdel) index pairs where the point intersects the stadsdel.
+
+        The same pairs as ``tree.query(points, predicate="intersects")`` (a point on
+        a boundary intersects both sides), about four times faster: the tree gives
+        the candidates by bounding box, then each stadsdel tests all its candidates
+        at once with the prepared point-in-polygon test ``intersects_xy``.
+        """
+        src, dst = self.tree.query(points)
+        if len(src) == 0:
+            return src, dst
+        xy = shapely.get_coordinates(points)  # one coordinate per (non-empty) point
+        order = np.argsort(dst, kind="stable")
+        bounds = np.searchsorted(dst[order], np.arange(len(self.polygons) + 1))
+        hit = np.zeros(len(src), bool)
+        for k in np.flatnonzero(np.diff(bounds)):
+            pairs = order[bounds[k]:bounds[k + 1]]
+            hit[pairs] = shapely.intersects_xy(self.polygons[k], xy[src[pairs], 0],
+                                               xy[src[pairs], 1])
+        return src[hit], dst[hit]
 
     def division_index(self, when: pd.Series) -> np.ndarray:
         """Index into ``self.divisions`` of the division valid at each time.
@@ -120,17 +143,33 @@ class DistrictIndex:
         return np.clip(idx, 0, len(self.divisions) - 1)
 
     def area_of(self, stadsdelar: np.ndarray, when: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Return (area codes, area names) for stadsdel codes at the given times."""
+        """Return (area codes, area names) for stadsdel codes at the given times.
+
+        Vectorised: each stadsdel code becomes its position in ``self.codes``, and a
+        table per division (one row per stadsdel, plus a last row of None for codes
+        that are missing or unknown) gives the area by that position.
+        """
         codes = np.full(len(stadsdelar), None, dtype=object)
         names = np.full(len(stadsdelar), None, dtype=object)
-        which = self.division_index(when) if len(when) else np.array([], int)
+        if len(stadsdelar) == 0 or len(when) == 0 or not self.divisions:
+            return codes, names
+        which = self.division_index(when)
+        position = pd.Index(self.codes).get_indexer(pd.Index(stadsdelar, dtype=object))
         for k, division in enumerate(self.divisions):
-            sel = np.flatnonzero(which == k)
-            for i in sel:
-                hit = division.areas.get(stadsdelar[i])
-                if hit:
-                    codes[i], names[i] = hit
+            sel = which == k
+            if not sel.any():
+                continue
+            table_codes, table_names = self._area_tables(division)
+            codes[sel] = table_codes[position[sel]]
+            names[sel] = table_names[position[sel]]
         return codes, names
+
+    def _area_tables(self, division: Division) -> tuple[np.ndarray, np.ndarray]:
+        """Area code and name per stadsdel (in ``self.codes`` order) and None last."""
+        hits = [division.areas.get(code) or (None, None) for code in self.codes]
+        table_codes = np.array([h[0] for h in hits] + [None], dtype=object)
+        table_names = np.array([h[1] for h in hits] + [None], dtype=object)
+        return table_codes, table_names
 
     def join(self, frame: gpd.GeoDataFrame, time_column: str | None) -> gpd.GeoDataFrame:
         """Add ``stadsdel``, ``sdo_code`` and ``sdo_name`` to a frame in place and return it.

@@ -205,6 +205,9 @@ def _canonical_columns(columns: list[str], schema: LayerSchema, *,
 
 def parse_number(values: pd.Series) -> pd.Series:
     """Parse numbers written the Swedish way too ("59,3293", "6 580 000")."""
+    direct = pd.to_numeric(values.astype("string"), errors="coerce")
+    if not (direct.isna() & values.notna()).any():
+        return direct  # plain numbers: the clean-up below would change nothing
     text = values.astype("string").str.strip()
     text = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
     text = text.str.replace("\u2212", "-", regex=False).str.replace(",", ".", regex=False)
@@ -317,7 +320,8 @@ def _read_wkt_csv(frame: pd.DataFrame, column: str, rows: np.ndarray, name: str,
     crs = WEB_EPSG if crs is None else crs
     _check_crs_allowed(crs, name)
     text = frame[column].astype(str).str.strip()
-    geoms = shapely.from_wkt(text.where(text != "", None).to_numpy(dtype=object),
+    # blank cells are missing geometries (np.where: Series.where would put NaN there)
+    geoms = shapely.from_wkt(np.where(text != "", text, None).astype(object),
                              on_invalid="ignore")
     for i in np.flatnonzero(shapely.is_missing(geoms)):
         raw = text.iloc[i]

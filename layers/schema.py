@@ -300,10 +300,43 @@ STADSDELSOMRADEN = LayerSchema(
     ),
 )
 
+# --- trygghetsvandringar: routes and participants (see layers/walks.py) -------------
+
+#: Groups a walk's participants are counted in: counts only, never names. The first
+#: four are roles, the last four describe people, so one person may count in a role
+#: and in a group of people; the walk's total (``walks.participants``) is kept apart.
+PARTICIPANT_GROUPS: dict[str, str] = {
+    "boende": "boende",
+    "polis": "polis",
+    "fastighetsagare": "fastighetsägare",
+    "forvaltning": "förvaltning",
+    "unga": "unga",
+    "aldre": "äldre",
+    "kvinnor": "kvinnor",
+    "man": "män",
+}
+#: The role groups of :data:`PARTICIPANT_GROUPS` (the rest describe people).
+PARTICIPANT_ROLES = ("boende", "polis", "fastighetsagare", "forvaltning")
+
+#: The route of a walk, drawn on the map or read from a GPX track (id = the walk's id).
+WALK_ROUTES = LayerSchema(
+    name="walk_routes",
+    label="trygghetsvandringarnas rutter",
+    geometry_type="MULTILINESTRING",
+    fields=(
+        Field("id", "str", "trygghetsvandring"),
+        Field("source", "str", "källa (ritad, gpx, fil)"),
+        Field("updated_at", "datetime", "senast ändrad"),
+        Field("updated_by", "str", "ändrad av"),
+    ),
+)
+
+
 #: Layers a user may import with ``trygghetskartan import LAYER FILE``.
 IMPORTABLE = {s.name: s for s in (INCIDENTS, FINDINGS, SITES, STADSDELAR)}
 #: Every spatial layer the store keeps.
-SPATIAL_LAYERS = {s.name: s for s in (STADSDELAR, STADSDELSOMRADEN, INCIDENTS, FINDINGS, SITES)}
+SPATIAL_LAYERS = {s.name: s for s in (STADSDELAR, STADSDELSOMRADEN, INCIDENTS, FINDINGS, SITES,
+                                         WALK_ROUTES)}
 
 
 def category_lookup(categories: tuple[Category, ...]) -> dict[str, str]:
@@ -414,5 +447,100 @@ API_TOKENS = LayerSchema(
     ),
 )
 
+#: The secretary's own text in an area brief (lägesbild), one row per area and period.
+BRIEF_TEXTS = LayerSchema(
+    name="brief_texts",
+    label="lägesbildstexter",
+    geometry_type="",
+    fields=(
+        # "<sdo_code>:<period code>", e.g. "jarva:2025-T2"
+        Field("id", "str", "id", required=True),
+        Field("sdo_code", "str", "stadsdelsområde (kod)", required=True),
+        Field("period", "str", "period", required=True),
+        Field("analysis", "str", "analys av nuläge", max_length=20000),
+        Field("development", "str", "möjlig utveckling", max_length=20000),
+        Field("measures", "str", "föreslagna åtgärder", max_length=20000),
+        Field("updated_at", "datetime", "senast ändrad"),
+        Field("updated_by", "str", "ändrad av"),
+    ),
+)
+
+#: Every status change of a finding: who, when, from which status to which, and why.
+FINDING_HISTORY = LayerSchema(
+    name="finding_history",
+    label="fyndens statushistorik",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id", required=True),
+        Field("finding_id", "str", "fynd", required=True),
+        Field("changed_at", "datetime", "ändrad", required=True),
+        Field("changed_by", "str", "ändrad av", required=True),
+        Field("from_status", "str", "från status", choices=FINDING_STATUSES),
+        Field("to_status", "str", "till status", required=True, choices=FINDING_STATUSES),
+        Field("owner", "str", "ansvarig", choices=OWNERS),
+        Field("comment", "str", "kommentar", max_length=2000),
+    ),
+)
+
+#: How far an agreed measure of a platssamverkan site has come.
+MEASURE_STATUSES: dict[str, str] = {
+    "planerad": "planerad",
+    "pagar": "pågår",
+    "klar": "klar",
+    "installd": "inställd",
+}
+
+#: Measures the partners of a platssamverkan site agreed on: what, who, by when.
+SITE_MEASURES = LayerSchema(
+    name="site_measures",
+    label="platssamverkans åtgärder",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id"),
+        Field("site_id", "str", "plats", required=True),
+        Field("measure", "str", "åtgärd", required=True, max_length=2000,
+              aliases=("åtgärd", "atgard")),
+        Field("owner", "str", "ansvarig", required=True, max_length=200,
+              aliases=("ansvarig", "ägare")),
+        Field("due_date", "date", "klar senast", aliases=("klar senast", "senast", "datum")),
+        Field("status", "str", "status", choices=MEASURE_STATUSES),
+        Field("created_at", "datetime", "registrerad"),
+        Field("created_by", "str", "registrerad av"),
+    ),
+)
+
+#: The log of a platssamverkan site: meetings and activities, dated.
+SITE_ACTIVITY_LOG = LayerSchema(
+    name="site_activity_log",
+    label="platssamverkans logg",
+    geometry_type="",
+    fields=(
+        Field("id", "str", "id"),
+        Field("site_id", "str", "plats", required=True),
+        Field("date", "date", "datum", required=True, aliases=("datum",)),
+        Field("kind", "str", "slag", required=True, choices=SITE_ACTIVITIES,
+              aliases=("slag", "typ", "aktivitet")),
+        Field("note", "str", "anteckning", max_length=4000, aliases=("anteckning", "notering")),
+        Field("created_at", "datetime", "registrerad"),
+        Field("created_by", "str", "registrerad av"),
+    ),
+)
+
+#: How many of each group took part in a walk (one row per walk and group).
+WALK_PARTICIPANTS = LayerSchema(
+    name="walk_participants",
+    label="deltagare per grupp",
+    geometry_type="",
+    fields=(
+        # "<walk id>:<group>"
+        Field("id", "str", "id"),
+        Field("walk_id", "str", "trygghetsvandring", required=True),
+        Field("participant_group", "str", "grupp", required=True, choices=PARTICIPANT_GROUPS),
+        Field("headcount", "int", "antal", required=True, minimum=0, maximum=10000),
+    ),
+)
+
 #: Every table without geometry that the store keeps.
-ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS)}
+ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS,
+                                        BRIEF_TEXTS, FINDING_HISTORY,
+                                        SITE_MEASURES, SITE_ACTIVITY_LOG, WALK_PARTICIPANTS)}

@@ -25,6 +25,8 @@ NAV_ITEMS = [
     ("findings.list_findings", "Fynd"),
     ("findings.new_finding", "Nytt fynd"),
     ("sites.list_sites", "Platssamverkan"),
+    ("walks.list_walks", "Vandringar"),
+    ("walks.lighting", "Belysning"),
     ("briefs.index", "Lägesbilder"),
     ("briefs.city", "Stadsöversikt"),
 ]
@@ -66,6 +68,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+
+    from mapapp import findings
+
+    app.register_blueprint(findings.bp)
+
+    from mapapp import api, maps
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(maps.bp)
+
+    from mapapp import briefs
+
+    app.register_blueprint(briefs.bp)
+
+    from mapapp import priority
+
+    app.register_blueprint(priority.bp)
+
+    from mapapp import sites, walks
+
+    app.register_blueprint(sites.bp)
+    app.register_blueprint(walks.bp)
 
     from mapapp.cli import cli
 

@@ -20,6 +20,9 @@ from layers.store import Store, open_store, store_location
 
 LOGGER = logging.getLogger(__name__)
 
+#: ``import walks FILE`` (also ``walk``): a GPX file is one walk, a table many.
+WALK_LAYERS = ("walk", "walks")
+
 
 def _default_dir() -> str:
     from mapapp import create_app
@@ -93,7 +96,7 @@ def demo(store: Store, seed: int | None) -> None:
 
 
 @cli.command("import")
-@click.argument("layer", type=click.Choice(sorted(IMPORTABLE)))
+@click.argument("layer", type=click.Choice(sorted([*IMPORTABLE, *WALK_LAYERS])))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--crs", type=int, default=None,
               help="EPSG-kod för filens koordinater om filen inte anger den "
@@ -104,9 +107,12 @@ def demo(store: Store, seed: int | None) -> None:
               help="Spara de giltiga raderna även om andra rader är fel (standard: allt "
                    "eller inget).")
 @click.option("--user", default=None, help="Vem som importerar (för importloggen).")
+@click.option("--area", default=None,
+              help="walks, GPX: vandringens område (annars spårets namn eller stadsdelen).")
+@click.option("--organisers", default="", help="walks, GPX: arrangörer.")
 @with_store
 def import_(store: Store, layer: str, file: str, crs: int | None, source: str | None,
-            skip_invalid: bool, user: str | None) -> None:
+            skip_invalid: bool, user: str | None, area: str | None, organisers: str) -> None:
     """Läs in en fil (CSV, GeoJSON, GPKG, zippad Shapefile, KML, GPX) i ett lager.
 
     Avslutas med 0 när allt lästes in, 1 när rader avvisades (med en rapport per rad).
@@ -115,8 +121,17 @@ def import_(store: Store, layer: str, file: str, crs: int | None, source: str | 
     from layers.importer import import_file
 
     try:
-        report = import_file(store, layer, file, crs=crs, source=source, user=user,
-                             allow_partial=skip_invalid)
+        if layer in WALK_LAYERS:
+            # a GPX file is one walk (track = route, waypoints = findings); a table many
+            from layers.walks import import_walk_file
+
+            gpx = {"area": area, "organisers": organisers} if file.lower().endswith(".gpx") \
+                else {}
+            report = import_walk_file(store, file, user=user, allow_partial=skip_invalid,
+                                      **gpx).report
+        else:
+            report = import_file(store, layer, file, crs=crs, source=source, user=user,
+                                 allow_partial=skip_invalid)
     except FileRejected as exc:
         click.echo(f"Fel: {exc}\nInget sparades.", err=True)
         sys.exit(1)
@@ -137,15 +152,20 @@ def import_(store: Store, layer: str, file: str, crs: int | None, source: str | 
 
 
 @cli.command()
-@click.argument("layer", type=click.Choice(sorted(SPATIAL_LAYERS)))
+@click.argument("layer", type=click.Choice(sorted({*SPATIAL_LAYERS, "walks"})))
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_store
 def export(store: Store, layer: str, file: str) -> None:
-    """Skriv ett lager till GPKG, GeoJSON eller CSV (efter filändelsen)."""
+    """Skriv ett lager till GPKG, GeoJSON eller CSV (efter filändelsen).
+
+    walks: en rad per vandring med deltagare per grupp, mörker och rutten som linje.
+    """
     from layers.exporters import export_layer
+    from layers.walks import export_walks
 
     try:
-        n = export_layer(store, layer, Path(file))
+        n = export_walks(store, Path(file)) if layer == "walks" else \
+            export_layer(store, layer, Path(file))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{n} rader skrivna till {file}")
@@ -225,3 +245,7 @@ def users_token(store: Store, name: str) -> None:
     except UserError as exc:
         click.echo(f"Fel: {exc}", err=True)
         sys.exit(1)
+
+
+from mapapp import cli_brief  # noqa: E402,F401  # isort: skip  (adds brief)
+import mapapp.cli_priority  # noqa: E402,F401  (registers "priority" and "backtest")

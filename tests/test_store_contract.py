@@ -73,6 +73,8 @@ def sample_geometry(geometry_type: str, i: int) -> shapely.Geometry:
         return shapely.Point(x + 0.25, y + 0.5)
     if geometry_type == "MULTIPOLYGON":
         return shapely.MultiPolygon([square, shapely.box(x + 40, y, x + 50, y + 10)])
+    if geometry_type == "MULTILINESTRING":
+        return shapely.MultiLineString([[(x, y), (x + 5, y + 7)], [(x + 9, y), (x + 20, y + 3)]])
     # GEOMETRY (findings): points, short lines and polygons
     return [shapely.Point(x, y), shapely.LineString([(x, y), (x + 5, y + 7)]), square][i % 3]
 

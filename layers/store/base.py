@@ -93,8 +93,24 @@ class Store(ABC):
         """Count the rows that ``read`` would return (without limit/offset)."""
 
     @abstractmethod
-    def update(self, layer: str, row_id: str, values: dict[str, object]) -> bool:
-        """Change fields of one row by id; return False when there is no such row."""
+    def update(
+        self,
+        layer: str,
+        row_id: str,
+        values: dict[str, object],
+        *,
+        expect: dict[str, object] | None = None,
+        rows: dict[str, pd.DataFrame] | None = None,
+    ) -> bool:
+        """Change fields of one row by id in one transaction.
+
+        Return False when there is no such row. ``expect`` maps fields to the
+        values they must still have (a status change applies only to the status
+        the user saw): when one differs nothing changes and the answer is False.
+        ``rows`` are written as :meth:`write` writes them, in the same transaction
+        and only when the row was changed, so a status change and its history row
+        are stored together or not at all.
+        """
 
     @abstractmethod
     def delete(self, layer: str, ids: Iterable[str]) -> int:

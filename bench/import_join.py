@@ -1,0 +1,360 @@
+"""Benchmark: import N incidents (read, validate, join, store) against a bare geopandas join.
+
+    .venv/bin/python bench/import_join.py [--rows N] [--keep DIR] [--profile]
+    ./dev.sh bench import_join [--rows N] [--keep DIR] [--profile]
+
+1. Generates N incident points (default 1 000 000) deterministically (numpy rng with a
+   fixed seed) inside Stockholm's 117 stadsdelar as a CSV with the columns
+   ``id, occurred_at, category, lon, lat`` (Swedish category labels, local times in
+   2024–2025). Not timed. With ``--keep DIR`` the CSV and the store stay in DIR and
+   the CSV is reused by the next run with the same N.
+2. Baseline, "the bare way" a planner would join points to districts in geopandas:
+   ``geopandas.read_file(csv, X_POSSIBLE_NAMES="lon", Y_POSSIBLE_NAMES="lat")`` (the
+   pyogrio engine, GDAL's CSV driver: it reads the coordinates into point geometries)
+   + ``set_crs(4326).to_crs(3011)`` + ``geopandas.sjoin(points, stadsdelar)``. For
+   information the same with ``pandas.read_csv`` + ``points_from_xy`` (often faster).
+3. Ours: ``layers.importer.import_file(store, "incidents", csv)`` into a fresh
+   GeoPackageStore (initialize + load_reference first, not timed): read, validate,
+   join to stadsdel/stadsdelsområde/site, and the write in one transaction with the
+   import log. The phases are timed inside that same run by wrapping the functions
+   the importer calls (read_table, validate, join_layer, store.write).
+
+Prints rows, seconds and rows/s for each, the ratio ours / baseline (the acceptance
+point: at most 3x at 1M rows), the phase breakdown, the store file size, and checks
+that the store holds every row, that every row has its RTree entry and that our
+stadsdel per point agrees with the baseline sjoin. No timed assertions: the numbers
+are ratios against a baseline measured in the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import functools
+import io
+import pstats
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import geopandas as gpd  # noqa: E402
+
+import geodata  # noqa: E402
+from layers import importer  # noqa: E402
+from layers.reference import load_reference  # noqa: E402
+from layers.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
+from layers.store import geopackage  # noqa: E402
+from layers.store.geopackage import GeoPackageStore  # noqa: E402
+
+SEED = 20240501
+START = np.datetime64("2024-01-01T00:00")
+END = np.datetime64("2026-01-01T00:00")
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def generate(path: Path, n: int, seed: int = SEED) -> None:
+    """Write n incident rows inside the stadsdelar as a CSV (deterministic)."""
+    rng = np.random.default_rng(seed)
+    districts = geodata.stadsdelar(crs=4326)
+    area = shapely.union_all(districts.geometry.to_numpy())
+    shapely.prepare(area)
+    minx, miny, maxx, maxy = area.bounds
+    lon = np.empty(0)
+    lat = np.empty(0)
+    while len(lon) < n:
+        k = max(2 * (n - len(lon)), 1000)
+        x = rng.uniform(minx, maxx, k)
+        y = rng.uniform(miny, maxy, k)
+        inside = shapely.contains_xy(area, x, y)
+        lon = np.concatenate([lon, x[inside]])
+        lat = np.concatenate([lat, y[inside]])
+    lon, lat = lon[:n], lat[:n]
+    minutes = (END - START).astype("timedelta64[m]").astype(np.int64)
+    when = START + rng.integers(0, minutes, n).astype("timedelta64[m]")
+    labels = np.array([c.label for c in INCIDENT_CATEGORIES], dtype=object)
+    frame = pd.DataFrame({
+        "id": np.char.add("B", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+        "occurred_at": np.char.replace(np.datetime_as_string(when, unit="m"), "T", " "),
+        "category": labels[rng.integers(0, len(labels), n)],
+        "lon": np.round(lon, 6),
+        "lat": np.round(lat, 6),
+    })
+    frame.to_csv(path, index=False, float_format="%.6f", encoding="utf-8")
+
+
+# --- timing ------------------------------------------------------------------------------
+
+
+class Phases:
+    """Wall time spent in named functions during one run (wrapped, then unwrapped)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner: object, attr: str, label: str) -> None:
+        original = getattr(owner, attr, None)
+        if original is None:
+            return
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - t0
+
+        self._undo.append((owner, attr, original))
+        setattr(owner, attr, timed)
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+        self._undo.clear()
+
+
+def baseline_read_file(csv: Path, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    points = gpd.read_file(csv, engine="pyogrio", X_POSSIBLE_NAMES="lon",
+                           Y_POSSIBLE_NAMES="lat")
+    points = points.set_crs(4326).to_crs(STORE_EPSG)
+    return gpd.sjoin(points, districts, how="left", predicate="intersects")
+
+
+def baseline_pandas(csv: Path, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    table = pd.read_csv(csv)
+    points = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]),
+                              crs=4326).to_crs(STORE_EPSG)
+    return gpd.sjoin(points, districts, how="left", predicate="intersects")
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - t0
+
+
+def fresh_store(folder: Path) -> GeoPackageStore:
+    if folder.exists():
+        shutil.rmtree(folder)
+    store = GeoPackageStore(folder)
+    store.initialize()
+    load_reference(store)
+    return store
+
+
+def run_ours(store: GeoPackageStore, csv: Path, profile: bool):
+    phases = Phases()
+    phases.wrap(importer, "read_table", "read")
+    phases.wrap(importer, "validate", "validate")
+    phases.wrap(importer, "district_index", "join: district index")
+    phases.wrap(importer, "join_layer", "join")
+    phases.wrap(store, "write", "write (one transaction)")
+    # inside the write: turning columns into SQL values and geometries into blobs
+    phases.wrap(geopackage, "_to_sql_column", "write: convert columns")
+    phases.wrap(geopackage, "encode_geometries", "write: encode geometries")
+    phases.wrap(geopackage, "_encode", "write: encode geometries")
+    phases.wrap(geopackage, "_rtree_add", "write: fill the RTree")
+    phases.wrap(geopackage, "_update_extent", "write: layer extent")
+    profiler = cProfile.Profile() if profile else None
+    try:
+        t0 = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        report = importer.import_file(store, "incidents", csv)
+        if profiler:
+            profiler.disable()
+        seconds = time.perf_counter() - t0
+    finally:
+        phases.restore()
+    return report, seconds, phases.seconds, profiler
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def check_store(store: GeoPackageStore, n: int) -> list[str]:
+    """Row counts, RTree entries and extent, straight from SQLite."""
+    conn = sqlite3.connect(store.path)
+    try:
+        rows = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        with_geom = conn.execute(
+            "SELECT count(*) FROM incidents WHERE geom IS NOT NULL").fetchone()[0]
+        rtree = conn.execute("SELECT count(*) FROM rtree_incidents_geom").fetchone()[0]
+        missing = conn.execute(
+            "SELECT count(*) FROM incidents i WHERE geom IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM rtree_incidents_geom r WHERE r.id = i.fid)").fetchone()[0]
+        triggers = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='trigger' "
+            "AND name LIKE 'rtree_incidents_geom_%'").fetchone()[0]
+        extent = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                              "WHERE table_name='incidents'").fetchone()
+    finally:
+        conn.close()
+    out = [f"rows stored {rows:,} of {n:,}; with geometry {with_geom:,}; "
+           f"rtree entries {rtree:,}; rows without rtree entry {missing:,}; "
+           f"rtree triggers {triggers}/6",
+           "extent (EPSG:3011) " + ", ".join(f"{v:.1f}" for v in extent)]
+    ok = rows == n and rtree == with_geom and missing == 0 and triggers == 6
+    out.append("store check: " + ("OK" if ok else "FAILED"))
+    return out
+
+
+def check_join(store: GeoPackageStore, base: gpd.GeoDataFrame) -> str:
+    """Do our stadsdelar agree with the baseline sjoin (boundary rule: smallest code)?"""
+    conn = sqlite3.connect(store.path)
+    try:
+        ours = pd.read_sql_query("SELECT stadsdel, count(*) AS n FROM incidents "
+                                 "GROUP BY stadsdel", conn)
+    finally:
+        conn.close()
+    ours = ours.fillna({"stadsdel": "(outside)"}).set_index("stadsdel")["n"]
+    theirs = base.groupby(level=0)["code"].min().fillna("(outside)").value_counts()
+    joined = pd.concat([ours.rename("ours"), theirs.rename("baseline")], axis=1).fillna(0)
+    differ = int((joined["ours"] - joined["baseline"]).abs().sum() // 2)
+    return (f"stadsdel counts agree with the baseline sjoin: "
+            f"{'yes' if differ == 0 else f'no ({differ} rows differ)'}")
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="incidents (1 000 000)")
+    parser.add_argument("--keep", type=Path, help="keep the CSV and store in this folder")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile our import and print the top functions")
+    parser.add_argument("--no-pandas-baseline", action="store_true",
+                        help="skip the informational pandas.read_csv baseline")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="take turns this many times and keep the best of each")
+    parser.add_argument("--proposed", action="store_true",
+                        help="patch in the not yet applied speed-ups of "
+                             "bench/proposed_speedups.py first")
+    args = parser.parse_args(argv)
+    n = args.rows
+    if args.proposed:
+        import proposed_speedups
+
+        proposed_speedups.apply()
+        print("with the proposed speed-ups of bench/proposed_speedups.py patched in")
+
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            work = args.keep.resolve()
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        csv = work / f"incidents_{n}.csv"
+        if not csv.exists():
+            t0 = time.perf_counter()
+            generate(csv, n)
+            print(f"generated {csv} ({csv.stat().st_size / 1e6:.1f} MB) "
+                  f"in {time.perf_counter() - t0:.1f} s")
+        else:
+            print(f"reusing {csv} ({csv.stat().st_size / 1e6:.1f} MB)")
+
+        districts = geodata.stadsdelar(crs=STORE_EPSG)[["code", "name", "geometry"]]
+        # baseline and ours take turns; with --repeat K the best (least disturbed)
+        # time of each counts, and the phase breakdown is that of our best run. The
+        # checks below look at the store of the last run (every run makes a new one).
+        base_runs, pd_runs, ours_runs, results = [], [], [], []
+        store = None
+        for k in range(args.repeat):
+            base, seconds = timed(baseline_read_file, csv, districts)
+            base_runs.append(seconds)
+            if not args.no_pandas_baseline:
+                pd_runs.append(timed(baseline_pandas, csv, districts)[1])
+            if store is not None:
+                store.close()
+            store = fresh_store(work / "store")
+            results.append(run_ours(store, csv, args.profile and k == 0))
+            ours_runs.append(results[-1][1])
+            if args.repeat > 1:
+                print(f"run {k + 1}/{args.repeat}: baseline {base_runs[-1]:.2f} s, "
+                      f"ours {ours_runs[-1]:.2f} s")
+        report, ours_s, phases, _ = min(results, key=lambda r: r[1])
+        profiler = results[0][3]
+        base_s = min(base_runs)
+        pd_s = min(pd_runs) if pd_runs else None
+
+        size = store.path.stat().st_size
+        wal = store.path.with_name(store.path.name + "-wal")
+        wal_size = wal.stat().st_size if wal.exists() else 0
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size_after = store.path.stat().st_size
+
+        print()
+        print(f"{'':42} {'rows':>10} {'seconds':>9} {'rows/s':>11}")
+        print(f"{'baseline: read_file + to_crs + sjoin':42} {n:>10,} {base_s:>9.2f} "
+              f"{n / base_s:>11,.0f}")
+        if pd_s is not None:
+            print(f"{'  (info) pandas.read_csv + points + sjoin':42} {n:>10,} {pd_s:>9.2f} "
+                  f"{n / pd_s:>11,.0f}")
+        print(f"{'ours: import_file (validate + store)':42} {n:>10,} {ours_s:>9.2f} "
+              f"{n / ours_s:>11,.0f}")
+        print()
+        print(f"ratio ours / baseline (read_file): {ours_s / base_s:.2f}x "
+              f"(acceptance: <= 3x) -> {'OK' if ours_s / base_s <= 3 else 'OVER'}")
+        if pd_s is not None:
+            print(f"ratio ours / pandas.read_csv baseline (info): {ours_s / pd_s:.2f}x")
+        print()
+        print("our phases (wall seconds, share of the import):")
+        order = ["read", "validate", "join", "join: district index",
+                 "write (one transaction)", "write: convert columns",
+                 "write: encode geometries", "write: fill the RTree", "write: layer extent"]
+        for label in order:
+            if label in phases:
+                s = phases[label]
+                indent = "    " if ":" in label else "  "
+                print(f"{indent}{label:40} {s:7.2f} s  {100 * s / ours_s:5.1f} %")
+        if "write (one transaction)" in phases:
+            sql = phases["write (one transaction)"] - sum(
+                phases.get(k, 0) for k in ("write: convert columns", "write: encode geometries",
+                                           "write: fill the RTree", "write: layer extent"))
+            print(f"    {'write: SQLite rows + indexes, commit':40} {sql:7.2f} s  "
+                  f"{100 * sql / ours_s:5.1f} %")
+        rest = ours_s - sum(phases.get(k, 0) for k in
+                            ("read", "validate", "join", "write (one transaction)"))
+        print(f"  {'other (checksum, outside list, ...)':40} {rest:7.2f} s  "
+              f"{100 * rest / ours_s:5.1f} %")
+        print()
+        print(f"import report: {report.inserted:,} inserted, {report.unchanged:,} unchanged, "
+              f"{len(report.errors)} errors, {len(report.outside)} outside, "
+              f"status {report.status}")
+        print(f"store file {store.path.name}: {size / 1e6:.1f} MB + WAL {wal_size / 1e6:.1f} MB "
+              f"right after the import; {size_after / 1e6:.1f} MB after a checkpoint")
+        for line in check_store(store, n):
+            print(line)
+        print(check_join(store, base))
+        store.close()
+
+        if profiler:
+            print()
+            buf = io.StringIO()
+            pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(40)
+            print(buf.getvalue())
+            buf = io.StringIO()
+            pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(25)
+            print(buf.getvalue())
+        if args.keep:
+            print(f"kept in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,449 @@
+"""Incidents aggregated on the server into a grid of square cells in metres.
+
+The map never draws 100 000 markers: at city and district zoom it shows a
+choropleth of square cells of :data:`CELL_SIZES` metres in SWEREF 99 18 00
+(EPSG:3011), on the lattice of :class:`layers.grid.Grid` that the priority
+analysis uses too, so a cell is the same square in every view. Each cell holds
+its count in the period, the count in the previous comparable period (the trend)
+and its count per category.
+
+Only incidents whose place is known to the address or street are gridded; those
+placed at a stadsdel or the municipality are counted in :attr:`IncidentGrid.imprecise`
+and shown in the district figures instead. Counts shown to the public go through
+:func:`layers.privacy.suppress` ("<5").
+
+A whole-city grid for one filter is computed once and kept for a few minutes
+(keyed by the filter and the store's data version); a map request only slices
+the cells inside its bbox, so panning is cheap and the colour classes stay the
+same wherever the user looks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.filters import MapFilter, xy_to_lonlat
+from layers.grid import Grid, unpack
+from layers.periods import Period
+from layers.privacy import POINT_PRECISIONS, suppress
+from layers.schema import INCIDENT_CATEGORIES, INCIDENTS, STRATEGIC_CODES
+from layers.store.base import Query, Store
+
+LOGGER = logging.getLogger(__name__)
+
+#: Cell sizes (metres) a map may ask for.
+CELL_SIZES = (100, 250, 500, 1000)
+#: Colours of the choropleth classes, light to dark, by number of classes
+#: (ColorBrewer YlOrRd).
+CLASS_COLOURS = {
+    1: ("#fd8d3c",),
+    2: ("#fecc5c", "#e31a1c"),
+    3: ("#ffeda0", "#feb24c", "#f03b20"),
+    4: ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"),
+    5: ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
+}
+#: How long a computed city grid is reused (seconds).
+CACHE_SECONDS = 300
+CACHE_SIZE = 48
+#: Decimals of WGS 84 coordinates in the cell GeoJSON (5: about a metre).
+COORD_DECIMALS = 5
+
+_CATEGORY_CODES = np.array([c.code for c in INCIDENT_CATEGORIES], dtype=object)
+_CATEGORY_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
+
+
+# --- reading points ------------------------------------------------------------------
+
+
+def read_points(store: Store, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (x, y, category) arrays of the incidents a query selects.
+
+    Reads only the coordinates and the category: for the GeoPackage and PostGIS
+    stores straight with SQL on the store's own filter (a year of a million
+    incidents in about a second instead of the full rows), for any other store
+    through :meth:`Store.read`.
+    """
+    from layers.store.geopackage import GeoPackageStore, decode_geometries
+
+    if isinstance(store, GeoPackageStore):
+        packed = _packed_points(store, query)
+        if packed is not None:
+            return packed
+        where, params = store._where(INCIDENTS, query)
+        rows = store.conn.execute(f'SELECT geom, category FROM "incidents"{where}',
+                                  params).fetchall()
+        if not rows:
+            return _empty_points()
+        xy = shapely.get_coordinates(decode_geometries([r[0] for r in rows]))
+        return xy[:, 0], xy[:, 1], np.array([r[1] for r in rows], dtype=object)
+    if store.kind == "postgis":
+        from psycopg import sql
+
+        where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
+        rows = store._fetch(  # type: ignore[attr-defined]
+            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category FROM incidents") + where, params)
+        if not rows:
+            return _empty_points()
+        x, y, categories = zip(*rows, strict=True)
+        return (np.asarray(x, dtype=float), np.asarray(y, dtype=float),
+                np.asarray(categories, dtype=object))
+    frame = store.read("incidents", query)
+    if frame.empty:
+        return _empty_points()
+    return (frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
+            frame["category"].to_numpy(dtype=object))
+
+
+#: Category code -> one character (index + 48) in :func:`_packed_points`; "~" unknown.
+_CATEGORY_CASE = "CASE category " + " ".join(
+    f"WHEN '{code}' THEN {48 + i}" for i, code in enumerate(_CATEGORY_CODES)) + " ELSE 126 END"
+_CATEGORY_BY_CHAR = np.full(127, None, dtype=object)
+_CATEGORY_BY_CHAR[48:48 + len(_CATEGORY_CODES)] = _CATEGORY_CODES
+
+
+def _packed_points(store: Store, query: Query
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The GeoPackage fast path: SQLite packs every point into one string.
+
+    A GeoPackage point blob holds x and y as little-endian doubles at bytes
+    46–61; ``group_concat`` joins them (as hex) and the categories (as one
+    character each) in the same pass, so Python sees two strings instead of a
+    million rows. Returns None when a blob is not such a point (then the rows
+    are read one by one).
+    """
+    where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
+    where = (where + " AND" if where else " WHERE") + " geom IS NOT NULL"
+    odd = ("length(geom) != 61 OR substr(geom, 1, 4) != X'47500003' "
+           "OR substr(geom, 41, 5) != X'0101000000'")
+    row = store.conn.execute(  # type: ignore[attr-defined]
+        f"SELECT group_concat(hex(substr(geom, 46, 16)), ''), "
+        f"group_concat(char({_CATEGORY_CASE}), ''), sum({odd}), count(*) "
+        f'FROM "incidents"{where}', params).fetchone()
+    coordinates, categories, odd_rows, n = row
+    if not n:
+        return _empty_points()
+    if odd_rows:
+        return None
+    xy = np.frombuffer(bytes.fromhex(coordinates), dtype="<f8").reshape(n, 2).astype(float)
+    chars = np.frombuffer(categories.encode("ascii"), dtype=np.uint8)
+    return xy[:, 0], xy[:, 1], _CATEGORY_BY_CHAR[chars]
+
+
+def _empty_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.empty(0), np.empty(0), np.empty(0, dtype=object)
+
+
+# --- the grid ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentGrid:
+    """Counts per cell for one filter, this period and the previous one.
+
+    ``counts`` and ``previous`` are (cells × categories) integer matrices whose
+    rows follow ``keys`` (sorted grid keys) and whose columns follow
+    ``categories``.
+    """
+
+    grid: Grid
+    period: Period
+    previous_period: Period
+    keys: np.ndarray
+    categories: tuple[str, ...]
+    counts: np.ndarray
+    previous: np.ndarray
+    #: Incidents in the period placed only at a stadsdel or the municipality.
+    imprecise: int
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Count per cell in the period."""
+        return self.counts.sum(axis=1)
+
+    @property
+    def previous_totals(self) -> np.ndarray:
+        """Count per cell in the previous period."""
+        return self.previous.sum(axis=1)
+
+    def inside(self, bbox: tuple[float, float, float, float] | None) -> np.ndarray:
+        """Indexes of the cells that intersect a bbox in EPSG:3011 (all when None)."""
+        if bbox is None:
+            return np.arange(len(self.keys))
+        size = self.grid.size
+        i, j = unpack(self.keys)
+        minx, miny, maxx, maxy = bbox
+        ok = ((i + 1) * size >= minx) & (i * size <= maxx) \
+            & ((j + 1) * size >= miny) & (j * size <= maxy)
+        return np.flatnonzero(ok)
+
+
+def incident_grid(store: Store, flt: MapFilter, size: int,
+                  categories: tuple[str, ...] | None = None) -> IncidentGrid:
+    """Aggregate the incidents of a filter (without its bbox) into cells of ``size`` m.
+
+    ``categories`` overrides the filter's categories. The filter must have a
+    period. Results are cached for :data:`CACHE_SECONDS` per store data version.
+    """
+    if size not in CELL_SIZES:
+        raise ValueError(f"cell size must be one of {CELL_SIZES}")
+    if flt.period is None:
+        raise ValueError("a grid needs a period")
+    codes = categories if categories is not None else flt.categories
+    cache = _cache_for(store)
+    key = (data_version(store), flt.period.code, codes, flt.sdn, flt.stadsdel, size)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
+    grid = Grid(float(size), "square")
+    period, previous = flt.period, flt.period.previous()
+    precise = {"precision": POINT_PRECISIONS}
+    parts = []
+    for p in (period, previous):
+        query = flt.incident_query(period=p, categories=codes, where=precise, bbox=False)
+        x, y, cats = read_points(store, query)
+        parts.append((grid.keys_of(x, y), cats))
+    all_keys = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
+    used = tuple(c for c in _CATEGORY_CODES if codes is None or c in codes)
+    matrices = []
+    for cell_keys, cats in parts:
+        matrix = np.zeros((len(all_keys), len(used)), dtype=np.int64)
+        if len(cell_keys):
+            rows = np.searchsorted(all_keys, cell_keys)
+            cols = pd.Categorical(cats, categories=list(used)).codes.astype(np.int64)
+            ok = cols >= 0
+            np.add.at(matrix, (rows[ok], cols[ok]), 1)
+        matrices.append(matrix)
+    total_query = flt.incident_query(period=period, categories=codes, bbox=False)
+    imprecise = store.count("incidents", total_query) - int(matrices[0].sum())
+    result = IncidentGrid(grid, period, previous, all_keys, used, matrices[0], matrices[1],
+                          max(imprecise, 0))
+    cache.put(key, result)
+    LOGGER.debug("grid %s %s m: %d cells in %.2f s", flt.period.code, size, len(all_keys),
+                 time.perf_counter() - started)
+    return result
+
+
+def data_version(store: Store) -> tuple:
+    """Something that changes when incidents are added or removed."""
+    from layers.store.geopackage import GeoPackageStore
+
+    if isinstance(store, GeoPackageStore):
+        row = store.conn.execute(
+            "SELECT (SELECT last_change FROM gpkg_contents WHERE table_name = 'incidents'), "
+            "(SELECT max(fid) FROM incidents), (SELECT count(*) FROM incidents)").fetchone()
+        return tuple(row)
+    return (store.count("incidents"),)
+
+
+class _TimedCache:
+    """A small thread-safe LRU cache whose entries expire."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size, self.seconds = size, seconds
+        self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or time.monotonic() - hit[0] > self.seconds:
+                self._items.pop(key, None)
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: tuple, value: object) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# one cache per store object, held weakly: a new store never sees another's grids
+_CACHES: weakref.WeakKeyDictionary[Store, _TimedCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_for(store: Store) -> _TimedCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(store)
+        if cache is None:
+            cache = _CACHES[store] = _TimedCache(CACHE_SIZE, CACHE_SECONDS)
+        return cache
+
+
+def clear_cache() -> None:
+    """Forget every computed grid (tests, after an import)."""
+    with _CACHES_LOCK:
+        for cache in _CACHES.values():
+            cache.clear()
+
+
+# --- classes, trend and the GeoJSON the map draws ---------------------------------------
+
+
+def class_breaks(totals: np.ndarray, suppress_below: int | None, n_classes: int = 5
+                 ) -> list[int]:
+    """Lower bounds of the colour classes for cell counts (the first is 1).
+
+    With suppression the first class is exactly 1..below-1 (shown "<5"), so a
+    colour never tells a suppressed count. The other bounds are rounded quantiles
+    of the non-empty cells, each at least two above the one before.
+    """
+    values = np.asarray(totals)[np.asarray(totals) > 0]
+    floor = suppress_below if suppress_below and suppress_below > 1 else 1
+    breaks = [1] if floor == 1 else [1, floor]
+    rest = values[values >= floor]
+    if len(rest):
+        wanted = n_classes - len(breaks) + 1
+        for q in np.linspace(0, 1, wanted + 1)[1:-1]:
+            b = _nice(float(np.quantile(rest, q)))
+            # no class one count wide ("5", "6–9"): too fine to read on a map
+            if b >= breaks[-1] + 2:
+                breaks.append(b)
+    return breaks[:n_classes]
+
+
+def _nice(value: float) -> int:
+    """Round to the nearest 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5 times a power of ten."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    steps = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 10)
+    return max(1, int(round(min(steps, key=lambda s: abs(s * power - value)) * power)))
+
+
+def legend(breaks: list[int], suppress_below: int | None) -> list[dict]:
+    """Legend entries: class index, Swedish label and colour, light to dark."""
+    colours = CLASS_COLOURS[max(1, min(len(breaks), len(CLASS_COLOURS)))]
+    entries = []
+    for k, low in enumerate(breaks):
+        high = breaks[k + 1] - 1 if k + 1 < len(breaks) else None
+        if suppress_below and k == 0 and high == suppress_below - 1:
+            label = f"<{suppress_below}"
+        elif high is None:
+            label = f"{low} eller fler"
+        elif high == low:
+            label = f"{low}"
+        else:
+            label = f"{low}–{high}"
+        entries.append({"class": k, "min": low, "max": high, "label": label,
+                        "colour": colours[k]})
+    return entries
+
+
+def trend(count: int, previous: int, suppress_below: int | None, previous_label: str
+          ) -> tuple[str | None, str]:
+    """Direction (``upp``/``ned``/``oförändrad``/``ny``/None) and a Swedish sentence."""
+    small = bool(suppress_below) and (0 < count < suppress_below
+                                      or 0 < previous < suppress_below)
+    if small:
+        shown = f"{suppress(count, suppress_below)} mot {suppress(previous, suppress_below)}"
+        return None, f"För få för att visa förändring ({shown} under {previous_label})."
+    if previous == 0 and count == 0:
+        return None, f"Inga händelser, inte heller under {previous_label}."
+    if previous == 0:
+        return "ny", f"Nytt: {count} händelser, inga under {previous_label}."
+    change = count - previous
+    pct = round(100 * change / previous)
+    direction = "upp" if change > 0 else "ned" if change < 0 else "oförändrad"
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return direction, f"{sign}{abs(pct)} % mot {previous_label} ({previous} → {count})."
+
+
+def grid_geojson(result: IncidentGrid, bbox: tuple[float, float, float, float] | None,
+                 suppress_below: int | None) -> dict:
+    """The cells inside ``bbox`` (EPSG:3011) as a GeoJSON FeatureCollection in WGS 84.
+
+    Only cells with incidents in the period are features. Properties: ``count``
+    and ``previous`` (numbers, or "<5" when suppressed), ``class`` (legend index),
+    ``trend`` and ``trend_text`` (Swedish), ``strategic`` (strategic crimes) and
+    ``by_category`` ({code: count}, largest first; the labels are in the top-level
+    ``categories``). Top-level members also give the period, the cell size, the
+    totals in the bbox and the legend.
+    """
+    breaks = class_breaks(result.totals, suppress_below)
+    totals, prev_totals = result.totals, result.previous_totals
+    rows = result.inside(bbox)
+    in_view, prev_in_view = int(totals[rows].sum()), int(prev_totals[rows].sum())
+    rows = rows[totals[rows] > 0]
+    strategic_cols = [k for k, c in enumerate(result.categories) if c in STRATEGIC_CODES]
+    strategic = result.counts[rows][:, strategic_cols].sum(axis=1) if strategic_cols \
+        else np.zeros(len(rows), dtype=np.int64)
+    label_prev = result.previous_period.short_label
+    rings = _to_wgs84(result.grid.polygons(result.keys[rows])) if len(rows) else []
+    features = []
+    for pos, r in enumerate(rows):
+        count, prev = int(totals[r]), int(prev_totals[r])
+        direction, text = trend(count, prev, suppress_below, label_prev)
+        nonzero = np.flatnonzero(result.counts[r])
+        order = nonzero[np.argsort(-result.counts[r, nonzero], kind="stable")]
+        features.append({
+            "type": "Feature",
+            "id": str(int(result.keys[r])),
+            "geometry": {"type": "Polygon", "coordinates": [rings[pos]]},
+            "properties": {
+                "count": suppress(count, suppress_below),
+                "previous": suppress(prev, suppress_below),
+                "class": _class_of(count, breaks),
+                "trend": direction,
+                "trend_text": text,
+                "strategic": suppress(int(strategic[pos]), suppress_below),
+                "by_category": {result.categories[c]: suppress(int(result.counts[r, c]),
+                                                               suppress_below)
+                                for c in order},
+            },
+        })
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "period": result.period.code,
+        "period_label": result.period.label,
+        "previous_period": result.previous_period.code,
+        "previous_period_label": result.previous_period.label,
+        "cell_size": int(result.grid.size),
+        "total": suppress(in_view, suppress_below),
+        "total_previous": suppress(prev_in_view, suppress_below),
+        "imprecise": suppress(result.imprecise, suppress_below),
+        "suppress_below": suppress_below or None,
+        "categories": {c: _CATEGORY_LABELS[c] for c in result.categories},
+        "legend": legend(breaks, suppress_below),
+    }
+
+
+def _class_of(count: int, breaks: list[int]) -> int | None:
+    if count <= 0:
+        return None
+    return int(np.searchsorted(np.asarray(breaks), count, side="right") - 1)
+
+
+def _to_wgs84(polygons: np.ndarray) -> list[list[list[float]]]:
+    """Exterior rings of polygons (EPSG:3011) as WGS 84 coordinate lists."""
+    if len(polygons) == 0:
+        return []
+    coords = shapely.get_coordinates(shapely.get_exterior_ring(polygons))
+    lon, lat = xy_to_lonlat(coords[:, 0], coords[:, 1])
+    per_ring = shapely.get_num_coordinates(shapely.get_exterior_ring(polygons))
+    points = np.round(np.column_stack([lon, lat]), COORD_DECIMALS).tolist()
+    out, start = [], 0
+    for n in per_ring:
+        out.append(points[start:start + n])
+        start += n
+    return out
+
+

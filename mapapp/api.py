@@ -1,0 +1,307 @@
+"""The read-only JSON API: GeoJSON layers in WGS 84 and the aggregated incident grid.
+
+``GET /api/<layer>`` for ``incidents``, ``findings``, ``sites``, ``stadsdelar`` and
+``stadsdelsomraden``, and ``GET /api/incidents/grid``; the parameters are those of
+:mod:`layers.filters` and the reference is ``docs/api.md`` and
+``/static/openapi.json``. A malformed parameter gives 400 with
+``{"error": "<Swedish message>", "parameter": "<name>"}``.
+
+Privacy (rules in :mod:`layers.privacy`):
+
+* raw incident points of every category and precision, with description and
+  victim gender, only for handläggare and admin;
+* everyone else gets points of the other categories placed to the address or
+  street, without description or victim gender; asking for a sensitive category
+  by its code is refused with 403 (a group such as ``vald`` silently leaves the
+  sensitive ones out, and the answer says so in ``restricted``);
+* the grid counts every category, but for anonymous visitors and läsare a count
+  of 1–4 is written "<5".
+
+(``POST /api/findings`` belongs to :mod:`mapapp.findings`.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from layers import aggregate, privacy
+from layers.areas import AreaCatalogue, area_catalogue
+from layers.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
+from layers.geojson import feature_collection
+from layers.periods import Period, PeriodError, parse_date
+from layers.schema import (
+    FINDING_CATEGORIES,
+    FINDING_STATUSES,
+    INCIDENT_CATEGORIES,
+    SENSITIVE_CODES,
+    SITE_STATUSES,
+)
+from layers.store.base import Query
+from mapapp.auth import current_user
+from mapapp.store_ import get_store
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: Incident fields everyone may see, and the extra ones for handläggare/admin.
+INCIDENT_PUBLIC_FIELDS = ("id", "occurred_at", "category", "strategic", "precision", "source",
+                          "stadsdel", "sdo_code", "sdo_name", "site_id")
+INCIDENT_FULL_FIELDS = (*INCIDENT_PUBLIC_FIELDS, "sensitive", "victim_gender", "description")
+FINDING_FIELDS = ("id", "found_at", "category", "severity", "description", "owner", "status",
+                  "walk_id", "photo", "status_changed_at", "fixed_at", "stadsdel", "sdo_code",
+                  "sdo_name", "site_id")
+SITE_FIELDS = ("id", "name", "status", "start_date", "partners", "activities", "contact",
+               "sdo_code", "sdo_name")
+AREA_FIELDS = ("code", "name", "number", "division", "valid_from", "valid_to")
+STADSDEL_FIELDS = ("code", "name", "sdo_code", "sdo_name")
+#: Responses larger than this are gzip-compressed when the client accepts it.
+GZIP_MIN_BYTES = 2048
+GEOJSON = "application/geo+json"
+JSON_TYPES = ("application/json", GEOJSON)
+
+_INCIDENT_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
+_FINDING_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
+
+
+class Forbidden(Exception):
+    """A request for data the user's role may not see (403 with a Swedish message)."""
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.message, self.parameter = message, parameter
+
+
+@bp.errorhandler(FilterError)
+def bad_parameter(exc: FilterError):
+    """A malformed parameter: 400 with the Swedish message and the parameter's name."""
+    return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(exc: Forbidden):
+    """Data the role may not see: 403 JSON."""
+    return jsonify({"error": exc.message, "parameter": exc.parameter}), 403
+
+
+@bp.after_request
+def compress(response: Response) -> Response:
+    """Gzip large JSON answers (a city grid shrinks about eight times)."""
+    if (response.status_code == 200 and response.mimetype in JSON_TYPES
+            and "gzip" in request.headers.get("Accept-Encoding", "")
+            and not response.direct_passthrough
+            and "Content-Encoding" not in response.headers):
+        data = response.get_data()
+        if len(data) >= GZIP_MIN_BYTES:
+            response.set_data(gzip.compress(data, compresslevel=5))
+            response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+# --- helpers shared with the map pages ---------------------------------------------
+
+
+def suppress_below() -> int | None:
+    """The small-count threshold for this request's user (None: show exact counts)."""
+    if privacy.suppresses_counts(current_user()):
+        return int(current_app.config.get("SUPPRESS_BELOW") or 0) or None
+    return None
+
+
+def latest_data_year(store) -> int:
+    """The newest year with incidents (this year when there are none): the map's default."""
+    this_year = dt.date.today().year
+    if store.count("incidents") == 0:
+        return this_year
+    for year in range(this_year, this_year - 30, -1):
+        start, end = Period.year(year).bounds()
+        if store.count("incidents", Query(start=start, end=end)) > 0:
+            return year
+    return this_year
+
+
+def request_filter(layer: str = "incidents", default_period: Period | None = None,
+                   args: Mapping[str, str] | None = None) -> MapFilter:
+    """Parse the request's query string, or ``args`` (raises FilterError → 400)."""
+    catalogue = area_catalogue(get_store())
+    return parse_filter(request.args if args is None else args, layer=layer,
+                        default_period=default_period,
+                        areas=catalogue.all_areas, stadsdelar=catalogue.stadsdel_names)
+
+
+def _paged(collection: dict, flt: MapFilter, rows: int, endpoint: str, **values) -> dict:
+    """Add paging members (numberReturned, next link) to a FeatureCollection."""
+    has_more = rows > flt.limit
+    if has_more:
+        collection["features"] = collection["features"][:flt.limit]
+    collection["numberReturned"] = len(collection["features"])
+    collection["limit"], collection["offset"] = flt.limit, flt.offset
+    links = [{"rel": "self", "href": request.url, "type": "application/geo+json"}]
+    collection["next"] = None
+    if has_more:
+        params = {**flt.extra, **flt.params(), "limit": flt.limit,
+                  "offset": flt.offset + flt.limit}
+        collection["next"] = url_for(endpoint, _external=True, **values, **params)
+        links.append({"rel": "next", "href": collection["next"],
+                      "type": "application/geo+json"})
+    collection["links"] = links
+    return collection
+
+
+def _geojson(collection: dict) -> Response:
+    response = jsonify(collection)
+    response.mimetype = GEOJSON
+    return response
+
+
+# --- endpoints -------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """List the layers and where the documentation is."""
+    layers = {
+        "incidents": "händelser (punkter; känsliga kategorier bara för handläggare/admin)",
+        "incidents/grid": "händelser aggregerade i rutor (alla roller)",
+        "findings": "fynd från trygghetsvandringar",
+        "sites": "platssamverkan",
+        "stadsdelar": "stadsdelar",
+        "stadsdelsomraden": "stadsdelsområden (alla indelningar)",
+    }
+    return jsonify({
+        "layers": [{"name": name, "description": text,
+                    "href": request.host_url.rstrip("/") + f"/api/{name}"}
+                   for name, text in layers.items()],
+        "openapi": url_for("static", filename="openapi.json", _external=True),
+        "documentation": "docs/api.md",
+    })
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description (also at /static/openapi.json)."""
+    path = Path(current_app.static_folder or "") / "openapi.json"
+    return Response(path.read_bytes(), mimetype="application/json")
+
+
+@bp.get("/incidents")
+def incidents():
+    """Incident points (GeoJSON), paged; what a role sees is in the module docstring."""
+    flt = request_filter("incidents")
+    user = current_user()
+    store = get_store()
+    where: dict[str, object] = {}
+    restricted = None
+    if privacy.sees_sensitive_points(user):
+        fields = INCIDENT_FULL_FIELDS
+        categories = flt.categories
+    else:
+        fields = INCIDENT_PUBLIC_FIELDS
+        named = [t for t in flt.category.split(",") if t in SENSITIVE_CODES]
+        if named:
+            raise Forbidden(
+                f"Kategorin {', '.join(_INCIDENT_LABELS[c] for c in named)} visas bara som "
+                "aggregat för din roll: använd /api/incidents/grid, eller logga in som "
+                "handläggare.", "category")
+        categories = privacy.point_categories(user, flt.categories)
+        where["precision"] = privacy.POINT_PRECISIONS
+        restricted = ("Sexualbrott och våld i nära relation, och händelser utan känt läge "
+                      "(stadsdel/kommun), visas bara som aggregat (/api/incidents/grid) "
+                      "för din roll.")
+    query = flt.incident_query(categories=categories, where=where, paged=True)
+    frame = store.read("incidents", query)
+    collection = feature_collection(
+        frame, fields, extra=lambda p: {"category_label": _INCIDENT_LABELS.get(p["category"])})
+    collection["restricted"] = restricted
+    if flt.period is not None:
+        collection["period"], collection["period_label"] = flt.period.code, flt.period.label
+    return _geojson(_paged(collection, flt, len(frame), "api.incidents"))
+
+
+@bp.get("/incidents/grid")
+def incident_grid():
+    """Incidents counted per square cell (GeoJSON polygons), this period and the previous."""
+    store = get_store()
+    flt = request_filter("incidents",
+                         default_period=Period.year(latest_data_year(store)))
+    size = parse_int(request.args.get("cell"), "cell", 250, 1)
+    if size not in aggregate.CELL_SIZES:
+        raise FilterError(f"cell ska vara en av {', '.join(map(str, aggregate.CELL_SIZES))} "
+                          "(meter).", "cell")
+    result = aggregate.incident_grid(store, flt, size)
+    collection = aggregate.grid_geojson(result, flt.store_bbox, suppress_below())
+    return _geojson(collection)
+
+
+@bp.get("/<any(findings, sites, stadsdelar, stadsdelsomraden):layer>")
+def layer(layer: str):
+    """Findings, sites, stadsdelar or stadsdelsområden as GeoJSON, paged."""
+    store = get_store()
+    flt = request_filter(layer)
+    catalogue = area_catalogue(store)
+    if layer == "findings":
+        user = current_user()
+        fields = FINDING_FIELDS if user is None or not user.can("handläggare") \
+            else (*FINDING_FIELDS, "created_by", "created_at")
+        query = flt.layer_query(paged=True)
+
+        def labels(p: dict) -> dict:
+            return {"category_label": _FINDING_LABELS.get(p["category"]),
+                    "status_label": FINDING_STATUSES.get(p["status"] or "")}
+    elif layer == "sites":
+        fields = SITE_FIELDS
+        query = flt.with_(stadsdel=None, categories=None).layer_query(paged=True)
+
+        def labels(p: dict) -> dict:
+            return {"status_label": SITE_STATUSES.get(p["status"] or "")}
+    else:
+        fields = STADSDEL_FIELDS if layer == "stadsdelar" else AREA_FIELDS
+        query = _reference_query(layer, flt, catalogue)
+
+        def labels(p: dict) -> dict:
+            return {}
+    frame = store.read(layer, query)
+    if layer == "stadsdelar":
+        extra = catalogue.stadsdelar.set_index("code")
+        frame = frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),
+                             sdo_name=frame["code"].map(extra["sdo_name"]))
+    if layer == "sites" and "sites" in current_app.blueprints:
+        # before/after figures and the page of each site for the popups (mapapp/sites.py)
+        from mapapp.sites import popup_extra
+
+        labels = popup_extra(frame, labels)
+    collection = feature_collection(frame, fields, extra=labels)
+    return _geojson(_paged(collection, flt, len(frame), "api.layer", layer=layer))
+
+
+def _reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
+    """Query for stadsdelar / stadsdelsområden: bbox, ``sdn``, ``division``."""
+    where: dict[str, object] = {}
+    if layer == "stadsdelar":
+        if flt.sdn:
+            codes = catalogue.stadsdelar.loc[
+                catalogue.stadsdelar["sdo_code"].isin(area_codes(flt.sdn)), "code"]
+            where["code"] = tuple(codes)
+        if flt.stadsdel:
+            where["code"] = (flt.stadsdel,)
+    else:
+        if flt.sdn:
+            where["code"] = flt.sdn
+        division = flt.extra.get("division", "").strip()
+        if division:
+            if division == "aktuell":
+                division = catalogue.division
+            where["valid_from"] = _division_date(division)
+    return Query(bbox=flt.store_bbox, where=where, limit=flt.limit + 1, offset=flt.offset)
+
+
+def _division_date(text: str) -> dt.date:
+    try:
+        return parse_date(text, "indelning")
+    except PeriodError:
+        raise FilterError("division ska vara 'aktuell' eller indelningens startdatum, "
+                          "t.ex. 2023-07-01.", "division") from None

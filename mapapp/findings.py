@@ -1,0 +1,675 @@
+"""Trygghetsvandring findings: record on the map, upload a walk, follow each to åtgärdad.
+
+Pages (Swedish UI): ``/findings`` lists with filters, a map, history and exports per
+owner; ``/findings/new`` is the phone form (tap the map, photo, walk) and the file
+upload, whose preview is ``/findings/upload/<token>``; ``/findings/<id>`` shows one
+finding with its photo and history and, for handläggare, the status change.
+``POST /api/findings`` takes JSON, GeoJSON or a file with a bearer token.
+
+Files live under the data folder: photos in ``photos/`` (EXIF stripped, see
+:mod:`layers.photos`), uploads waiting for their confirm in ``uploads/pending/<token>/``
+(the token is kept in the session) and confirmed uploads in ``uploads/<date>/``.
+The domain rules are in :mod:`layers.findings`; this module parses requests and
+renders pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from werkzeug.utils import secure_filename
+
+from layers import findings as core
+from layers.errors import FileRejected, RowError
+from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
+from layers.readers import FORMATS
+from layers.schema import (
+    FINDING_CATEGORIES,
+    FINDING_STATUSES,
+    FINDINGS,
+    LOCAL_TZ,
+    OWNERS,
+    WEB_EPSG,
+)
+from mapapp import csrf
+from mapapp.auth import role_required
+from mapapp.folium_ import base_map, folium_parts
+from mapapp.store_ import get_store, location_for
+
+LOGGER = logging.getLogger(__name__)
+
+bp = Blueprint("findings", __name__)
+
+#: Findings per page of the list.
+PAGE_SIZE = 50
+#: At most this many findings are drawn on a map (the list pages through all).
+MAP_LIMIT = 3000
+#: Uploads not confirmed within this many seconds are deleted.
+PENDING_MAX_AGE_S = 24 * 3600
+#: Pending uploads remembered per session.
+PENDING_PER_SESSION = 5
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_SUBMISSION_RE = re.compile(r"^[0-9a-f]{32}$")
+#: Swedish names of the fields a row error may name.
+FIELD_LABELS = {**{f.name: f.label for f in FINDINGS.fields}, "lon": "längdgrad",
+                "lat": "breddgrad", "x": "x", "y": "y"}
+STATUS_COLOURS = {"ny": "danger", "tilldelad": "warning", "atgardad": "success",
+                  "avvisad": "secondary"}
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def data_folder(*parts: str) -> Path:
+    """A folder under the data folder (the GeoPackage's folder, else the instance folder)."""
+    location = location_for(current_app)
+    if "://" in location:
+        base = Path(current_app.instance_path)
+    else:
+        base = Path(location)
+        if base.suffix.lower() == ".gpkg":
+            base = base.parent
+    return base.joinpath(*parts)
+
+
+def _user_name() -> str:
+    return g.user.name
+
+
+def _labels() -> dict:
+    """Label tables every findings template uses."""
+    return {
+        "categories": {c.code: c.label for c in FINDING_CATEGORIES},
+        "statuses": FINDING_STATUSES,
+        "owners": OWNERS,
+        "status_colours": STATUS_COLOURS,
+        "severities": core.SEVERITY_LABELS,
+        "field_labels": FIELD_LABELS,
+    }
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _local(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return pd.Timestamp(value).tz_convert(LOCAL_TZ).strftime(fmt)
+
+
+def map_data(frame) -> list[dict]:
+    """The findings a map draws, as plain values (the page escapes them as JSON).
+
+    Descriptions are shortened to 300 characters; the map's JavaScript puts every
+    text into the popup as text, never as HTML.
+    """
+    if frame is None or frame.empty:
+        return []
+    wgs = frame.geometry.to_crs(WEB_EPSG)
+    out = []
+    labels = _labels()
+    for row, geom in zip(frame.itertuples(index=False), wgs, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        item = {
+            "id": row.id,
+            "category": labels["categories"].get(row.category, row.category),
+            "severity": None if pd.isna(row.severity) else int(row.severity),
+            "status": _text(row.status) or "ny",
+            "status_label": FINDING_STATUSES.get(_text(row.status) or "ny", ""),
+            "owner": OWNERS.get(_text(row.owner), ""),
+            "found": _local(row.found_at, "%Y-%m-%d"),
+            "description": _text(row.description)[:300],
+        }
+        item["url"] = url_for("findings.show_finding", finding_id=row.id)
+        if geom.geom_type == "Point":
+            item["lat"], item["lon"] = round(geom.y, 7), round(geom.x, 7)
+        else:
+            item["line"] = [[round(y, 7), round(x, 7)] for x, y in geom.coords]
+        out.append(item)
+    return out
+
+
+def _map_parts(zoom: int = 11) -> dict:
+    return folium_parts(base_map(zoom_start=zoom))
+
+
+# --- the list -------------------------------------------------------------------------
+
+
+@bp.get("/findings")
+@role_required("läsare")
+def list_findings():
+    """List findings with filters, their history, a map and the owners' fix times."""
+    store = get_store()
+    flt = core.FindingFilter.from_values(request.args.getlist)
+    frame = core.read_findings(store, flt)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(frame) // PAGE_SIZE))
+    page = min(page, pages)
+    shown = frame.iloc[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    history = core.histories(store, shown["id"])
+    walks = core.list_walks(store)
+    return render_template(
+        "findings/list.html",
+        findings=shown, total=len(frame), page=page, pages=pages, flt=flt,
+        history=history, summary=core.fix_summary(frame),
+        walks=walks, walk_labels={w["id"]: core.walk_label(w) for _, w in walks.iterrows()},
+        areas=core.area_choices(store), map_parts=_map_parts(),
+        map_items=map_data(frame.iloc[:MAP_LIMIT]), map_limited=len(frame) > MAP_LIMIT,
+        local=_local, text=_text, **_labels())
+
+
+@bp.get("/findings/export.<fmt>")
+@role_required("läsare")
+def export_findings(fmt: str):
+    """Export the filtered findings (e.g. one owner's list) as CSV or GeoPackage."""
+    if fmt not in ("csv", "gpkg"):
+        abort(404)
+    flt = core.FindingFilter.from_values(request.args.getlist)
+    frame = core.read_findings(get_store(), flt)
+    stem = "fynd" + "".join(f"-{v}" for v in flt.owner + flt.status)
+    stamp = dt.date.today().isoformat()
+    if fmt == "csv":
+        names = get_store().read("stadsdelar")
+        csv_bytes = core.owner_list_csv(frame, dict(zip(names["code"], names["name"],
+                                                        strict=True)))
+        return Response(csv_bytes, mimetype="text/csv",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{stem}-{stamp}.csv"'})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{stem}.gpkg"
+        core.owner_list_gpkg(frame, path)
+        data = path.read_bytes()
+    return Response(data, mimetype="application/geopackage+sqlite3",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}-{stamp}.gpkg"'})
+
+
+@bp.get("/findings/photo/<name>")
+@role_required("läsare")
+def photo(name: str):
+    """Serve a stored photo (EXIF already stripped) to signed-in users."""
+    if not is_photo_name(name):
+        abort(404)
+    response = send_from_directory(data_folder("photos"), name, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# --- the form -------------------------------------------------------------------------
+
+
+def _form_defaults() -> dict[str, str]:
+    now = pd.Timestamp.now(tz=LOCAL_TZ)
+    return {
+        "submission": uuid.uuid4().hex,
+        "found_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "severity": "2",
+        "walk": session.get("last_walk", ""),
+        "walk_date": now.date().isoformat(),
+    }
+
+
+def _render_form(values: dict[str, str], errors: list[RowError] | None = None,
+                 upload_error: str | None = None, status: int = 200):
+    store = get_store()
+    walks = core.list_walks(store)
+    return render_template(
+        "findings/new.html", values=values, errors=errors or [],
+        field_errors={e.field: e.message for e in errors or []},
+        upload_error=upload_error, walks=walks,
+        walk_labels={w["id"]: core.walk_label(w) for _, w in walks.iterrows()},
+        map_parts=_map_parts(zoom=12), template_help=core.template_help(),
+        accept=",".join(sorted(FORMATS)), **_labels()), status
+
+
+@bp.get("/findings/new")
+@role_required("inventerare")
+def new_finding():
+    """Show the phone form to record one finding, and the upload of a whole walk."""
+    return _render_form(_form_defaults())
+
+
+def _new_walk(details: dict[str, str]) -> pd.DataFrame:
+    """A new walk from the form's text fields; raises FileRejected with a Swedish reason."""
+    try:
+        date = dt.date.fromisoformat(details.get("walk_date", "").strip())
+    except ValueError:
+        raise FileRejected("Ange vandringens datum (ÅÅÅÅ-MM-DD).") from None
+    participants = details.get("walk_participants", "").strip()
+    try:
+        count = int(participants) if participants else None
+    except ValueError:
+        raise FileRejected("Antal deltagare ska vara ett heltal.") from None
+    return core.new_walk(date, details.get("walk_area", ""), participants=count,
+                         organisers=details.get("walk_organisers", ""))
+
+
+_WALK_FIELDS = ("walk_date", "walk_area", "walk_participants", "walk_organisers")
+
+
+def _walk_from_form(form, errors: list[RowError]) -> tuple[str | None, pd.DataFrame | None]:
+    """The walk chosen or entered in a form: (walk id, new walk row or None)."""
+    choice = form.get("walk", "").strip()
+    if not choice:
+        return None, None
+    if choice != "new":
+        if get_store().count("walks", core.Query(where={"id": choice})) == 0:
+            errors.append(RowError(1, "vandring", "vandringen finns inte; välj en i listan"))
+            return None, None
+        return choice, None
+    try:
+        walk = _new_walk({k: form.get(k, "") for k in _WALK_FIELDS})
+    except FileRejected as exc:
+        errors.append(RowError(1, "vandring", str(exc)))
+        return None, None
+    return str(walk["id"].iloc[0]), walk
+
+
+@bp.post("/findings/new")
+@role_required("inventerare")
+def create_finding():
+    """Store one finding from the form: photo without EXIF, walk, place, all or nothing."""
+    form = request.form
+    values = {k: form.get(k, "") for k in (
+        "submission", "found_at", "category", "severity", "description", "owner", "walk",
+        "walk_date", "walk_area", "walk_participants", "walk_organisers", "lat", "lon",
+        "photo_name")}
+    if not _SUBMISSION_RE.match(values["submission"]):
+        values["submission"] = uuid.uuid4().hex
+    errors: list[RowError] = []
+    lat, lon = values["lat"].strip(), values["lon"].strip()
+    notes: list[str] = []
+
+    # the photo first: its position is the place when none was chosen
+    photo_name = values["photo_name"] if is_photo_name(values["photo_name"]) and \
+        data_folder("photos", values["photo_name"]).is_file() else ""
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        try:
+            cleaned = clean_photo(upload.read())
+        except PhotoRejected as exc:
+            errors.append(RowError(1, "foto", str(exc)))
+        else:
+            photo_name = store_photo(data_folder("photos"), cleaned)
+            if cleaned.gps and not (lat and lon):
+                lat, lon = (str(v) for v in cleaned.gps)
+                values["lat"], values["lon"] = lat, lon
+                notes.append("Platsen togs från fotots GPS-position.")
+    values["photo_name"] = photo_name
+
+    walk_id, walk = _walk_from_form(form, errors)
+    store = get_store()
+    row = {
+        "id": f"{core.FORM_SOURCE}:{values['submission']}",
+        "found_at": values["found_at"].replace("T", " "),
+        "category": values["category"],
+        "severity": values["severity"],
+        "description": values["description"],
+        "owner": values["owner"],
+        "walk_id": walk_id or "",
+        "photo": photo_name,
+    }
+    frame, row_errors = core.validate_form(store, row, lat, lon)
+    errors += row_errors
+    if errors:
+        return _render_form(values, errors, status=422)
+    frame = core.complete_rows(frame, user=_user_name())
+    duplicates = core.likely_duplicates(store, frame)
+    if walk is not None and len(frame) and pd.notna(frame["sdo_code"].iloc[0]):
+        walk["sdo_code"] = frame["sdo_code"].iloc[0]
+    inserted = core.record_finding(store, frame, walk=walk)
+    session["last_walk"] = walk_id or ""
+    if not inserted:
+        flash("Fyndet var redan sparat (formuläret skickades två gånger).", "info")
+    else:
+        flash(" ".join(["Fyndet sparades.", *notes]), "success")
+    for dup in duplicates.values():
+        flash(f"Obs: ett öppet fynd av samma kategori finns {dup.distance_m:.0f} m bort "
+              f"({dup.existing_id}). Kontrollera om det är samma sak.", "info")
+    return redirect(url_for("findings.list_findings", _anchor="fynd-" + frame["id"].iloc[0]))
+
+
+# --- the upload -----------------------------------------------------------------------
+
+
+def _pending_dir(token: str) -> Path:
+    if not _TOKEN_RE.match(token):
+        abort(404)
+    return data_folder("uploads", "pending", token)
+
+
+def _pending(token: str) -> tuple[dict, Path]:
+    """The session's record of a pending upload and its file, or 404."""
+    meta = session.get("uploads", {}).get(token)
+    folder = _pending_dir(token)
+    if meta is None or not folder.is_dir():
+        abort(404, description="Uppladdningen finns inte längre. Ladda upp filen igen.")
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if not files:
+        abort(404)
+    return meta, files[0]
+
+
+def _forget(token: str) -> None:
+    uploads = dict(session.get("uploads", {}))
+    uploads.pop(token, None)
+    session["uploads"] = uploads
+
+
+def _clean_old_pending() -> None:
+    root = data_folder("uploads", "pending")
+    if not root.is_dir():
+        return
+    limit = time.time() - PENDING_MAX_AGE_S
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def keep_upload(path: Path, display_name: str) -> str:
+    """Move an uploaded file to ``uploads/<date>/`` for good; return its relative path."""
+    day = dt.date.today().isoformat()
+    folder = data_folder("uploads", day)
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = secure_filename(display_name) or f"upload{path.suffix}"
+    target = folder / f"{secrets.token_hex(6)}-{safe}"
+    shutil.move(path, target)
+    return target.relative_to(data_folder()).as_posix()
+
+
+@bp.get("/findings/template.csv")
+@role_required("inventerare")
+def upload_template():
+    """The CSV template for a whole walk (Swedish headers, ';' for Excel)."""
+    return Response(core.template_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             'attachment; filename="trygghetsvandring-mall.csv"'})
+
+
+@bp.post("/findings/upload")
+@role_required("inventerare")
+def upload_file():
+    """Receive a file of findings and keep it until the preview is confirmed."""
+    upload = request.files.get("file")
+    values = _form_defaults()
+    if upload is None or not upload.filename:
+        return _render_form(values, upload_error="Välj en fil att ladda upp.", status=422)
+    name = Path(upload.filename).name
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        return _render_form(values, status=422, upload_error=(
+            f"Filen {name}: okänt filformat '{suffix}'. Tillåtna: "
+            f"{', '.join(sorted(FORMATS))}."))
+    errors: list[RowError] = []
+    walk_id, walk = _walk_from_form(request.form, errors)
+    if errors:
+        return _render_form(values, upload_error=errors[0].message, status=422)
+    _clean_old_pending()
+    token = secrets.token_urlsafe(18)
+    folder = _pending_dir(token)
+    folder.mkdir(parents=True)
+    upload.save(folder / f"upload{suffix}")
+    uploads = dict(session.get("uploads", {}))
+    uploads[token] = {
+        "name": name,
+        "walk_id": walk_id,
+        # the new walk's details, to create it in the confirm's transaction
+        "walk": None if walk is None else {k: request.form.get(k, "") for k in _WALK_FIELDS},
+        "owner": request.form.get("owner") if request.form.get("owner") in OWNERS else None,
+    }
+    # only the newest few; older ones are cleaned up with their folders
+    for old in list(uploads)[:-PENDING_PER_SESSION]:
+        shutil.rmtree(_pending_dir(old), ignore_errors=True)
+        uploads.pop(old)
+    session["uploads"] = uploads
+    return redirect(url_for("findings.upload_preview", token=token))
+
+
+def _prepare(token: str):
+    meta, path = _pending(token)
+    upload = core.prepare_upload(get_store(), path, display_name=meta["name"],
+                                 user=_user_name(), walk_id=meta.get("walk_id"),
+                                 owner=meta.get("owner"))
+    return meta, path, upload
+
+
+def _walk_frame(meta: dict) -> pd.DataFrame | None:
+    return _new_walk(meta["walk"]) if meta.get("walk") else None
+
+
+@bp.get("/findings/upload/<token>")
+@role_required("inventerare")
+def upload_preview(token: str):
+    """Preview an upload: valid rows on a map, rejected rows with reasons, duplicates."""
+    try:
+        meta, _path, upload = _prepare(token)
+    except FileRejected as exc:
+        shutil.rmtree(_pending_dir(token), ignore_errors=True)
+        _forget(token)
+        values = _form_defaults()
+        return _render_form(values, upload_error=f"{exc} Inget sparades.", status=422)
+    frame = upload.frame
+    items = map_data(frame)
+    for item, row_no in zip(items, upload.prepared.rows, strict=False):
+        item["url"] = None
+        item["row"] = row_no
+    stored = upload.already_stored
+    return render_template(
+        "findings/preview.html", token=token, meta=meta, upload=upload,
+        rows=upload.prepared.rows, stored=stored, map_parts=_map_parts(),
+        map_items=items, local=_local, text=_text, **_labels())
+
+
+@bp.post("/findings/upload/<token>/confirm")
+@role_required("inventerare")
+def confirm_upload(token: str):
+    """Store every valid row of a previewed upload in one transaction."""
+    try:
+        meta, path, upload = _prepare(token)
+    except FileRejected as exc:
+        flash(f"{exc} Inget sparades.", "error")
+        return redirect(url_for("findings.new_finding"))
+    skip = request.form.get("skip_duplicates") == "1"
+    kept_name = f"uploads/{dt.date.today().isoformat()}/…"
+    try:
+        report = core.commit_upload(get_store(), upload, user=_user_name(),
+                                    walk=_walk_frame(meta), skip_duplicates=skip,
+                                    notes=[f"Filen sparas under datamappen i {kept_name}."])
+    except Exception:  # the transaction was rolled back: nothing was stored
+        LOGGER.exception("upload %s could not be stored", meta["name"])
+        flash("Uppladdningen kunde inte sparas på grund av ett fel i databasen. Inget sparades; "
+              "filen finns kvar, försök igen.", "error")
+        return redirect(url_for("findings.upload_preview", token=token))
+    kept = keep_upload(path, meta["name"])
+    shutil.rmtree(_pending_dir(token), ignore_errors=True)
+    _forget(token)
+    LOGGER.info("upload %s kept as %s", meta["name"], kept)
+    if meta.get("walk_id"):
+        session["last_walk"] = meta["walk_id"]
+    if report.inserted:
+        message = f"{report.inserted} nya fynd sparades från {meta['name']}."
+    else:
+        message = f"Inga nya fynd sparades från {meta['name']}."
+    if report.unchanged:
+        message += f" {report.unchanged} fanns redan (samma fynd) och sparades inte igen."
+    if report.errors:
+        message += f" {len(report.errors)} rader med fel sparades inte."
+    flash(message, "success" if report.inserted else "info")
+    args = {"walk": meta["walk_id"]} if meta.get("walk_id") else {}
+    return redirect(url_for("findings.list_findings", **args))
+
+
+@bp.post("/findings/upload/<token>/cancel")
+@role_required("inventerare")
+def cancel_upload(token: str):
+    """Throw a pending upload away."""
+    shutil.rmtree(_pending_dir(token), ignore_errors=True)
+    _forget(token)
+    flash("Uppladdningen avbröts. Inget sparades.", "info")
+    return redirect(url_for("findings.new_finding"))
+
+
+# --- one finding and its status --------------------------------------------------------
+
+
+@bp.get("/findings/<path:finding_id>")
+@role_required("läsare")
+def show_finding(finding_id: str):
+    """One finding: details, photo, history and (for handläggare) the status change."""
+    store = get_store()
+    finding = core.get_finding(store, finding_id)
+    if finding is None:
+        abort(404)
+    history = core.histories(store, [finding_id]).get(finding_id)
+    status = _text(finding["status"]) or "ny"
+    choices = list(core.allowed_transitions(status))
+    if status == "tilldelad":
+        choices.insert(0, "tilldelad")
+    frame = store.read("findings", core.Query(where={"id": finding_id}))
+    walk = None
+    if _text(finding["walk_id"]):
+        walks = store.read("walks", core.Query(where={"id": finding["walk_id"]}))
+        walk = None if walks.empty else core.walk_label(walks.iloc[0])
+    names = store.read("stadsdelar")
+    stadsdel = dict(zip(names["code"], names["name"], strict=True)).get(
+        _text(finding["stadsdel"]), _text(finding["stadsdel"]))
+    return render_template(
+        "findings/detail.html", f=finding, history=history, choices=choices, stadsdel=stadsdel,
+        can_manage=core.may_manage(g.user, _text(finding["sdo_code"]) or None),
+        photo_ok=is_photo_name(_text(finding["photo"])),
+        days=core.days_to_fix(frame).iloc[0], walk=walk, map_parts=_map_parts(zoom=15),
+        map_items=map_data(frame), local=_local, text=_text, **_labels())
+
+
+@bp.post("/findings/<path:finding_id>/status")
+@role_required("handläggare")
+def change_status(finding_id: str):
+    """Change a finding's status and owner, with a comment, kept in its history."""
+    store = get_store()
+    finding = core.get_finding(store, finding_id)
+    if finding is None:
+        abort(404)
+    if not core.may_manage(g.user, _text(finding["sdo_code"]) or None):
+        abort(403, description="Fyndet ligger utanför ditt stadsdelsområde.")
+    owner = request.form.get("owner") or None
+    try:
+        entry = core.change_status(store, finding_id, request.form.get("status", ""),
+                                   user=_user_name(), comment=request.form.get("comment", ""),
+                                   owner=owner, seen_status=request.form.get("seen_status"))
+    except core.StatusChangeRefused as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Status ändrad till {FINDING_STATUSES[entry['to_status']]}"
+              + (f", ansvarig {OWNERS[entry['owner']]}" if entry["owner"] else "") + ".",
+              "success")
+    return redirect(url_for("findings.show_finding", finding_id=finding_id))
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
+def _api_errors(errors: list[RowError], row_map=None):
+    """422 with a JSON list of {"row", "field", "message"} (rows as the client counts)."""
+    out = []
+    for e in errors:
+        row = e.row if e.row is None or row_map is None else row_map(e.row)
+        out.append({"row": row, "field": e.field, "message": e.message})
+    return jsonify(out), 422
+
+
+def _api_file(folder: Path) -> tuple[Path, str, object]:
+    """Save the API request's body as a file: (path, name for messages, row mapping)."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        name = Path(upload.filename).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in FORMATS:
+            raise FileRejected(f"Filen {name}: okänt filformat '{suffix}'. Tillåtna: "
+                               f"{', '.join(sorted(FORMATS))}.")
+        path = folder / f"upload{suffix}"
+        upload.save(path)
+        return path, name, None
+    payload = request.get_json(silent=True, force=True)
+    if payload is None:
+        raise FileRejected("Anropet är inte giltig JSON. Skicka en lista med objekt, en "
+                           "GeoJSON FeatureCollection eller en fil (fältet 'file').")
+    return core.api_payload_file(payload, folder)
+
+
+@bp.post("/api/findings")
+@csrf.exempt
+@role_required("inventerare")
+def api_create():
+    """Create findings from JSON, GeoJSON or a file; all rows or none (422 per row).
+
+    Only bearer tokens are accepted here (this route has no CSRF check, so a
+    browser session must not count).
+    """
+    if not g.get("via_token"):
+        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
+                                 "(trygghetskartan users token NAMN)."}), 401
+    store = get_store()
+    folder = data_folder("uploads", "api", secrets.token_hex(12))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        path, name, row_map = _api_file(folder)
+        upload = core.prepare_upload(store, path, display_name=name, user=_user_name())
+        if upload.prepared.errors:
+            return _api_errors(upload.prepared.errors, row_map)
+        report = core.commit_upload(store, upload, user=_user_name(), allow_partial=False,
+                                    notes=["Via API:t."])
+        keep_upload(path, name if row_map is None else f"api{path.suffix}")
+    except FileRejected as exc:
+        return _api_errors([RowError(None, None, str(exc))])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def position(row: int) -> int:
+        return row if row_map is None else row_map(row)
+
+    rows = upload.prepared.rows
+    duplicates = [{"row": position(rows[d.position]), "existing_id": d.existing_id,
+                   "distance_m": round(d.distance_m, 1)} for d in upload.duplicates.values()]
+    body = {"inserted": report.inserted, "unchanged": report.unchanged,
+            "ids": upload.frame["id"].tolist(), "likely_duplicates": duplicates}
+    return jsonify(body), 201 if report.inserted else 200
+
+
+@bp.app_template_filter("nl2br_escaped")
+def nl2br_escaped(text: str) -> Markup:
+    """Escape a text and keep its line breaks."""
+    return Markup("<br>").join(Markup.escape(text or "").split("\n"))
+

@@ -1,0 +1,313 @@
+"""The maps planners browse: the city map (``/``) and one district's map (``/sdn/<code>``).
+
+Folium builds the map (basemap from TILE_URL, the empty layer groups, the scale);
+``static/js/map.js`` fills the groups from ``/api/...`` for the filter in the form
+and the part of the map in view, draws the legend and keeps the filter and the map
+position in the URL (``?period=2024-T2&category=strategiska&zoom=13&lat=…&lon=…``),
+so a view can be bookmarked and shared and a filter change never moves the map.
+The page also works as a plain form: submitting it reloads with the same URL.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import folium
+import geopandas as gpd
+import shapely
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+import geodata
+from layers import privacy
+from layers.areas import AreaCatalogue, area_catalogue
+from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
+from layers.geojson import feature_collection
+from layers.joins import representative_points
+from layers.keyfigures import area_figures
+from layers.periods import Period, period_choices
+from layers.schema import (
+    FINDING_CATEGORIES,
+    FINDING_STATUSES,
+    INCIDENT_CATEGORIES,
+    INCIDENT_GROUPS,
+    SENSITIVE_CODES,
+    STORE_EPSG,
+    STRATEGIC_CODES,
+)
+from layers.store.base import Query, Store
+from layers.users import User
+from mapapp.api import latest_data_year, request_filter, suppress_below
+from mapapp.auth import current_user
+from mapapp.folium_ import base_map, folium_parts
+from mapapp.store_ import get_store
+
+bp = Blueprint("maps", __name__)
+
+#: Zoom levels snap to quarters.
+ZOOM_SNAP = 0.25
+#: Zoom from which incidents are drawn as (clustered) points instead of cells.
+POINT_ZOOM = 15
+#: (lowest zoom, cell size in metres): larger cells when zoomed out.
+CELL_SIZE_BY_ZOOM = ((0, 1000), (11, 500), (12, 250), (13, 100))
+#: Most points fetched for one view.
+POINT_LIMIT = 5000
+#: Metres the map outlines are simplified by (the API gives full detail).
+OUTLINE_SIMPLIFY_M = 10.0
+#: Metres the land underlay is simplified by.
+LAND_SIMPLIFY_M = 20.0
+#: Folium resources the page does not need: base.html already loads Bootstrap.
+_UNUSED_RESOURCES = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css",
+                     "awesome_markers", "awesome_markers_css", "awesome_rotate_css",
+                     "awesome_markers_font_css"}
+
+#: The layer groups, drawing order bottom to top, and their Swedish names.
+GROUP_LABELS = {
+    "omraden": "Stadsdelsområden",
+    "stadsdelar": "Stadsdelar",
+    "incidents": "Händelser",
+    "sites": "Platssamverkan",
+    "findings": "Fynd från trygghetsvandringar",
+}
+_VIEWPORT_TAG = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+#: Font Awesome icon per finding category.
+FINDING_ICONS = {
+    "belysning": "lightbulb", "vegetation": "tree", "klotter": "spray-can",
+    "nedskrapning": "trash-can", "skymd_sikt": "eye-slash",
+    "trasig_utrustning": "screwdriver-wrench", "otrygg_passage": "archway",
+    "overgiven_byggnad": "house-crack", "ovrigt": "circle-info",
+}
+#: Colour per finding status (red: new, orange: assigned, green: fixed, grey: rejected).
+STATUS_COLOURS = {"ny": "#c62828", "tilldelad": "#ef6c00", "atgardad": "#2e7d32",
+                  "avvisad": "#616161"}
+#: Colour of each incident group, for points.
+GROUP_COLOURS = {"vald": "#b71c1c", "egendom": "#1565c0", "narkotika": "#6a1b9a",
+                 "olycka": "#ef6c00", "ovrigt": "#455a64"}
+
+
+@bp.app_template_filter("antal")
+def count_filter(value: object, suppress_below: int | None = None) -> str:
+    """A count the Swedish way ("12 345"), or "<5" when small counts are hidden."""
+    shown = privacy.suppress(int(value), suppress_below)  # type: ignore[arg-type]
+    return shown if isinstance(shown, str) else f"{shown:,}".replace(",", "\u00a0")
+
+
+@bp.app_template_filter("decimal")
+def decimal_filter(value: float, places: int = 1) -> str:
+    """A number with a decimal comma ("4,5")."""
+    return f"{value:,.{places}f}".replace(",", "\u00a0").replace(".", ",")
+
+
+@bp.get("/")
+def city():
+    """The city map: every stadsdelsområde, filters, aggregated incidents."""
+    return _map_page(None)
+
+
+@bp.get("/sdn/<code>")
+def district(code: str):
+    """One stadsdelsområde's map, zoomed to it, with its key figures."""
+    catalogue = area_catalogue(get_store())
+    if code not in catalogue.current:
+        successor = {old: new for new, olds in geodata.MERGERS.items() for old in olds}
+        if code in successor:
+            return redirect(url_for("maps.district", code=successor[code], **request.args),
+                            301)
+        abort(404)
+    return _map_page(code)
+
+
+@bp.get("/sdn/<code>/nyckeltal")
+def district_figures(code: str):
+    """The key figures panel alone, for the filter in the query string (map.js)."""
+    store = get_store()
+    catalogue = area_catalogue(store)
+    if code not in catalogue.current:
+        abort(404)
+    flt = request_filter("incidents", default_period=Period.year(latest_data_year(store)))
+    figures = area_figures(store, code, catalogue.current[code], flt.with_(sdn=code))
+    return render_template("maps/_figures.html", figures=figures, suppress=suppress_below())
+
+
+# --- the page --------------------------------------------------------------------------
+
+
+def _map_page(district: str | None):
+    store = get_store()
+    catalogue = area_catalogue(store)
+    last_year = latest_data_year(store)
+    error = None
+    args = dict(request.args)
+    if args.get("from") and "period" in args:
+        # the plain form sends the period menu and the dates: the dates win
+        del args["period"]
+    try:
+        flt = request_filter("incidents", default_period=Period.year(last_year), args=args)
+    except FilterError as exc:
+        error = exc
+        flt = MapFilter(period=Period.year(last_year))
+    if district:
+        flt = flt.with_(sdn=district)
+    view = _view_from_args()
+    folium_map, groups = _folium_map(view)
+    parts = folium_parts(folium_map)
+    parts["header"] = _without_zoom_lock(parts["header"])
+    user = current_user()
+    figures = None
+    if district:
+        figures = area_figures(store, district, catalogue.current[district], flt)
+    config = _page_config(parts["name"], groups, catalogue, flt, district, view, user)
+    first_year = _first_data_year(store, last_year)
+    return render_template(
+        "maps/map.html",
+        parts=parts, config=config, flt=flt, error=error, figures=figures,
+        district=district, district_name=catalogue.current.get(district or ""),
+        areas=catalogue.current, stadsdelar=catalogue.stadsdelar,
+        periods=period_choices(first_year, last_year),
+        category_groups=CATEGORY_GROUPS, categories=INCIDENT_CATEGORIES,
+        statuses=FINDING_STATUSES, open_status=OPEN_STATUS,
+        suppress=suppress_below(),
+        carry={k: v for k, v in flt.params().items() if k not in ("sdn", "stadsdel")},
+    ), (400 if error else 200)
+
+
+def _first_data_year(store: Store, last_year: int) -> int:
+    """The year of the oldest incident (at most ten years back, for the period menu)."""
+    oldest = store.read("incidents", Query(order_by="occurred_at", limit=1))
+    if oldest.empty:
+        return last_year
+    return max(int(oldest["occurred_at"].iloc[0].year), last_year - 10)
+
+
+def _view_from_args() -> dict[str, float] | None:
+    """``zoom``, ``lat``, ``lon`` from the URL when all three are sane, else None."""
+    try:
+        zoom = round(float(request.args.get("zoom", "")) / ZOOM_SNAP) * ZOOM_SNAP
+        lat = float(request.args.get("lat", ""))
+        lon = float(request.args.get("lon", ""))
+    except ValueError:
+        return None
+    if not (1 <= zoom <= 19 and -85 < lat < 85 and -180 <= lon <= 180) \
+            or not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    return {"zoom": zoom, "lat": lat, "lon": lon}
+
+
+def _folium_map(view: dict[str, float] | None) -> tuple[folium.Map, dict[str, str]]:
+    """The folium map with its empty layer groups; return it and the groups' JS names."""
+    # without a view in the URL map.js fits the area (without the pan animation
+    # folium's fit_bounds would start after the page's script has run)
+    # zoomSnap 0.25: fitting the city or an area fills a phone screen too
+    folium_map = base_map((view["lat"], view["lon"]), view["zoom"], zoom_snap=ZOOM_SNAP) \
+        if view else base_map(zoom_snap=ZOOM_SNAP)
+    _drop_unused_resources(folium_map)
+    groups = {}
+    for key, label in GROUP_LABELS.items():
+        group = folium.FeatureGroup(name=label, show=True, control=False)
+        group.add_to(folium_map)
+        groups[key] = group.get_name()
+    tiles = [c for c in folium_map._children.values() if isinstance(c, folium.TileLayer)]
+    if tiles:
+        groups["_tiles"] = tiles[0].get_name()
+    return folium_map, groups
+
+
+def _without_zoom_lock(header: Markup) -> Markup:
+    """Drop folium's ``user-scalable=no`` viewport tag: people must be able to zoom the
+    page (WCAG 1.4.4); base.html has its own viewport tag."""
+    return Markup(_VIEWPORT_TAG.sub("", str(header)))
+
+
+def _drop_unused_resources(folium_map: folium.Map) -> None:
+    """Keep only Leaflet from folium's defaults (Bootstrap comes from base.html)."""
+    folium_map.default_js = [(n, u) for n, u in folium_map.default_js
+                             if n not in _UNUSED_RESOURCES]
+    folium_map.default_css = [(n, u) for n, u in folium_map.default_css
+                              if n not in _UNUSED_RESOURCES]
+
+
+def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue,
+                 flt: MapFilter, district: str | None, view: dict | None,
+                 user: User | None) -> dict:
+    """Everything map.js needs, as JSON in the page."""
+    omraden = catalogue.omraden
+    stadsdelar = catalogue.stadsdelar
+    if district:
+        stadsdelar = stadsdelar[stadsdelar["sdo_code"] == district]
+    labels = {c.code: c.label for c in INCIDENT_CATEGORIES}
+    group_of = {c.code: c.group for c in INCIDENT_CATEGORIES}
+    groups = dict(groups)
+    tile_layer = groups.pop("_tiles", None)
+    return {
+        "map": map_name,
+        "groups": groups,
+        "groupLabels": GROUP_LABELS,
+        "tileLayer": tile_layer,
+        "district": district,
+        "bounds": _leaflet_bounds(catalogue.bounds_wgs84(district) if district
+                                  else catalogue.city_bounds_wgs84()),
+        "figuresUrl": url_for("maps.district_figures", code=district) if district else None,
+        "view": view,
+        "api": {
+            "grid": url_for("api.incident_grid"),
+            "incidents": url_for("api.incidents"),
+            "findings": url_for("api.layer", layer="findings"),
+            "sites": url_for("api.layer", layer="sites"),
+        },
+        "districtUrl": url_for("maps.district", code="CODE"),
+        "pointZoom": POINT_ZOOM,
+        "pointLimit": POINT_LIMIT,
+        "cellSizes": CELL_SIZE_BY_ZOOM,
+        "pointCategories": list(privacy.point_categories(user)),
+        "sensitiveCategories": list(SENSITIVE_CODES),
+        "strategicCategories": list(STRATEGIC_CODES),
+        "seesSensitive": privacy.sees_sensitive_points(user),
+        "suppressBelow": suppress_below(),
+        "categoryLabels": labels,
+        "categoryGroups": {code: [c for c, g in group_of.items() if g == code]
+                           for code in INCIDENT_GROUPS},
+        "groupColours": {code: GROUP_COLOURS.get(group_of[code], "#455a64")
+                         for code in labels},
+        "findingCategories": {c.code: {"label": c.label, "icon": FINDING_ICONS.get(c.code,
+                                                                                   "circle")}
+                              for c in FINDING_CATEGORIES},
+        "findingStatuses": {code: {"label": label, "colour": STATUS_COLOURS[code]}
+                            for code, label in FINDING_STATUSES.items()},
+        "findingStatusOrder": list(FINDING_STATUSES),
+        "stadsdelLabelZoom": 12 if district else 13,
+        "stadsdelOutlineZoom": 11 if district else 12,
+        "filter": flt.params(),
+        "land": _land(),
+        "outlines": {
+            "omraden": _outlines(omraden, ["code", "name"]),
+            "stadsdelar": _outlines(stadsdelar, ["code", "name", "sdo_code"]),
+        },
+    }
+
+
+def _leaflet_bounds(bbox: tuple[float, float, float, float]) -> list[list[float]]:
+    """(minlon, minlat, maxlon, maxlat) as Leaflet's [[south, west], [north, east]]."""
+    minlon, minlat, maxlon, maxlat = bbox
+    return [[round(minlat, 5), round(minlon, 5)], [round(maxlat, 5), round(maxlon, 5)]]
+
+
+@functools.lru_cache(maxsize=1)
+def _land() -> dict:
+    """Stockholm's land (water removed), drawn under the basemap: when tiles cannot
+    be fetched the map still shows the shore, the lakes and the bays."""
+    land = geodata.stadsdelar(crs=STORE_EPSG, land=True)
+    union = shapely.union_all(land.geometry.to_numpy())
+    frame = gpd.GeoDataFrame({"id": ["land"]}, geometry=[union], crs=STORE_EPSG)
+    return feature_collection(frame, [], decimals=5, simplify=LAND_SIMPLIFY_M)
+
+
+def _outlines(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
+    """Simplified outlines plus a label point per area (``label`` = [lat, lon])."""
+    collection = feature_collection(frame, columns, decimals=5, simplify=OUTLINE_SIMPLIFY_M)
+    xy = shapely.get_coordinates(representative_points(frame.geometry))
+    lon, lat = xy_to_lonlat(xy[:, 0], xy[:, 1])
+    for feature, la, lo in zip(collection["features"], lat, lon, strict=True):
+        feature["properties"]["label"] = [round(float(la), 5), round(float(lo), 5)]
+    return collection

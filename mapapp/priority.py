@@ -1,0 +1,218 @@
+"""Priority places on the web: the ranked list beside a map, its JSON, and a map layer.
+
+``/priority`` shows the ranking of :mod:`layers.priority` for the chosen
+stadsdelsområde and period: each row says why the place ranks where it does, and
+clicking it zooms the map to the place (``static/js/priority.js``).
+``/api/priority?sdn=&period=`` returns the same ranking as ``trygghetskartan
+priority --format json`` (``format=geojson`` for the polygons).
+:func:`add_priority_layer` puts the places on any folium map, so the city and
+district maps can show them too.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import folium
+from flask import Blueprint, jsonify, render_template, request
+from markupsafe import escape
+
+from layers.periods import Period, PeriodError, period_choices
+from layers.priority import (
+    PriorityResult,
+    data_span,
+    default_period,
+    priority_for_store,
+    resolve_sdn,
+    study_area,
+)
+from mapapp.folium_ import base_map, folium_parts
+from mapapp.maps import _without_zoom_lock
+from mapapp.store_ import get_store
+
+bp = Blueprint("priority", __name__)
+
+#: Fill colour by rank: the first five darkest.
+RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
+#: Metres the stadsdel outlines are simplified by.
+OUTLINE_SIMPLIFY_M = 10.0
+#: The deepest zoom a click on a row goes to.
+MAX_ZOOM = 17
+#: Folium resources the page does not need (base.html loads Bootstrap; no icons).
+_UNUSED = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
+           "awesome_markers_css", "awesome_rotate_css", "awesome_markers_font_css"}
+
+
+def _colour(rank: int) -> str:
+    return next(colour for last, colour in RANK_COLOURS if rank <= last)
+
+
+def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
+                       name: str = "Prioriterade platser", show: bool = True
+                       ) -> folium.FeatureGroup:
+    """Add the places as a layer to a folium map and return the layer.
+
+    ``places`` is a :class:`~layers.priority.PriorityResult` or its GeoJSON
+    (:meth:`~layers.priority.PriorityResult.to_geojson`, ``/api/priority?format=geojson``).
+    Each place is drawn as the outline of its cells, coloured by rank, with its rank
+    number on top, a tooltip with the name and a popup with the Swedish explanation.
+    Text is HTML-escaped (place names may come from free text).
+    """
+    collection = places.to_geojson() if isinstance(places, PriorityResult) \
+        else copy.deepcopy(places)
+    features = []
+    for feature in collection.get("features", []):
+        props = feature["properties"]
+        features.append({"type": "Feature", "geometry": feature["geometry"], "properties": {
+            "rank": int(props["rank"]), "name": str(escape(props["name"])),
+            "text": str(escape(props.get("text", ""))), "colour": _colour(int(props["rank"])),
+        }})
+    group = folium.FeatureGroup(name=name, show=show)
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=name,
+            style_function=lambda f: {"color": "#67001f", "weight": 2, "fillOpacity": 0.45,
+                                      "fillColor": f["properties"]["colour"]},
+            highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.65},
+            tooltip=folium.GeoJsonTooltip(fields=["rank", "name"], aliases=["Nr", "Plats"]),
+            popup=folium.GeoJsonPopup(fields=["text"], labels=False, max_width=320),
+        ).add_to(group)
+    for feature, source in zip(features, collection.get("features", []), strict=True):
+        rank = feature["properties"]["rank"]
+        lat, lon = source["properties"]["center"]
+        folium.Marker(
+            location=(lat, lon),
+            icon=folium.DivIcon(
+                html=(f'<div class="tk-rank-icon" style="width:24px;height:24px;'
+                      f'border-radius:50%;background:#fff;border:2px solid #67001f;'
+                      f'color:#67001f;font:700 12px/20px system-ui,sans-serif;'
+                      f'text-align:center">{rank}</div>'),
+                icon_size=(24, 24), icon_anchor=(12, 12), class_name="tk-rank"),
+            tooltip=f"Nr {rank}: {feature['properties']['name']}",
+        ).add_to(group)
+    group.add_to(m)
+    return group
+
+
+class _BadParameter(ValueError):
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.message, self.parameter = message, parameter
+
+
+def _parameters() -> tuple[str | None, Period | None, int | None]:
+    """``sdn``, ``period`` and ``limit`` of the request (raises _BadParameter)."""
+    sdn_text = (request.args.get("sdn") or "").strip()
+    try:
+        sdn = resolve_sdn(sdn_text) if sdn_text else None
+    except ValueError as exc:
+        raise _BadParameter(str(exc), "sdn") from None
+    period_text = (request.args.get("period") or "").strip()
+    try:
+        from layers.periods import parse_period
+
+        period = parse_period(period_text) if period_text else None
+    except PeriodError as exc:
+        raise _BadParameter(str(exc), "period") from None
+    limit_text = (request.args.get("limit") or "").strip()
+    limit = None
+    if limit_text:
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            raise _BadParameter("limit ska vara ett heltal 1–1000.", "limit")
+        limit = int(limit_text)
+    return sdn, period, limit
+
+
+def _public_below() -> int | None:
+    from mapapp.api import suppress_below
+
+    return suppress_below()
+
+
+def _add_outlines(m: folium.Map, sdn: str | None) -> None:
+    """Stadsdel outlines under the places, so the map reads without basemap tiles."""
+    import geodata
+    from layers.geojson import feature_collection
+    from layers.schema import STORE_EPSG
+
+    stadsdelar = geodata.stadsdelar(crs=STORE_EPSG, land=True)
+    if sdn:
+        stadsdelar = stadsdelar[(stadsdelar["sdo_2023"] == sdn) | (stadsdelar["sdo_2020"] == sdn)]
+    folium.GeoJson(
+        feature_collection(stadsdelar, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M),
+        name="Stadsdelar",
+        style_function=lambda f: {"color": "#8c959f", "weight": 1, "fill": False},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Stadsdel"]),
+    ).add_to(m)
+
+
+def _add_sites(m: folium.Map, store, sdn: str | None) -> None:
+    """Platssamverkan sites as dashed blue outlines over the places (not clickable)."""
+    from layers.geojson import feature_collection
+    from layers.store.base import Query
+
+    sites = store.read("sites", Query(bbox=tuple(study_area(sdn).land.bounds)))
+    if not sites.empty:
+        folium.GeoJson(
+            feature_collection(sites, ["name"], decimals=6),
+            name="Platssamverkan",
+            style_function=lambda f: {"color": "#1f4e9c", "weight": 3, "dashArray": "5 4",
+                                      "fill": False, "interactive": False},
+        ).add_to(m)
+
+
+@bp.get("/api/priority")
+def api():
+    """The ranking as JSON (as the CLI prints it) or, with ``format=geojson``, GeoJSON."""
+    try:
+        sdn, period, limit = _parameters()
+    except _BadParameter as exc:
+        return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+    result = priority_for_store(get_store(), sdn=sdn, period=period, limit=limit)
+    if request.args.get("format") == "geojson":
+        response = jsonify(result.to_geojson(_public_below()))
+        response.mimetype = "application/geo+json"
+        return response
+    return jsonify(result.to_dict(_public_below()))
+
+
+@bp.get("/priority")
+def ranking():
+    """The ranked list beside the map, with filters for area and period."""
+    store = get_store()
+    error = None
+    try:
+        sdn, period, limit = _parameters()
+    except _BadParameter as exc:
+        error, sdn, period, limit = exc.message, None, None, None
+    result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
+    places = result.to_dict(_public_below())["places"]
+    m = base_map()
+    m.default_js = [(n, u) for n, u in m.default_js if n not in _UNUSED]
+    m.default_css = [(n, u) for n, u in m.default_css if n not in _UNUSED]
+    if places:
+        bounds = [p["bounds"] for p in places]
+        m.fit_bounds([[min(b[0][0] for b in bounds), min(b[0][1] for b in bounds)],
+                      [max(b[1][0] for b in bounds), max(b[1][1] for b in bounds)]])
+    else:
+        from layers.filters import bbox_to_web
+
+        minlon, minlat, maxlon, maxlat = bbox_to_web(tuple(study_area(sdn).land.bounds))
+        m.fit_bounds([[minlat, minlon], [maxlat, maxlon]])
+    _add_outlines(m, sdn)
+    add_priority_layer(m, result)
+    _add_sites(m, store, sdn)
+    parts = folium_parts(m)
+    parts["header"] = _without_zoom_lock(parts["header"])
+    span = data_span(store)
+    last_year = span[1].year if span else (result.period.end.year)
+    first_year = max(span[0].year, last_year - 10) if span else last_year
+    from layers.areas import area_catalogue
+
+    return render_template(
+        "priority/ranking.html", result=result, places=places, parts=parts, error=error,
+        areas=area_catalogue(store).current, periods=period_choices(first_year, last_year),
+        default_period=default_period(store),
+        config={"map": parts["name"], "maxZoom": MAX_ZOOM},
+    ), (400 if error else 200)

@@ -1,0 +1,413 @@
+"""Platssamverkan in the web app: the registry of sites, each site's page, the API.
+
+Pages (Swedish UI): ``/sites`` lists the sites with filters (status,
+stadsdelsområde, a word) and their before/after figures; ``/sites/<id>`` shows one
+site: its map with the ring, incidents before and after its start in the site and
+in the ring (``?ring=300&months=12``), incidents per tertial, open findings inside
+it, the agreed measures and the log of meetings and activities. Handläggare and
+admin draw and edit sites (``/sites/new``, ``/sites/<id>/edit``, the polygon drawn
+with Leaflet.draw, served by the app), add measures and log entries; everyone else
+only reads. ``POST /api/sites`` takes sites as GeoJSON (or a file) with a bearer
+token: every row valid or nothing stored (422 with a list of row, field, message).
+
+The counts are computed in :mod:`layers.sites`; the city map's sites layer gets the
+same figures in its popups through :func:`popup_extra`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from collections.abc import Callable
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from folium.plugins import Draw
+
+from layers import sites as core
+from layers.errors import FileRejected, RowError
+from layers.findings import api_payload_file
+from layers.forms import errors_by_field
+from layers.importer import commit_import, prepare_import
+from layers.schema import (
+    FINDING_CATEGORIES,
+    MEASURE_STATUSES,
+    OWNERS,
+    SITE_ACTIVITIES,
+    SITE_STATUSES,
+    STORE_EPSG,
+    WEB_EPSG,
+)
+from mapapp import csrf
+from mapapp.api import suppress_below
+from mapapp.auth import current_user, role_required
+from mapapp.findings import _api_errors, _api_file, data_folder, keep_upload, map_data
+from mapapp.folium_ import base_map, folium_parts
+from mapapp.store_ import get_store
+
+bp = Blueprint("sites", __name__)
+
+#: The role that may create and change sites, measures and log entries.
+EDIT_ROLE = "handläggare"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _lean(m: folium.Map) -> folium.Map:
+    """Keep only Leaflet from folium's defaults (base.html loads Bootstrap itself)."""
+    from mapapp.maps import _drop_unused_resources
+
+    _drop_unused_resources(m)
+    return m
+
+
+def ring_and_months() -> tuple[float, int]:
+    """The ring width and window length of this request (``ring``, ``months``), checked."""
+    default_ring = float(current_app.config.get("SITE_RING_M") or core.DEFAULT_RING_M)
+    try:
+        ring = float(request.args.get("ring", default_ring))
+    except ValueError:
+        ring = default_ring
+    ring = min(max(ring, 10.0), core.MAX_RING_M)
+    try:
+        months = int(request.args.get("months", core.DEFAULT_WINDOW_MONTHS))
+    except ValueError:
+        months = core.DEFAULT_WINDOW_MONTHS
+    if months not in core.WINDOW_CHOICES:
+        months = core.DEFAULT_WINDOW_MONTHS
+    return ring, months
+
+
+def _area_names() -> dict[str, str]:
+    from layers.areas import area_catalogue
+
+    return dict(area_catalogue(get_store()).current)
+
+
+def _may_edit() -> bool:
+    user = current_user()
+    return user is not None and user.can(EDIT_ROLE)
+
+
+def _site_or_404(site_id: str) -> pd.Series:
+    site = core.get_site(get_store(), site_id)
+    if site is None:
+        abort(404)
+    return site
+
+
+def _shapes(site: pd.Series, ring_m: float) -> list[dict]:
+    """The site and its ring as GeoJSON features for place_map.js (WGS 84)."""
+    geoms = gpd.GeoSeries([site.geometry, core.ring_of(site.geometry, ring_m)],
+                          crs=STORE_EPSG).to_crs(WEB_EPSG)
+    return [
+        {"type": "Feature", "geometry": geoms.iloc[0].__geo_interface__,
+         "properties": {"kind": "site", "label": _text(site["name"])}},
+        {"type": "Feature", "geometry": geoms.iloc[1].__geo_interface__,
+         "properties": {"kind": "ring", "label": f"Ring {int(ring_m)} m runt platsen"}},
+    ]
+
+
+#: Metres the context outlines are simplified by, and how far around a place they reach.
+OUTLINE_SIMPLIFY_M = 10.0
+CONTEXT_MARGIN_M = 3000.0
+
+
+def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
+                   ) -> list[dict]:
+    """Stadsdelar (and other sites) as features for place_map.js: a map that still
+    reads when the basemap tiles cannot load. ``around`` (a geometry in EPSG:3011)
+    keeps only what lies within :data:`CONTEXT_MARGIN_M` of it."""
+    import shapely
+
+    from layers.areas import area_catalogue
+    from layers.geojson import feature_collection
+
+    frame = area_catalogue(get_store()).stadsdelar
+    box = None if around is None else shapely.box(*around.buffer(CONTEXT_MARGIN_M).bounds)
+    if box is not None:
+        frame = frame[frame.intersects(box).to_numpy()]
+    out = feature_collection(frame, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M,
+                             extra=lambda p: {"kind": "outline", "label": p["name"]})["features"]
+    if sites:
+        others = get_store().read("sites")
+        if box is not None:
+            others = others[others.intersects(box).to_numpy()]
+        if skip is not None:
+            others = others[others["id"] != skip]
+        out += feature_collection(others, ["name"], decimals=6, extra=lambda p: {
+            "kind": "other", "label": f"Platssamverkan: {p['name']}"})["features"]
+    return out
+
+
+def popup_extra(frame, labels: Callable[[dict], dict]) -> Callable[[dict], dict]:
+    """Wrap the sites layer's ``extra`` so each feature gets its before/after figures.
+
+    For ``feature_collection(frame, …, extra=popup_extra(frame, labels))`` in
+    ``GET /api/sites``: adds ``site_before``, ``site_after``, ``site_change``,
+    ``ring_before``, ``ring_after``, ``ring_change``, ``window``, ``ring_m`` (texts,
+    small counts hidden for the user's role) and ``url`` (the site's page).
+    """
+    ring, months = ring_and_months()
+    figures = core.figures_for_sites(get_store(), frame, ring_m=ring, months=months)
+    below = suppress_below()
+
+    def extra(props: dict) -> dict:
+        out = labels(props)
+        fig = figures.get(str(props.get("id")))
+        if fig is not None:
+            out.update(core.popup_properties(fig, below))
+        out["url"] = url_for("sites.show_site", site_id=props.get("id"))
+        return out
+
+    return extra
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+@bp.get("/sites")
+def list_sites():
+    """List the sites with filters and each one's before/after figures."""
+    store = get_store()
+    statuses = [s for s in request.args.getlist("status") if s in SITE_STATUSES]
+    areas = _area_names()
+    sdo = [s for s in request.args.getlist("sdo") if s in areas]
+    text = request.args.get("q", "").strip()[:100]
+    ring, months = ring_and_months()
+    frame = core.list_sites(store, status=statuses, sdo=sdo, text=text)
+    figures = core.figures_for_sites(store, frame, ring_m=ring, months=months)
+    below = suppress_below()
+    rows = []
+    for _, site in frame.iterrows():
+        fig = figures[str(site["id"])]
+        measures = core.measures_of(store, site["id"])
+        open_measures = int((~measures["status"].isin(("klar", "installd"))).sum())
+        rows.append({"site": site, "figures": fig.display(below), "window": fig.windows,
+                     "open_measures": open_measures, "measures": len(measures)})
+    return render_template(
+        "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
+        chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
+        month_choices=core.WINDOW_CHOICES, may_edit=_may_edit(), suppress=below,
+        text=_text)
+
+
+# --- one site --------------------------------------------------------------------------------
+
+
+@bp.get("/sites/<site_id>")
+def show_site(site_id: str):
+    """One site: map, before/after figures, tertials, open findings, measures and log."""
+    store = get_store()
+    site = _site_or_404(site_id)
+    ring, months = ring_and_months()
+    figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True)
+    below = suppress_below()
+    findings = core.open_findings_in(store, site.geometry)
+    parts = folium_parts(_lean(base_map(zoom_start=15)))
+    groups = {code: core.display_counts(c, below) for code, c in figures.groups.items()}
+    tertials = [{"period": t.period, "side": t.side,
+                 "site": core.shown(t.site, below), "ring": core.shown(t.ring, below)}
+                for t in figures.tertials]
+    return render_template(
+        "sites/detail.html", site=site, figures=figures, shown=figures.display(below),
+        groups=groups, tertials=tertials, findings=findings,
+        findings_data=map_data(findings), shapes=_shapes(site, ring), parts=parts,
+        context=context_shapes(site.geometry, sites=True, skip=site_id),
+        measures=core.measures_of(store, site_id), log=core.activity_log_of(store, site_id),
+        ring=ring, months=months, month_choices=core.WINDOW_CHOICES, may_edit=_may_edit(),
+        labels=core.LABELS, owners=OWNERS, suppress=below, text=_text,
+        finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
+        area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
+        today=pd.Timestamp.now().date().isoformat(),
+        measure_errors=None, log_errors=None, measure_values={}, log_values={})
+
+
+def _render_form(site: pd.Series | None, values: dict, drawn: str, errors: list[RowError],
+                 status: int = 200):
+    m = _lean(base_map(zoom_start=12 if site is None else 16))
+    draw = Draw(position="topleft", show_geometry_on_click=False,
+                draw_options={"polyline": False, "circle": False, "marker": False,
+                              "circlemarker": False, "rectangle": {"showArea": False},
+                              "polygon": {"allowIntersection": False, "showArea": False}},
+                edit_options={"poly": {"allowIntersection": False}})
+    draw.add_to(m)
+    parts = folium_parts(m)
+    partners = [p.strip() for p in _text(values.get("partners")).split(",") if p.strip()]
+    known = [p for p in partners if p in core.PARTNER_SUGGESTIONS]
+    other = ", ".join(p for p in partners if p not in core.PARTNER_SUGGESTIONS)
+    activities = [a.strip() for a in _text(values.get("activities")).split(",") if a.strip()]
+    return render_template(
+        "sites/form.html", site=site, context=context_shapes(
+            None if site is None else site.geometry, sites=True,
+            skip=None if site is None else str(site["id"])),
+        values=values, drawn=drawn, errors=errors,
+        field_errors=errors_by_field(errors), parts=parts, draw_name=draw.get_name(),
+        statuses=SITE_STATUSES, partner_choices=core.PARTNER_SUGGESTIONS,
+        partners_known=known, partners_other=other, activity_choices=SITE_ACTIVITIES,
+        activities=activities), status
+
+
+def _form_values() -> tuple[dict[str, str], str]:
+    """The form's fields (partners and activities joined) and the drawn GeoJSON."""
+    form = request.form
+    partners = [p for p in form.getlist("partner") if p in core.PARTNER_SUGGESTIONS]
+    partners += [p.strip() for p in form.get("partners_other", "").split(",") if p.strip()]
+    activities = [SITE_ACTIVITIES[a] for a in form.getlist("activity") if a in SITE_ACTIVITIES]
+    values = {"name": form.get("name", "").strip(), "status": form.get("status", ""),
+              "start_date": form.get("start_date", ""), "contact": form.get("contact", ""),
+              "partners": ", ".join(dict.fromkeys(partners)),
+              "activities": ", ".join(activities)}
+    return values, form.get("geometry", "")
+
+
+def _drawn_of(site: pd.Series) -> str:
+    geom = gpd.GeoSeries([site.geometry], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
+    return json.dumps({"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__})
+
+
+@bp.route("/sites/new", methods=("GET", "POST"))
+@role_required(EDIT_ROLE)
+def new_site():
+    """Draw a new site on the map and describe it."""
+    if request.method == "GET":
+        return _render_form(None, {"status": "planerad"}, "", [])
+    values, drawn = _form_values()
+    store = get_store()
+    frame, errors = core.site_from_form(store, values, drawn)
+    if errors:
+        return _render_form(None, values, drawn, errors, 422)
+    site_id = core.create_site(store, frame)
+    flash(f"Platsen {values['name']} sparades.", "success")
+    return redirect(url_for("sites.show_site", site_id=site_id))
+
+
+@bp.route("/sites/<site_id>/edit", methods=("GET", "POST"))
+@role_required(EDIT_ROLE)
+def edit_site(site_id: str):
+    """Change a site's description or redraw its polygon."""
+    site = _site_or_404(site_id)
+    if request.method == "GET":
+        values = {k: _text(site[k]) for k in ("name", "status", "start_date", "contact",
+                                              "partners", "activities")}
+        return _render_form(site, values, _drawn_of(site), [])
+    values, drawn = _form_values()
+    store = get_store()
+    frame, errors = core.site_from_form(store, values, drawn, site_id=site_id)
+    if errors:
+        return _render_form(site, values, drawn, errors, 422)
+    if not core.update_site(store, site_id, frame):
+        abort(404)
+    flash("Ändringarna sparades.", "success")
+    return redirect(url_for("sites.show_site", site_id=site_id))
+
+
+@bp.post("/sites/<site_id>/delete")
+@role_required(EDIT_ROLE)
+def delete_site(site_id: str):
+    """Delete a site with its measures and log."""
+    site = _site_or_404(site_id)
+    core.delete_site(get_store(), site_id)
+    flash(f"Platsen {site['name']} togs bort.", "success")
+    return redirect(url_for("sites.list_sites"))
+
+
+@bp.post("/sites/<site_id>/measures")
+@role_required(EDIT_ROLE)
+def add_measure(site_id: str):
+    """Add an agreed measure (what, who, by when)."""
+    _site_or_404(site_id)
+    errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
+    if errors:
+        flash("Åtgärden sparades inte: " + "; ".join(str(e).removeprefix("rad 1, ")
+                                                      for e in errors), "error")
+    else:
+        flash("Åtgärden sparades.", "success")
+    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
+
+
+@bp.post("/sites/<site_id>/measures/<measure_id>/status")
+@role_required(EDIT_ROLE)
+def measure_status(site_id: str, measure_id: str):
+    """Mark a measure as planned, under way, done or cancelled."""
+    if not core.set_measure_status(get_store(), site_id, measure_id,
+                                   request.form.get("status", "")):
+        abort(404)
+    flash(f"Åtgärden är nu {MEASURE_STATUSES[request.form['status']]}.", "success")
+    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
+
+
+@bp.post("/sites/<site_id>/log")
+@role_required(EDIT_ROLE)
+def add_log_entry(site_id: str):
+    """Log a meeting or an activity at the site."""
+    _site_or_404(site_id)
+    errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
+    if errors:
+        flash("Händelsen sparades inte: " + "; ".join(str(e).removeprefix("rad 1, ")
+                                                      for e in errors), "error")
+    else:
+        flash("Händelsen loggades.", "success")
+    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+@bp.post("/api/sites")
+@csrf.exempt
+@role_required(EDIT_ROLE)
+def api_create():
+    """Create sites from GeoJSON, JSON or a file; all rows or none (422 per row).
+
+    Only bearer tokens are accepted (this route has no CSRF check). ``GET /api/sites``
+    is the map API's (:mod:`mapapp.api`).
+    """
+    if not g.get("via_token"):
+        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
+                                 "(trygghetskartan users token NAMN)."}), 401
+    store = get_store()
+    folder = data_folder("uploads", "api", secrets.token_hex(12))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        payload = None if request.files.get("file") else request.get_json(silent=True,
+                                                                           force=True)
+        if payload in ([], {}) or (isinstance(payload, dict)
+                                   and payload.get("type") == "FeatureCollection"
+                                   and not payload.get("features")):
+            raise FileRejected("Inga platser att spara (tom lista).")
+        if payload is not None:
+            path, name, row_map = api_payload_file(payload, folder)
+        else:
+            path, name, row_map = _api_file(folder)
+        prepared = prepare_import(store, "sites", path, source="api", display_name=name)
+        if prepared.errors:
+            return _api_errors(prepared.errors, row_map)
+        report = commit_import(store, prepared, user=g.user.name)
+        keep_upload(path, name if row_map is None else f"api{path.suffix}")
+    except FileRejected as exc:
+        return _api_errors([RowError(None, None, str(exc))])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    body = {"inserted": report.inserted, "unchanged": report.unchanged,
+            "ids": prepared.frame["id"].tolist()}
+    return jsonify(body), 201 if report.inserted else 200

@@ -1,0 +1,716 @@
+/*
+ * Trygghetskartan: the city and district maps.
+ *
+ * Folium has built the map and its (empty) layer groups; this script fills them
+ * from the JSON API for the filter in the form and the part of the map in view:
+ * incidents as a grid of cells (or as clustered points at close zoom, for the
+ * categories the user may see as points), findings, platssamverkan sites and the
+ * district outlines. It draws the layer control and the legend, and keeps the
+ * filter and the map position in the URL (history.replaceState), so a filter
+ * change never moves the map and a reload or a shared link restores the view.
+ *
+ * Every text from the data is put in the page with textContent (never innerHTML),
+ * so a finding described as "<img src=x onerror=...>" shows as those characters.
+ */
+(function () {
+  "use strict";
+
+  var cfg = JSON.parse(document.getElementById("tk-map-config").textContent);
+  var map = window[cfg.map];
+  var groups = {};
+  Object.keys(cfg.groups).forEach(function (key) { groups[key] = window[cfg.groups[key]]; });
+  var form = document.getElementById("tk-filter");
+  var statusBox = document.getElementById("tk-status");
+  var narrow = window.matchMedia("(max-width: 767.98px)").matches;
+  var numberFormat = new Intl.NumberFormat("sv-SE");
+
+  var state = {
+    pending: 0,          // requests under way
+    moving: false,       // the map moved and its layers are about to reload
+    loads: 0,            // answers drawn so far
+    errors: [],
+    incidents: null,     // {mode, total, features, cell, period}
+    findings: null,      // {count}
+    sites: null          // {count}
+  };
+  window.tkMap = { map: map, state: state, config: cfg, reload: reloadAll };
+
+  // --- small DOM helpers --------------------------------------------------------------
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function add(parent, tag, className, text) {
+    var node = el(tag, className, text);
+    parent.appendChild(node);
+    return node;
+  }
+
+  function fmt(value) {
+    return typeof value === "number" ? numberFormat.format(value) : String(value);
+  }
+
+  function capitalise(text) {
+    text = String(text || "");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  function showStatus(text, isError) {
+    statusBox.textContent = text;
+    statusBox.classList.toggle("text-danger", Boolean(isError));
+  }
+
+  // --- the filter and the URL ---------------------------------------------------------
+
+  function filterParams() {
+    var data = new FormData(form);
+    var params = new URLSearchParams();
+    var period = data.get("period");
+    var from = data.get("from");
+    var to = data.get("to");
+    if (!period && from && to) { period = from + ".." + to; }
+    if (period) { params.set("period", period); }
+    ["category", "sdn", "stadsdel", "status"].forEach(function (key) {
+      var value = data.get(key);
+      if (value) { params.set(key, value); }
+    });
+    return params;
+  }
+
+  function apiParams(keys) {
+    var all = filterParams();
+    var params = new URLSearchParams();
+    keys.forEach(function (key) { if (all.get(key)) { params.set(key, all.get(key)); } });
+    if (cfg.district) { params.set("sdn", cfg.district); }
+    return params;
+  }
+
+  function updateUrl() {
+    var params = filterParams();
+    var centre = map.getCenter();
+    params.set("zoom", String(map.getZoom()));
+    params.set("lat", centre.lat.toFixed(5));
+    params.set("lon", centre.lng.toFixed(5));
+    ["zoom", "lat", "lon"].forEach(function (key) {
+      var input = document.getElementById("f-" + key);
+      if (input) { input.value = params.get(key); }
+    });
+    history.replaceState(null, "", window.location.pathname + "?" + params.toString());
+    var carried = filterParams();
+    carried.delete("sdn");
+    carried.delete("stadsdel");
+    document.querySelectorAll("a[data-district]").forEach(function (link) {
+      link.href = cfg.districtUrl.replace("CODE", link.dataset.district) +
+        (carried.toString() ? "?" + carried.toString() : "");
+    });
+  }
+
+  function expandCategories(text) {
+    if (!text) { return Object.keys(cfg.categoryLabels); }
+    var codes = [];
+    text.split(",").forEach(function (token) {
+      var members = token === "strategiska" ? cfg.strategicCategories
+        : cfg.categoryGroups[token] || [token];
+      members.forEach(function (code) { if (codes.indexOf(code) < 0) { codes.push(code); } });
+    });
+    return codes;
+  }
+
+  function pointCategories() {
+    return expandCategories(filterParams().get("category")).filter(function (code) {
+      return cfg.pointCategories.indexOf(code) >= 0;
+    });
+  }
+
+  function hiddenPointCategories() {
+    return expandCategories(filterParams().get("category")).filter(function (code) {
+      return cfg.pointCategories.indexOf(code) < 0;
+    });
+  }
+
+  function cellSize(zoom) {
+    var size = cfg.cellSizes[0][1];
+    cfg.cellSizes.forEach(function (pair) { if (zoom >= pair[0]) { size = pair[1]; } });
+    return size;
+  }
+
+  function viewBbox() {
+    var b = map.getBounds().pad(0.15);
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+      return v.toFixed(5);
+    }).join(",");
+  }
+
+  // --- fetching -----------------------------------------------------------------------
+
+  var controllers = {};
+
+  function fetchJson(key, url) {
+    if (controllers[key]) { controllers[key].abort(); }
+    var controller = new AbortController();
+    controllers[key] = controller;
+    state.pending += 1;
+    return fetch(url, { signal: controller.signal, credentials: "same-origin",
+                        headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) {
+            var error = new Error(body && body.error ? body.error : response.statusText);
+            error.status = response.status;
+            throw error;
+          }
+          return body;
+        });
+      })
+      .finally(function () {
+        state.pending -= 1;
+        if (controllers[key] === controller) { delete controllers[key]; }
+      });
+  }
+
+  function failed(what) {
+    return function (error) {
+      if (error && error.name === "AbortError") { return; }
+      state.errors.push(what + ": " + error.message);
+      showStatus("Kunde inte hämta " + what + ": " + error.message, true);
+    };
+  }
+
+  // --- incidents: grid or points ------------------------------------------------------
+
+  function loadIncidents() {
+    if (!map.hasLayer(groups.incidents)) { return; }
+    var zoom = map.getZoom();
+    var categories = pointCategories();
+    var params = apiParams(["period", "category", "stadsdel"]);
+    params.set("bbox", viewBbox());
+    if (zoom >= cfg.pointZoom && categories.length > 0) {
+      if (categories.length < Object.keys(cfg.categoryLabels).length) {
+        params.set("category", categories.join(","));
+      } else {
+        params.delete("category");
+      }
+      params.set("limit", String(cfg.pointLimit));
+      fetchJson("incidents", cfg.api.incidents + "?" + params.toString())
+        .then(drawPoints).catch(failed("händelser"));
+    } else {
+      params.set("cell", String(cellSize(zoom)));
+      fetchJson("incidents", cfg.api.grid + "?" + params.toString())
+        .then(drawGrid).catch(failed("händelser"));
+    }
+  }
+
+  function drawGrid(collection) {
+    var colours = {};
+    collection.legend.forEach(function (entry) { colours[entry.class] = entry.colour; });
+    var layer = L.geoJSON(collection, {
+      style: function (feature) {
+        return { color: "#6d0019", weight: 0.4, opacity: 0.5, fillOpacity: 0.62,
+                 fillColor: colours[feature.properties.class] || "#cccccc" };
+      },
+      onEachFeature: function (feature, cell) {
+        cell.bindPopup(function () { return cellPopup(feature, collection); },
+                       { maxWidth: 300 });
+      }
+    });
+    groups.incidents.clearLayers();
+    groups.incidents.addLayer(layer);
+    state.incidents = { mode: "grid", total: collection.total, features: collection.features.length,
+                        cell: collection.cell_size, period: collection.period };
+    state.loads += 1;
+    legend.incidents(collection);
+    document.getElementById("tk-period-label").textContent = collection.period_label;
+    showStatus("Händelser " + collection.period_label + ": " + fmt(collection.total) +
+               " i kartbilden, i rutor om " + collection.cell_size + " m.");
+  }
+
+  function cellPopup(feature, collection) {
+    var p = feature.properties;
+    var box = el("div", "tk-popup");
+    add(box, "h3", "tk-popup-title", "Ruta " + collection.cell_size + " × " +
+        collection.cell_size + " m");
+    var line = add(box, "p", "tk-popup-count");
+    add(line, "strong", null, fmt(p.count));
+    line.appendChild(document.createTextNode(" händelser, " + collection.period_label));
+    add(box, "p", "tk-popup-trend tk-trend-" + (p.trend || "none"), p.trend_text);
+    add(box, "p", "tk-popup-strategic", "Varav strategiska brott: " + fmt(p.strategic));
+    var codes = Object.keys(p.by_category);
+    if (codes.length) {
+      var table = add(box, "table", "tk-popup-table");
+      add(table, "caption", null, "Per kategori");
+      codes.slice(0, 8).forEach(function (code) {
+        var row = add(table, "tr");
+        add(row, "td", null, capitalise(collection.categories[code] || code));
+        add(row, "td", "num", fmt(p.by_category[code]));
+      });
+      if (codes.length > 8) {
+        add(box, "p", "tk-popup-more", "… och " + (codes.length - 8) + " kategorier till");
+      }
+    }
+    if (collection.suppress_below) {
+      add(box, "p", "tk-popup-note", "Antal under " + collection.suppress_below +
+          " visas som ”<" + collection.suppress_below + "” för att skydda enskilda.");
+    }
+    return box;
+  }
+
+  function drawPoints(collection) {
+    var cluster = L.markerClusterGroup({
+      showCoverageOnHover: false, maxClusterRadius: 45, chunkedLoading: true,
+      iconCreateFunction: function (group) {
+        var count = group.getChildCount();
+        var size = count < 10 ? 28 : count < 100 ? 34 : 40;
+        var badge = el("span", "tk-incident-cluster", fmt(count));
+        badge.title = count + " händelser";
+        return L.divIcon({ html: badge, className: "tk-cluster-icon", iconSize: [size, size] });
+      }
+    });
+    collection.features.forEach(function (feature) {
+      if (!feature.geometry) { return; }
+      var c = feature.geometry.coordinates;
+      var marker = L.circleMarker([c[1], c[0]], {
+        radius: 6, color: "#ffffff", weight: 1.5, fillOpacity: 0.9,
+        fillColor: cfg.groupColours[feature.properties.category] || "#455a64"
+      });
+      marker.bindPopup(function () { return pointPopup(feature); }, { maxWidth: 300 });
+      cluster.addLayer(marker);
+    });
+    groups.incidents.clearLayers();
+    groups.incidents.addLayer(cluster);
+    state.incidents = { mode: "points", total: collection.numberReturned,
+                        features: collection.features.length, more: Boolean(collection.next),
+                        period: collection.period };
+    state.loads += 1;
+    legend.points(collection);
+    if (collection.period_label) {
+      document.getElementById("tk-period-label").textContent = collection.period_label;
+    }
+    showStatus("Händelser " + (collection.period_label || "") + ": " +
+               fmt(collection.numberReturned) + (collection.next ? " (de första)" : "") +
+               " som punkter i kartbilden.");
+  }
+
+  function pointPopup(feature) {
+    var p = feature.properties;
+    var box = el("div", "tk-popup");
+    add(box, "h3", "tk-popup-title", capitalise(p.category_label || p.category));
+    var when = p.occurred_at ? new Date(p.occurred_at) : null;
+    if (when) {
+      add(box, "p", null, when.toLocaleString("sv-SE", { dateStyle: "medium", timeStyle: "short",
+                                                         timeZone: "Europe/Stockholm" }));
+    }
+    if (p.stadsdel || p.sdo_name) {
+      add(box, "p", null, [p.stadsdel_name || p.stadsdel, p.sdo_name].filter(Boolean).join(", "));
+    }
+    if (p.precision === "street") { add(box, "p", "tk-popup-note", "Läget är känt på gatunivå."); }
+    if (p.strategic) { add(box, "p", "tk-popup-strategic", "Strategiskt brott"); }
+    if (p.description) { add(box, "p", "tk-popup-text", p.description); }
+    return box;
+  }
+
+  // --- findings -----------------------------------------------------------------------
+
+  var findingCluster = null;
+
+  function loadFindings() {
+    if (!map.hasLayer(groups.findings)) { return; }
+    var params = apiParams(["period", "status", "stadsdel"]);
+    params.set("limit", "10000");
+    fetchJson("findings", cfg.api.findings + "?" + params.toString())
+      .then(drawFindings).catch(failed("fynd"));
+  }
+
+  function drawFindings(collection) {
+    findingCluster = L.markerClusterGroup({
+      showCoverageOnHover: false, maxClusterRadius: 35, disableClusteringAtZoom: 15,
+      iconCreateFunction: function (cluster) {
+        var badge = el("span", "tk-finding-cluster", fmt(cluster.getChildCount()));
+        badge.title = cluster.getChildCount() + " fynd";
+        return L.divIcon({ html: badge, className: "tk-finding-icon", iconSize: [30, 30] });
+      }
+    });
+    collection.features.forEach(function (feature) {
+      if (!feature.geometry) { return; }
+      var layer = L.geoJSON(feature, {
+        pointToLayer: function (f, latlng) {
+          return L.marker(latlng, { icon: findingIcon(f.properties),
+                                    title: findingTitle(f.properties),
+                                    alt: findingTitle(f.properties) });
+        },
+        style: function (f) {
+          var status = cfg.findingStatuses[f.properties.status] || {};
+          return { color: status.colour || "#616161", weight: 4 };
+        },
+        // bound on each marker: the cluster group becomes the markers' parent
+        onEachFeature: function (f, shape) {
+          shape.bindPopup(function () { return findingPopup(f); }, { maxWidth: 300 });
+        }
+      });
+      findingCluster.addLayer(layer);
+    });
+    groups.findings.clearLayers();
+    groups.findings.addLayer(findingCluster);
+    state.findings = { count: collection.features.length };
+    state.loads += 1;
+  }
+
+  function findingTitle(p) {
+    var category = cfg.findingCategories[p.category] || { label: p.category };
+    var status = cfg.findingStatuses[p.status] || { label: p.status || "okänd status" };
+    return capitalise(category.label) + " (" + status.label + ")";
+  }
+
+  function findingIcon(p) {
+    var category = cfg.findingCategories[p.category] || { icon: "circle-info" };
+    var status = cfg.findingStatuses[p.status] || { colour: "#616161" };
+    var badge = el("span", "tk-finding tk-finding-" + (p.status || "okand"));
+    badge.style.backgroundColor = status.colour;
+    var icon = add(badge, "i", "fa-solid fa-" + category.icon);
+    icon.setAttribute("aria-hidden", "true");
+    return L.divIcon({ html: badge, className: "tk-finding-icon", iconSize: [28, 28],
+                       iconAnchor: [14, 14], popupAnchor: [0, -12] });
+  }
+
+  function findingPopup(feature) {
+    var p = feature.properties;
+    var box = el("div", "tk-popup tk-popup-finding");
+    add(box, "h3", "tk-popup-title", "Fynd: " + capitalise(p.category_label || p.category));
+    var status = cfg.findingStatuses[p.status] || { label: p.status || "okänd", colour: "#616161" };
+    var badge = add(box, "span", "tk-badge", capitalise(status.label));
+    badge.style.backgroundColor = status.colour;
+    add(box, "span", "tk-severity", " Allvarlighet " + (p.severity || "–") + " av 3");
+    if (p.description) { add(box, "p", "tk-popup-text", p.description); }
+    var facts = add(box, "dl", "tk-facts");
+    [["Hittat", p.found_at ? String(p.found_at).slice(0, 10) : null],
+     ["Ansvarig", p.owner], ["Stadsdel", p.stadsdel], ["Vandring", p.walk_id]]
+      .forEach(function (pair) {
+        if (!pair[1]) { return; }
+        add(facts, "dt", null, pair[0]);
+        add(facts, "dd", null, pair[1]);
+      });
+    return box;
+  }
+
+  // --- platssamverkan sites -----------------------------------------------------------
+
+  function loadSites() {
+    if (!map.hasLayer(groups.sites)) { return; }
+    var params = apiParams([]);
+    params.set("limit", "10000");
+    fetchJson("sites", cfg.api.sites + "?" + params.toString())
+      .then(drawSites).catch(failed("platssamverkan"));
+  }
+
+  function drawSites(collection) {
+    var layer = L.geoJSON(collection, {
+      pane: "tk-sites",
+      style: function (feature) {
+        var active = feature.properties.status === "aktiv";
+        return { color: "#1f4e9c", weight: 3, dashArray: active ? null : "6 4",
+                 fillColor: "#4f83d1", fillOpacity: 0.25 };
+      },
+      onEachFeature: function (feature, shape) {
+        shape.bindPopup(function () { return sitePopup(feature); }, { maxWidth: 300 });
+        shape.bindTooltip(el("span", null, "Platssamverkan: " + feature.properties.name),
+                          { sticky: true });
+      }
+    });
+    groups.sites.clearLayers();
+    groups.sites.addLayer(layer);
+    state.sites = { count: collection.features.length };
+    state.loads += 1;
+  }
+
+  function sitePopup(feature) {
+    var p = feature.properties;
+    var box = el("div", "tk-popup tk-popup-site");
+    add(box, "h3", "tk-popup-title", p.name);
+    add(box, "p", "tk-popup-note", "Platssamverkan" + (p.status_label ? ", " + p.status_label : "") +
+        (p.start_date ? " sedan " + p.start_date : ""));
+    var facts = add(box, "dl", "tk-facts");
+    [["Parter", p.partners], ["Aktiviteter", p.activities], ["Kontakt", p.contact],
+     ["Område", p.sdo_name]].forEach(function (pair) {
+      if (!pair[1]) { return; }
+      add(facts, "dt", null, pair[0]);
+      add(facts, "dd", null, pair[1]);
+    });
+    if (p.site_before !== undefined) {
+      // before/after the start, from mapapp/sites.py popup_extra (texts, small counts hidden)
+      var table = add(box, "table", "tk-popup-table tk-site-figures");
+      add(table, "caption", null, "Händelser före/efter start (" + p.window + ")");
+      var head = add(add(table, "thead"), "tr");
+      ["", "Före", "Efter", "Ändring"].forEach(function (t) { add(head, "th", null, t); });
+      var body = add(table, "tbody");
+      [["I platsen", p.site_before, p.site_after, p.site_change],
+       ["Ring " + p.ring_m + " m", p.ring_before, p.ring_after, p.ring_change]
+      ].forEach(function (cells) {
+        var tr = add(body, "tr");
+        add(tr, "th", null, cells[0]);
+        cells.slice(1).forEach(function (t) { add(tr, "td", "num", t); });
+      });
+      if (p.window_note) { add(box, "p", "tk-popup-note", p.window_note); }
+    }
+    if (p.url) {
+      var more = add(box, "a", "tk-popup-more", "Visa platsen");
+      more.href = p.url;
+    }
+    return box;
+  }
+
+  // --- district outlines and labels ---------------------------------------------------
+
+  function label(latlon, text, className, href) {
+    var holder = el("span", "tk-label-text");
+    if (href) {
+      var link = add(holder, "a", null, text);
+      link.href = href;
+    } else {
+      holder.textContent = text;
+    }
+    return L.marker(latlon, {
+      icon: L.divIcon({ html: holder, className: "tk-label " + className, iconSize: null }),
+      interactive: false, keyboard: false, pane: "tk-labels"
+    });
+  }
+
+  function drawOutlines() {
+    if (cfg.land) {
+      // under the basemap: only seen when the tiles cannot be fetched
+      L.geoJSON(cfg.land, { pane: "tk-land", interactive: false,
+                            style: { stroke: false, fillColor: "#fbfaf7", fillOpacity: 1 } })
+        .addTo(map);
+    }
+    groups.omraden.addLayer(L.geoJSON(cfg.outlines.omraden, {
+      pane: "tk-outlines", interactive: false,
+      style: { color: "#0b3d6b", weight: 2.5, opacity: 0.9, fill: false }
+    }));
+    groups.stadsdelar.addLayer(L.geoJSON(cfg.outlines.stadsdelar, {
+      pane: "tk-outlines-sd", interactive: false,
+      style: { color: "#37474f", weight: 1, opacity: 0.7, dashArray: "4 3", fill: false }
+    }));
+    cfg.outlines.omraden.features.forEach(function (f) {
+      var p = f.properties;
+      var href = cfg.district ? null : cfg.districtUrl.replace("CODE", p.code);
+      var marker = label(p.label, p.name, "tk-label-sdo", href);
+      if (href) {
+        marker.on("add", function () {
+          var link = marker.getElement().querySelector("a");
+          if (link) { link.dataset.district = p.code; }
+        });
+      }
+      groups.omraden.addLayer(marker);
+    });
+    cfg.outlines.stadsdelar.features.forEach(function (f) {
+      groups.stadsdelar.addLayer(label(f.properties.label, f.properties.name, "tk-label-sd"));
+    });
+  }
+
+  function zoomClasses() {
+    var zoom = map.getZoom();
+    var box = map.getContainer();
+    box.classList.toggle("tk-zoom-far", zoom < cfg.stadsdelLabelZoom);
+    box.classList.toggle("tk-zoom-near", zoom >= cfg.stadsdelLabelZoom);
+    map.getPane("tk-outlines-sd").style.display = zoom < cfg.stadsdelOutlineZoom ? "none" : "";
+  }
+
+  // --- legend -------------------------------------------------------------------------
+
+  var legend = (function () {
+    var control = L.control({ position: "bottomleft" });
+    var root, incidentsBox;
+    control.onAdd = function () {
+      root = el("div", "tk-legend leaflet-bar");
+      root.id = "tk-legend";
+      var details = add(root, "details");
+      details.open = !narrow;
+      add(details, "summary", null, "Teckenförklaring");
+      incidentsBox = add(details, "div", "tk-legend-incidents");
+      var findings = add(details, "div", "tk-legend-section");
+      add(findings, "div", "tk-legend-title", "Fynd (status)");
+      cfg.findingStatusOrder.forEach(function (code) {
+        var row = add(findings, "div", "tk-legend-row");
+        add(row, "span", "tk-dot").style.backgroundColor = cfg.findingStatuses[code].colour;
+        row.appendChild(document.createTextNode(capitalise(cfg.findingStatuses[code].label)));
+      });
+      var sites = add(details, "div", "tk-legend-section tk-legend-row");
+      add(sites, "span", "tk-swatch tk-swatch-site");
+      sites.appendChild(document.createTextNode("Platssamverkan"));
+      L.DomEvent.disableClickPropagation(root);
+      L.DomEvent.disableScrollPropagation(root);
+      return root;
+    };
+    control.addTo(map);
+
+    function heading(text) {
+      incidentsBox.textContent = "";
+      add(incidentsBox, "div", "tk-legend-title", text);
+    }
+
+    return {
+      incidents: function (collection) {
+        heading("Händelser per ruta, " + collection.period_label);
+        collection.legend.forEach(function (entry) {
+          var row = add(incidentsBox, "div", "tk-legend-row");
+          add(row, "span", "tk-swatch").style.backgroundColor = entry.colour;
+          row.appendChild(document.createTextNode(entry.label));
+        });
+        add(incidentsBox, "div", "tk-legend-total", "I kartbilden: " + fmt(collection.total) +
+            " (" + collection.previous_period_label + ": " + fmt(collection.total_previous) + ")");
+        add(incidentsBox, "div", "tk-legend-note", "Rutor om " + collection.cell_size + " m");
+        root.dataset.total = String(collection.total);
+        root.dataset.mode = "grid";
+      },
+      points: function (collection) {
+        heading("Händelser som punkter" + (collection.period_label ? ", " +
+                collection.period_label : ""));
+        add(incidentsBox, "div", "tk-legend-total", "I kartbilden: " +
+            fmt(collection.numberReturned) + (collection.next ? " (de första)" : ""));
+        var hidden = hiddenPointCategories();
+        if (hidden.length) {
+          add(incidentsBox, "div", "tk-legend-note", hidden.map(function (code) {
+            return capitalise(cfg.categoryLabels[code]);
+          }).join(", ") + " visas inte som punkter – zooma ut för rutnätet.");
+        }
+        root.dataset.total = String(collection.numberReturned);
+        root.dataset.mode = "points";
+      }
+    };
+  }());
+
+  // --- layer control ------------------------------------------------------------------
+
+  function layerControl() {
+    var base = {};
+    if (cfg.tileLayer && window[cfg.tileLayer]) { base.Bakgrundskarta = window[cfg.tileLayer]; }
+    var overlays = {};
+    ["incidents", "findings", "sites", "omraden", "stadsdelar"].forEach(function (key) {
+      overlays[cfg.groupLabels[key]] = groups[key];
+    });
+    var control = L.control.layers(base, overlays, { collapsed: narrow, position: "topright" });
+    control.addTo(map);
+    var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+    if (toggle) {
+      toggle.title = "Välj lager";
+      toggle.setAttribute("aria-label", "Välj lager");
+    }
+    control.getContainer().setAttribute("aria-label", "Lager");
+    map.on("overlayadd", function (event) {
+      if (event.layer === groups.incidents) { loadIncidents(); }
+      if (event.layer === groups.findings) { loadFindings(); }
+      if (event.layer === groups.sites) { loadSites(); }
+    });
+    return control;
+  }
+
+  function swedishControls() {
+    var zoomIn = map.getContainer().querySelector(".leaflet-control-zoom-in");
+    var zoomOut = map.getContainer().querySelector(".leaflet-control-zoom-out");
+    if (zoomIn) { zoomIn.title = "Zooma in"; zoomIn.setAttribute("aria-label", "Zooma in"); }
+    if (zoomOut) { zoomOut.title = "Zooma ut"; zoomOut.setAttribute("aria-label", "Zooma ut"); }
+    map.on("popupopen", function (event) {
+      var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) { close.title = "Stäng"; close.setAttribute("aria-label", "Stäng"); }
+    });
+  }
+
+  // --- wiring -------------------------------------------------------------------------
+
+  function reloadAll(withFigures) {
+    loadIncidents();
+    loadFindings();
+    loadSites();
+    if (withFigures !== false) { reloadFigures(); }
+  }
+
+  function reloadFigures() {
+    var box = document.getElementById("tk-figures");
+    if (!box || !cfg.figuresUrl) { return; }
+    fetch(cfg.figuresUrl + "?" + filterParams().toString(), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        // the fragment is rendered by the server with Jinja's autoescaping
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        var fresh = holder.content.getElementById("tk-figures");
+        if (fresh) { box.replaceWith(fresh); }
+      })
+      .catch(failed("nyckeltal"));
+  }
+
+  function datesVisible() {
+    var dates = document.getElementById("f-dates");
+    var custom = form.elements.period.value === "";
+    dates.hidden = !custom;
+    return custom;
+  }
+
+  function applyFilter() {
+    var custom = datesVisible();
+    if (custom && !(form.elements.from.value && form.elements.to.value)) {
+      showStatus("Välj både från- och till-datum.");
+      return;
+    }
+    updateUrl();
+    reloadAll();
+  }
+
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "period" && event.target.value === "") {
+      datesVisible();
+      if (!(form.elements.from.value && form.elements.to.value)) {
+        form.elements.from.focus();
+        return;
+      }
+    }
+    applyFilter();
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    applyFilter();
+  });
+
+  var panel = document.querySelector(".tk-panel");
+  var toggle = document.getElementById("tk-panel-toggle");
+  toggle.addEventListener("click", function () {
+    var open = !panel.classList.contains("tk-open");
+    panel.classList.toggle("tk-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    map.invalidateSize();
+  });
+
+  // panes, bottom to top: land (under the tiles), outlines, sites, labels (over markers)
+  [["tk-land", 150, true], ["tk-outlines-sd", 410, true], ["tk-outlines", 420, true],
+   ["tk-sites", 430, false], ["tk-labels", 620, true]].forEach(function (spec) {
+    var pane = map.createPane(spec[0]);
+    pane.style.zIndex = String(spec[1]);
+    if (spec[2]) { pane.style.pointerEvents = "none"; }
+  });
+
+  if (!cfg.view) { map.fitBounds(cfg.bounds, { animate: false }); }
+
+  var moveTimer = null;
+  map.on("moveend", function () {
+    zoomClasses();
+    clearTimeout(moveTimer);
+    state.moving = true;
+    moveTimer = setTimeout(function () {
+      state.moving = false;
+      updateUrl();
+      loadIncidents();
+    }, 200);
+  });
+
+  if (narrow) { map.attributionControl.setPrefix(false); }
+  datesVisible();
+  swedishControls();
+  layerControl();
+  drawOutlines();
+  zoomClasses();
+  updateUrl();
+  reloadAll(false);
+}());

@@ -1,0 +1,439 @@
+"""Trygghetsvandringar in the web app: walks, their protocols, and lighting against the dark.
+
+Pages (Swedish UI): ``/walks`` lists the walks (date, area, darkness, participants,
+findings) with filters and the upload of a GPX track (one walk: the track is the
+route, the waypoints the findings); ``/walks/<id>`` shows one walk with its route,
+participants by group, whether it took place in the dark and its findings by
+owner, with the protocol one click away: ``/walks/<id>/protocol.pdf`` (or
+``.docx``, ``.html``), and ``?owner=trafikkontoret`` for that owner's part only.
+Inventerare and above record walks (``/walks/new``, the route drawn with
+Leaflet.draw) and change them; handläggare delete them.
+
+``/lighting`` puts the open lighting findings against incidents after dark nearby.
+
+API: ``GET /api/walks`` (GeoJSON: the route as geometry, null without one) and
+``POST /api/walks`` (bearer token; a JSON list of walks, a FeatureCollection, or a
+file — GPX, CSV, GeoJSON, GeoPackage — in ``file``): every row valid or nothing is
+stored (422 with a list of row, field, message).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from folium.plugins import Draw
+from werkzeug.utils import secure_filename
+
+from layers import lighting as lighting_core
+from layers import walks as core
+from layers.errors import FileRejected, RowError, RowsRejected
+from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
+from layers.forms import errors_by_field
+from layers.geojson import feature_collection
+from layers.periods import Period, PeriodError, parse_period
+from layers.privacy import suppress
+from layers.protocol import ProtocolError, build_protocol, file_name, owner_choices
+from layers.readers import FORMATS
+from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
+from mapapp import csrf
+from mapapp.api import latest_data_year, suppress_below
+from mapapp.auth import current_user, role_required
+from mapapp.findings import _api_errors, data_folder, keep_upload, map_data
+from mapapp.folium_ import base_map, folium_parts
+from mapapp.sites import _area_names, _lean, context_shapes
+from mapapp.store_ import get_store
+
+bp = Blueprint("walks", __name__)
+
+#: Who records and changes walks, and who deletes them.
+RECORD_ROLE = "inventerare"
+DELETE_ROLE = "handläggare"
+#: Light states in the list's filter.
+LIGHT_LABELS = {"dark": "i mörker", "partly": "delvis i mörker", "daylight": "i dagsljus"}
+#: Fields of GET /api/walks.
+API_FIELDS = ("id", "date", "start_time", "end_time", "area", "sdo_code", "organisers",
+              "participants", "light", "light_label", "sunset", "route_m", "findings",
+              "open")
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _walk_or_404(walk_id: str) -> core.Walk:
+    walk = core.load_walk(get_store(), walk_id)
+    if walk is None:
+        abort(404)
+    return walk
+
+
+def _can(role: str) -> bool:
+    user = current_user()
+    return user is not None and user.can(role)
+
+
+# --- the list and the upload ---------------------------------------------------------------
+
+
+@bp.get("/walks")
+def list_walks():
+    """List the walks with their light, participants and findings; upload a GPX track."""
+    store = get_store()
+    areas = _area_names()
+    sdo = [s for s in request.args.getlist("sdo") if s in areas]
+    light = request.args.get("light") if request.args.get("light") in LIGHT_LABELS else None
+    try:
+        year = int(request.args["year"]) if request.args.get("year") else None
+    except ValueError:
+        year = None
+    frame = core.walks_overview(store, sdo=sdo, year=year, dark=light)
+    years = sorted({d.year for d in store.read("walks")["date"] if d is not None},
+                   reverse=True)
+    return render_template(
+        "walks/list.html", walks=frame, areas=areas, chosen_sdo=sdo, light=light,
+        light_labels=LIGHT_LABELS, year=year, years=years, groups=PARTICIPANT_GROUPS,
+        may_record=_can(RECORD_ROLE), text=_text, formats=sorted(FORMATS))
+
+
+@bp.post("/walks/import")
+@role_required(RECORD_ROLE)
+def import_walk():
+    """Import an uploaded GPX track (one walk) or a table of walks; all or nothing."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Välj en fil att ladda upp (GPX med spår och waypoints).", "error")
+        return redirect(url_for("walks.list_walks"))
+    name = Path(upload.filename).name
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        flash(f"Filen {name}: okänt filformat '{suffix}'.", "error")
+        return redirect(url_for("walks.list_walks"))
+    folder = data_folder("uploads", "walks", secrets.token_hex(12))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"upload{suffix}"
+    upload.save(path)
+    options = {}
+    if suffix == ".gpx":
+        options = {"area": request.form.get("area", "").strip() or None,
+                   "organisers": request.form.get("organisers", "").strip()}
+    try:
+        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+                                       **options)
+        keep_upload(path, name)
+    except FileRejected as exc:
+        flash(f"{exc} Inget sparades.", "error")
+        return redirect(url_for("walks.list_walks"))
+    except RowsRejected as exc:
+        flash(f"Filen {name}: {exc}", "error")
+        return redirect(url_for("walks.list_walks"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    flash(result.report.summary_sv(), "success")
+    if len(result.walk_ids) == 1:
+        return redirect(url_for("walks.show_walk", walk_id=result.walk_ids[0]))
+    return redirect(url_for("walks.list_walks"))
+
+
+# --- one walk -------------------------------------------------------------------------------
+
+
+def _route_shapes(walk: core.Walk) -> list[dict]:
+    if walk.route is None:
+        return []
+    geom = gpd.GeoSeries([walk.route], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
+    return [{"type": "Feature", "geometry": geom.__geo_interface__,
+             "properties": {"kind": "route",
+                            "label": f"Rutt, {round(walk.route_length_m)} m"}}]
+
+
+def _walk_extent(walk: core.Walk):
+    """The route and findings of a walk as one geometry (None when it has neither)."""
+    import shapely
+
+    geoms = [g for g in [walk.route, *walk.findings.geometry] if g is not None]
+    return shapely.union_all(geoms) if geoms else None
+
+
+@bp.get("/walks/<walk_id>")
+def show_walk(walk_id: str):
+    """One walk: facts, darkness, participants by group, route and findings by owner."""
+    walk = _walk_or_404(walk_id)
+    parts = folium_parts(_lean(base_map(zoom_start=15)))
+    findings = walk.findings
+    by_owner: dict[str, list] = {}
+    for f in findings.itertuples(index=False):
+        by_owner.setdefault(_text(f.owner) or "ingen", []).append(f)
+    order = [*OWNERS, "ingen"]
+    by_owner = dict(sorted(by_owner.items(), key=lambda kv: order.index(kv[0])
+                           if kv[0] in order else len(order)))
+    return render_template(
+        "walks/detail.html", walk=walk, parts=parts, shapes=_route_shapes(walk),
+        context=context_shapes(_walk_extent(walk)),
+        findings_data=map_data(findings), by_owner=by_owner, owners=owner_choices(),
+        groups=PARTICIPANT_GROUPS, categories=CATEGORY_LABELS, severities=SEVERITY_LABELS,
+        statuses=FINDING_STATUSES, text=_text, area_name=_area_names().get(
+            _text(walk.row["sdo_code"]), _text(walk.row["sdo_code"])),
+        may_record=_can(RECORD_ROLE), may_delete=_can(DELETE_ROLE),
+        signed_in=current_user() is not None)
+
+
+def _render_form(walk: core.Walk | None, values: dict, counts: dict, drawn: str,
+                 errors: list[RowError], status: int = 200):
+    m = _lean(base_map(zoom_start=12 if walk is None else 15))
+    draw = Draw(position="topleft", show_geometry_on_click=False,
+                draw_options={"polygon": False, "rectangle": False, "circle": False,
+                              "marker": False, "circlemarker": False,
+                              "polyline": {"shapeOptions": {"color": "#0b3d6b", "weight": 5}}})
+    draw.add_to(m)
+    return render_template(
+        "walks/form.html", walk=walk, context=context_shapes(
+            None if walk is None else _walk_extent(walk)),
+        values=values, counts=counts, drawn=drawn,
+        errors=errors, field_errors=errors_by_field(errors), parts=folium_parts(m),
+        draw_name=draw.get_name(), groups=PARTICIPANT_GROUPS, areas=_area_names()), status
+
+
+def _form_input() -> tuple[dict[str, str], dict[str, str], str]:
+    form = request.form
+    values = {k: form.get(k, "").strip() for k in ("date", "start_time", "end_time", "area",
+                                                   "sdo_code", "organisers", "participants")}
+    counts = {g: form.get(f"group_{g}", "").strip() for g in PARTICIPANT_GROUPS}
+    return values, counts, form.get("route", "")
+
+
+@bp.route("/walks/new", methods=("GET", "POST"))
+@role_required(RECORD_ROLE)
+def new_walk():
+    """Record a walk: when, where, who (counts by group) and the route on the map."""
+    if request.method == "GET":
+        today = pd.Timestamp.now(tz="Europe/Stockholm")
+        return _render_form(None, {"date": today.date().isoformat()}, {}, "", [])
+    values, counts, drawn = _form_input()
+    store = get_store()
+    walk, errors = core.walk_from_form(store, values, drawn, counts, user=g.user.name)
+    if errors:
+        return _render_form(None, values, counts, drawn, errors, 422)
+    if not core.save_new_walk(store, walk):
+        flash("En vandring med samma datum, område och arrangörer fanns redan; den visas "
+              "här. Ändra den vid behov.", "info")
+    else:
+        flash("Vandringen sparades.", "success")
+    return redirect(url_for("walks.show_walk", walk_id=walk.id))
+
+
+def _drawn_of(walk: core.Walk) -> str:
+    if walk.route is None:
+        return ""
+    geom = gpd.GeoSeries([walk.route], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
+    return json.dumps({"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__})
+
+
+@bp.route("/walks/<walk_id>/edit", methods=("GET", "POST"))
+@role_required(RECORD_ROLE)
+def edit_walk(walk_id: str):
+    """Change a walk's details, head counts and route."""
+    walk = _walk_or_404(walk_id)
+    if request.method == "GET":
+        row = walk.row
+        values = {k: _text(row[k]) for k in ("date", "start_time", "end_time", "area",
+                                             "sdo_code", "organisers", "participants")}
+        counts = {g: str(n) for g, n in walk.participants.items()}
+        return _render_form(walk, values, counts, _drawn_of(walk), [])
+    values, counts, drawn = _form_input()
+    store = get_store()
+    changed, errors = core.walk_from_form(store, values, drawn, counts, walk_id=walk_id,
+                                          user=g.user.name)
+    if errors:
+        return _render_form(walk, values, counts, drawn, errors, 422)
+    if not core.update_walk(store, walk_id, changed):
+        abort(404)
+    flash("Ändringarna sparades.", "success")
+    return redirect(url_for("walks.show_walk", walk_id=walk_id))
+
+
+@bp.post("/walks/<walk_id>/delete")
+@role_required(DELETE_ROLE)
+def delete_walk(walk_id: str):
+    """Delete a walk, its route and head counts (its findings stay)."""
+    walk = _walk_or_404(walk_id)
+    core.delete_walk(get_store(), walk_id)
+    flash(f"Vandringen {walk.label} togs bort; dess fynd finns kvar.", "success")
+    return redirect(url_for("walks.list_walks"))
+
+
+@bp.get("/walks/<walk_id>/protocol.<any(pdf, docx, html):fmt>")
+@role_required("läsare")
+def protocol(walk_id: str, fmt: str):
+    """The walk's protocol (``?owner=`` for one owner's part) as PDF, DOCX or HTML."""
+    from layers.protocol_render import FORMATS as MIME
+    from layers.protocol_render import render
+
+    owner = request.args.get("owner") or None
+    try:
+        proto = build_protocol(get_store(), walk_id, owner=owner,
+                               photo_dir=data_folder("photos"), area_names=_area_names())
+    except ProtocolError as exc:
+        abort(404 if owner is None else 400, description=str(exc))
+    data = render(proto, fmt, back_url=url_for("walks.show_walk", walk_id=walk_id))
+    headers = {}
+    if fmt != "html":
+        headers["Content-Disposition"] = f'attachment; filename="{file_name(proto, fmt)}"'
+    return Response(data, mimetype=MIME[fmt].split(";")[0], headers=headers)
+
+
+# --- lighting -------------------------------------------------------------------------------
+
+
+@bp.get("/lighting")
+def lighting():
+    """Open lighting findings against incidents in the dark nearby (``distance``, ``period``)."""
+    store = get_store()
+    error = None
+    try:
+        period = parse_period(request.args["period"]) if request.args.get("period") \
+            else Period.year(latest_data_year(store))
+    except PeriodError as exc:
+        error, period = str(exc), Period.year(latest_data_year(store))
+    try:
+        distance = float(request.args.get("distance", lighting_core.DEFAULT_DISTANCE_M))
+    except ValueError:
+        distance = lighting_core.DEFAULT_DISTANCE_M
+    distance = min(max(distance, 5.0), lighting_core.MAX_DISTANCE_M)
+    include_closed = request.args.get("all") == "1"
+    areas = _area_names()
+    sdo = tuple(s for s in request.args.getlist("sdo") if s in areas)
+    table = lighting_core.lighting_conflicts(store, period, distance_m=distance,
+                                             open_only=not include_closed, sdo=sdo)
+    below = suppress_below()
+    rows = table.to_dict("records")
+    for r in rows:
+        r["dark_text"] = suppress(r["dark"], below)
+        r["daylight_text"] = suppress(r["daylight"], below)
+    shapes = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"],
+                                                                                r["lat"]]},
+               "properties": {"kind": "lamp", "weight": r["dark"],
+                              "label": f"Belysning: {r['dark_text']} händelser i mörker",
+                              "lines": [_text(r["description"]),
+                                        f"I mörker inom {distance:g} m: {r['dark_text']}",
+                                        f"I dagsljus: {r['daylight_text']}",
+                                        f"Status: {FINDING_STATUSES.get(_text(r['status']), '')}",
+                                        f"Ansvarig: {OWNERS.get(_text(r['owner']), '–')}"],
+                              "url": url_for("findings.show_finding", finding_id=r["id"]),
+                              "link": "Visa fyndet"}} for r in rows]
+    parts = folium_parts(_lean(base_map(zoom_start=11)))
+    return render_template(
+        "walks/lighting.html", context=context_shapes(), rows=rows, shapes=shapes,
+        parts=parts, period=period,
+        distance=distance, include_closed=include_closed, areas=areas, chosen_sdo=sdo,
+        error=error, suppress=below, statuses=FINDING_STATUSES, owners=OWNERS, text=_text)
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+@bp.get("/api/walks")
+def api_list():
+    """Every walk as GeoJSON (the route as geometry, null without one), newest first."""
+    store = get_store()
+    overview = core.walks_overview(store)
+    routes = core.routes_of(store)
+    frame = gpd.GeoDataFrame(overview.drop(columns=["groups", "label"]),
+                             geometry=[routes.get(i) for i in overview["id"]], crs=STORE_EPSG)
+    groups = dict(zip(overview["id"], overview["groups"], strict=True))
+    collection = feature_collection(frame, API_FIELDS, extra=lambda p: {
+        "participants_by_group": groups.get(p["id"], {}),
+        "url": url_for("walks.show_walk", walk_id=p["id"], _external=True)})
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def _payload_file(folder: Path) -> tuple[Path, str]:
+    """Save the request as a file the walk importer reads: (path, name for messages).
+
+    A JSON list of walks becomes a GeoJSON FeatureCollection (``route`` a GeoJSON
+    line or null, ``participants`` an object of counts by group or a number), so the
+    object at position k is row k.
+    """
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        name = Path(upload.filename).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in FORMATS:
+            raise FileRejected(f"Filen {name}: okänt filformat '{suffix}'.")
+        path = folder / (secure_filename(name) or f"upload{suffix}")
+        upload.save(path)
+        return path, name
+    payload = request.get_json(silent=True, force=True)
+    if isinstance(payload, dict) and payload.get("type") == "FeatureCollection":
+        features = payload.get("features") or []
+    elif isinstance(payload, list) and all(isinstance(o, dict) for o in payload):
+        features = [_feature(o) for o in payload]
+    else:
+        raise FileRejected("Skicka en JSON-lista med vandringar, en GeoJSON "
+                           "FeatureCollection eller en fil (fältet 'file').")
+    if not features:
+        raise FileRejected("Inga vandringar att spara (tom lista).")
+    path = folder / "walks.geojson"
+    path.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "features": features}, ensure_ascii=False), encoding="utf-8")
+    return path, "anrop (JSON)"
+
+
+def _feature(obj: dict) -> dict:
+    props = {k: v for k, v in obj.items() if k not in ("route", "geometry", "participants")}
+    counts = obj.get("participants")
+    if isinstance(counts, dict):
+        labels = {label: code for code, label in PARTICIPANT_GROUPS.items()}
+        for key, n in counts.items():
+            code = key if key in PARTICIPANT_GROUPS else labels.get(key, key)
+            props[core.PARTICIPANT_COLUMNS.get(code, f"participants_{code}")] = n
+    elif counts is not None:
+        props["participants"] = counts
+    return {"type": "Feature", "properties": props,
+            "geometry": obj.get("route") or obj.get("geometry")}
+
+
+@bp.post("/api/walks")
+@csrf.exempt
+@role_required(RECORD_ROLE)
+def api_create():
+    """Create walks from JSON, GeoJSON or a file (GPX: one walk); all or none (422 per row)."""
+    if not g.get("via_token"):
+        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
+                                 "(trygghetskartan users token NAMN)."}), 401
+    folder = data_folder("uploads", "api", secrets.token_hex(12))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        path, name = _payload_file(folder)
+        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name)
+        keep_upload(path, name if request.files.get("file") else "api-walks.geojson")
+    except FileRejected as exc:
+        return _api_errors([RowError(None, None, str(exc))])
+    except RowsRejected as exc:
+        return _api_errors(exc.errors)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    body = {"walks": result.walk_ids, "new_walks": result.new_walks,
+            "findings_inserted": result.report.inserted if result.report.layer == "findings"
+            else 0}
+    return jsonify(body), 201 if result.new_walks else 200

@@ -1,0 +1,292 @@
+"""The city and district maps in a real browser (issue #4, acceptance 1, 2, 3 and 5).
+
+Debian's Chromium via Playwright (``browser`` fixture) against the demo app served
+over HTTP (``live_server``). The basemap points at a tile host that every test
+blocks, so the maps must work without tiles; every request is logged and any host
+other than the app and that tile host fails the test, as does any JavaScript error
+or dialog. Screenshots go to the artifacts folder.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+import geodata
+from layers.schema import LOCAL_TZ, STORE_EPSG
+from mapapp.store_ import get_store
+
+pytestmark = pytest.mark.browser
+
+TILE_HOST = "tiles.example.test"
+TILE_URL = f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"
+DISTRICTS = sorted(geodata.stadsdelsomraden(division="2023")["code"])
+SETTLED = ("window.tkMap && tkMap.state.pending === 0 && !tkMap.state.moving"
+           " && tkMap.state.loads >= 3")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+class Watch:
+    """Everything a page did that a test may object to."""
+
+    def __init__(self, page, app_url: str) -> None:
+        self.app = urlparse(app_url).netloc
+        self.requests: list[str] = []
+        self.console: list[str] = []
+        self.dialogs: list[str] = []
+        self.tiles = 0
+        page.on("request", self._request)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
+        page.on("dialog", self._dialog)
+        page.route(f"https://{TILE_HOST}/**", lambda route: route.abort())
+
+    def _request(self, request) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.netloc == TILE_HOST:
+            self.tiles += 1
+            return
+        self.requests.append(request.url)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        # a blocked tile is logged by Chromium as a failed resource: that is the test
+        if TILE_HOST in (message.location or {}).get("url", ""):
+            return
+        self.console.append(f"{message.text} ({(message.location or {}).get('url')})")
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self) -> None:
+        foreign = [u for u in self.requests if urlparse(u).netloc != self.app]
+        assert not foreign, f"requests to other hosts: {foreign}"
+        assert not self.console, f"JavaScript console errors: {self.console}"
+        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
+
+
+@pytest.fixture
+def server(live_server):
+    live_server.app.config["TILE_URL"] = TILE_URL
+    return live_server
+
+
+def open_page(browser, server, width: int = 1366, height: int = 900):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="sv-SE",
+                                  timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    return context, page, Watch(page, server.url)
+
+
+def settle(page) -> dict:
+    page.wait_for_function(SETTLED, timeout=20_000)
+    return page.evaluate("tkMap.state")
+
+
+def overlays(page) -> dict[str, bool]:
+    """Overlay name -> checked, from the layer control."""
+    return page.evaluate("""() => Object.fromEntries(
+        [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+          .map(l => [l.textContent.trim(), l.querySelector('input').checked]))""")
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_city_and_every_district_render_without_tiles_or_foreign_hosts(
+        server, browser, artifacts_dir):
+    context, page, watch = open_page(browser, server)
+    try:
+        for path in ["/", *(f"/sdn/{code}" for code in DISTRICTS)]:
+            page.goto(server.url + path)
+            state = settle(page)
+            assert state["incidents"]["mode"] == "grid" and state["incidents"]["features"] > 0, path
+            # sites and findings answered (not every district has them)
+            assert state["sites"]["count"] >= (1 if path == "/" else 0), path
+            assert state["findings"]["count"] >= (1 if path == "/" else 0), path
+            assert overlays(page) == {"Händelser": True, "Fynd från trygghetsvandringar": True,
+                                      "Platssamverkan": True, "Stadsdelsområden": True,
+                                      "Stadsdelar": True}, path
+            assert int(page.locator("#tk-legend").get_attribute("data-total")) > 0
+            assert page.locator(".tk-label-text").count() > 0
+            assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zooma in"
+            if path == "/":
+                page.screenshot(path=str(artifacts_dir / "map_city_desktop.png"))
+                labels = page.locator(".tk-label-sdo .tk-label-text a")
+                assert labels.count() == 11
+            else:
+                assert page.locator("#tk-figures [data-figure='rate']").count() == 1
+            if path == "/sdn/jarva":
+                page.screenshot(path=str(artifacts_dir / "map_district_jarva.png"))
+        assert watch.tiles > 0, "the basemap was never asked for"
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_phone_layout_has_no_overlapping_controls(server, browser, artifacts_dir):
+    context, page, watch = open_page(browser, server, 390, 844)
+    try:
+        page.goto(server.url + "/")
+        settle(page)
+        page.screenshot(path=str(artifacts_dir / "map_city_phone.png"))
+        controls = [page.locator(s).bounding_box() for s in (
+            ".leaflet-control-zoom", ".leaflet-control-layers", "#tk-legend",
+            ".leaflet-control-attribution", ".leaflet-control-scale")]
+        assert all(controls)
+        for i, a in enumerate(controls):
+            for b in controls[i + 1:]:
+                assert not boxes_overlap(a, b), (a, b)
+        # the filter panel opens from its button and is usable by keyboard
+        toggle = page.locator("#tk-panel-toggle")
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert not page.locator("#f-period").is_visible()
+        toggle.focus()
+        page.keyboard.press("Enter")
+        assert toggle.get_attribute("aria-expanded") == "true"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "f-period"
+        page.screenshot(path=str(artifacts_dir / "map_city_phone_filter.png"))
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, browser):
+    context, page, watch = open_page(browser, server)
+    try:
+        page.goto(server.url + "/?zoom=12&lat=59.33&lon=18.05")
+        first = settle(page)
+        view = page.evaluate("[tkMap.map.getZoom(), tkMap.map.getCenter()]")
+        total_2025 = int(page.locator("#tk-legend").get_attribute("data-total"))
+
+        # toggling a layer in the layer control removes and restores what it shows
+        findings = page.locator(".tk-finding, .tk-finding-cluster")
+        assert findings.count() > 0
+        page.get_by_label("Fynd från trygghetsvandringar").uncheck()
+        assert findings.count() == 0
+        page.get_by_label("Fynd från trygghetsvandringar").check()
+        settle(page)
+        assert findings.count() > 0
+        incidents_shown = "tkMap.map.hasLayer(window[tkMap.config.groups.incidents])"
+        page.get_by_label("Händelser").uncheck()
+        assert not page.evaluate(incidents_shown)
+        page.get_by_label("Händelser").check()
+        settle(page)
+        assert page.evaluate(incidents_shown)
+
+        page.get_by_label("Period").select_option("2024-T2")
+        page.wait_for_function("tkMap.state.incidents.period === '2024-T2'")
+        settle(page)
+        total_t2 = int(page.locator("#tk-legend").get_attribute("data-total"))
+        assert 0 < total_t2 < total_2025
+        assert "tertial 2 2024" in page.locator("#tk-legend").inner_text()
+
+        page.get_by_label("Kategori").select_option("ran")
+        page.wait_for_function(f"tkMap.state.loads > {first['loads'] + 4}")
+        settle(page)
+        total_ran = int(page.locator("#tk-legend").get_attribute("data-total"))
+        assert 0 < total_ran < total_t2
+        # every cell drawn now counts robberies only
+        categories = page.evaluate("""() => { const seen = new Set();
+            tkMap.map.eachLayer(l => { const p = l.feature && l.feature.properties;
+              if (p && p.by_category) Object.keys(p.by_category).forEach(c => seen.add(c)); });
+            return [...seen]; }""")
+        assert categories == ["ran"]
+        # the map stayed where it was, and the URL holds filter and view
+        assert page.evaluate("[tkMap.map.getZoom(), tkMap.map.getCenter()]") == view
+        query = parse_qs(urlparse(page.url).query)
+        assert query["period"] == ["2024-T2"] and query["category"] == ["ran"]
+        assert query["zoom"] == ["12"]
+
+        # a popup explains a cell: count, period, trend
+        page.evaluate("""() => { let done = false; tkMap.map.eachLayer(l => {
+            if (!done && l.feature && l.feature.properties.by_category) {
+              l.openPopup(); done = true; } }); }""")
+        popup = page.locator(".leaflet-popup-content .tk-popup")
+        assert "händelser, tertial 2 2024" in popup.inner_text()
+        assert "Rån" in popup.inner_text()
+
+
+        # reloading the URL restores the filter, the view and what the map shows
+        page.reload()
+        settle(page)
+        assert page.get_by_label("Period").input_value() == "2024-T2"
+        assert page.get_by_label("Kategori").input_value() == "ran"
+        assert page.evaluate("[tkMap.map.getZoom(), tkMap.map.getCenter()]") == view
+        assert int(page.locator("#tk-legend").get_attribute("data-total")) == total_ran
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_close_zoom_shows_points_but_never_sensitive_ones_to_the_public(server, browser):
+    context, page, watch = open_page(browser, server)
+    answers: list[dict] = []
+    page.on("response", lambda r: answers.append(r.json())
+            if urlparse(r.url).path == "/api/incidents" else None)
+    try:
+        page.goto(server.url + "/?zoom=16&lat=59.3146&lon=18.0718&period=2025")
+        state = settle(page)
+        assert state["incidents"]["mode"] == "points" and state["incidents"]["features"] > 0
+        assert page.locator("#tk-legend").get_attribute("data-mode") == "points"
+        assert "Sexualbrott, Våld i nära relation visas inte som punkter" in \
+            page.locator("#tk-legend").inner_text()
+        assert answers and all(
+            f["properties"]["category"] not in ("sexualbrott", "vald_nara_relation")
+            and f["properties"]["precision"] in ("exact", "street")
+            for answer in answers for f in answer["features"])
+        # only sensitive categories asked for: the public keeps the grid at any zoom
+        page.get_by_label("Kategori").select_option("sexualbrott")
+        page.wait_for_function("tkMap.state.incidents.mode === 'grid'")
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_user_text_in_popups_is_text_not_html(server, browser):
+    lon, lat = 18.0500, 59.3400
+    with server.app.app_context():
+        store = get_store()
+        point = gpd.GeoSeries([Point(lon, lat)], crs=4326).to_crs(STORE_EPSG)
+        store.write({"findings": gpd.GeoDataFrame({
+            "id": ["xss-1"], "found_at": [pd.Timestamp("2025-05-05 19:00", tz=LOCAL_TZ)],
+            "category": ["ovrigt"], "severity": [2], "description": [XSS], "status": ["ny"],
+            "owner": ["trafikkontoret"], "walk_id": [XSS], "sdo_code": ["norra-innerstaden"],
+            "stadsdel": ["vasastaden"]}, geometry=point, crs=STORE_EPSG),
+            "sites": gpd.GeoDataFrame({
+                "id": ["xss-site"], "name": [f"Torget {XSS}"], "status": ["aktiv"],
+                "partners": ["<script>alert(2)</script>"], "sdo_code": ["norra-innerstaden"]},
+                geometry=point.buffer(60), crs=STORE_EPSG)})
+    context, page, watch = open_page(browser, server)
+    try:
+        page.goto(server.url + f"/?zoom=17&lat={lat}&lon={lon}&period=2025")
+        settle(page)
+        marker = page.locator(".leaflet-marker-icon[title='Övrigt (ny)']")
+        marker.click()
+        popup = page.locator(".leaflet-popup-content")
+        assert popup.locator(".tk-popup-text").inner_text() == XSS
+        assert XSS in popup.inner_text()
+        assert popup.locator("img").count() == 0
+        page.keyboard.press("Escape")
+        # the site's polygon around it: name and partners as text too
+        page.evaluate("""() => { tkMap.map.eachLayer(l => {
+            if (l.feature && l.feature.id === 'xss-site') l.openPopup(); }); }""")
+        site = page.locator(".leaflet-popup-content .tk-popup-site")
+        assert f"Torget {XSS}" in site.inner_text()
+        assert "<script>alert(2)</script>" in site.inner_text()
+        assert site.locator("img, script").count() == 0
+        page.wait_for_timeout(300)  # give an injected handler time to fire
+        watch.check()
+    finally:
+        context.close()

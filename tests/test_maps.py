@@ -1,0 +1,170 @@
+"""The map pages as HTML: self-hosted assets, the filter in the URL, key figures."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+import geodata
+from layers.keyfigures import area_figures, population_by_area
+from layers.filters import parse_filter
+from mapapp.store_ import get_store
+
+CURRENT = sorted(geodata.stadsdelsomraden(division="2023")["code"])
+
+
+class Assets(HTMLParser):
+    """Collect every script src, stylesheet href and the config JSON of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.selected: dict[str, str] = {}
+        self._select: str | None = None
+        self._config = False
+        self.config_text = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "link" and a.get("href"):
+            self.urls.append(a["href"])
+        if tag == "img" and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "select":
+            self._select = a.get("name")
+        if tag == "option" and "selected" in a and self._select:
+            self.selected[self._select] = a.get("value", "")
+        self._config = tag == "script" and a.get("id") == "tk-map-config"
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        if tag == "script":
+            self._config = False
+
+    def handle_data(self, data):
+        if self._config:
+            self.config_text += data
+
+
+def parse(html: str) -> Assets:
+    page = Assets()
+    page.feed(html)
+    return page
+
+
+def test_city_page_loads_only_our_assets_and_is_small(demo_app):
+    response = demo_app.test_client().get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert len(response.data) < 1_000_000
+    page = parse(html)
+    assert page.urls and all(u.startswith("/static/") for u in page.urls), page.urls
+    # the only absolute URLs in the page: the tile server and attribution links
+    tile_host = re.escape("tile.openstreetmap.org")
+    for url in re.findall(r"https?://[^\s\"'<>)]+", html):
+        assert re.match(rf"https?://({tile_host}|www\.openstreetmap\.org)", url), url
+    assert "user-scalable=no" not in html
+    assert "DEMODATA" in html
+    config = json.loads(page.config_text)
+    assert config["api"]["grid"] == "/api/incidents/grid"
+    assert len(config["outlines"]["omraden"]["features"]) == 11
+    assert config["suppressBelow"] == 5 and not config["seesSensitive"]
+    assert "sexualbrott" not in config["pointCategories"]
+
+
+def test_every_form_control_has_a_label(demo_app):
+    html = demo_app.test_client().get("/").get_data(as_text=True)
+    ids = re.findall(r'<(?:select|input)[^>]*\bid="(f-[a-z]+)"[^>]*>', html)
+    hidden = set(re.findall(r'<input type="hidden"[^>]*id="(f-[a-z]+)"', html))
+    for control in set(ids) - hidden:
+        assert f'for="{control}"' in html, control
+
+
+def test_filter_in_the_url_is_restored(demo_app):
+    url = "/?period=2024-T2&category=strategiska&sdn=jarva&status=oppna&zoom=13&lat=59.4&lon=17.9"
+    html = demo_app.test_client().get(url).get_data(as_text=True)
+    page = parse(html)
+    assert page.selected == {"period": "2024-T2", "category": "strategiska", "sdn": "jarva",
+                             "status": "oppna"}
+    config = json.loads(page.config_text)
+    assert config["view"] == {"zoom": 13, "lat": 59.4, "lon": 17.9}
+    assert config["filter"]["period"] == "2024-T2"
+    assert "tertial 2 2024 (maj–augusti)" in html
+
+
+def test_custom_dates_from_the_plain_form(demo_app):
+    html = demo_app.test_client().get("/?period=&from=2024-03-01&to=2024-03-20").get_data(
+        as_text=True)
+    assert 'value="2024-03-01"' in html and "1–20 mars 2024" in html
+    # the menu's period is ignored when dates are filled in
+    html = demo_app.test_client().get("/?period=2025&from=2024-05-01&to=2024-08-31").get_data(
+        as_text=True)
+    assert parse(html).selected["period"] == "2024-T2"
+
+
+def test_bad_filter_shows_a_swedish_message(demo_app):
+    response = demo_app.test_client().get("/?period=2024-T7")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Okänd tertial" in html and "standardfiltret" in html
+
+
+def test_default_period_is_the_latest_year_with_incidents(demo_app):
+    page = parse(demo_app.test_client().get("/").get_data(as_text=True))
+    assert page.selected["period"] == "2025"
+
+
+@pytest.mark.parametrize("code", CURRENT)
+def test_district_pages(demo_app, code):
+    response = demo_app.test_client().get(f"/sdn/{code}?period=2025-T2")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'data-figure="rate"' in html and "Nyckeltal, tertial 2 2025" in html
+    config = json.loads(parse(html).config_text)
+    assert config["district"] == code
+    assert {f["properties"]["sdo_code"] for f in config["outlines"]["stadsdelar"]["features"]} \
+        == {code}
+
+
+def test_district_redirects_and_404(demo_app):
+    client = demo_app.test_client()
+    old = client.get("/sdn/rinkeby-kista?period=2024")
+    assert old.status_code == 301 and old.headers["Location"].endswith(
+        "/sdn/jarva?period=2024")
+    assert client.get("/sdn/atlantis").status_code == 404
+
+
+def test_key_figures_add_up(demo_app):
+    with demo_app.test_request_context():
+        store = get_store()
+        flt = parse_filter({"period": "2025"})
+        figures = area_figures(store, "jarva", "Järva", flt)
+        population, year = population_by_area(store, 2025)
+        assert year == 2024 and figures.population == population["jarva"]
+        assert figures.rate == pytest.approx(1000 * figures.incidents / population["jarva"])
+        total = sum(area_figures(store, c, c, flt).incidents for c in population)
+        assert figures.city_rate == pytest.approx(1000 * total / sum(population.values()),
+                                                  rel=0.01)
+        assert figures.previous_period.code == "2024"
+        assert 0 < figures.strategic < figures.incidents
+        assert figures.open_findings > 0 and figures.sites >= figures.active_sites > 0
+        # Järva before the 2023 merger counts Rinkeby-Kista and Spånga-Tensta
+        strategic = area_figures(store, "jarva", "Järva",
+                                 parse_filter({"period": "2025", "category": "strategiska"}))
+        assert strategic.incidents == figures.strategic and strategic.what == "strategiska brott"
+
+
+def test_figures_fragment_suppresses_for_the_public(demo_app):
+    client = demo_app.test_client()
+    html = client.get("/sdn/skarholmen/nyckeltal?period=2025-02&category=overgrepp_rattssak"
+                      ).get_data(as_text=True)
+    assert 'id="tk-figures"' in html and "<html" not in html
+    cell = re.search(r'data-figure="incidents">([^<]+)<', html).group(1)
+    assert cell == "&lt;5" or int(cell.replace("\u00a0", "")) == 0 or \
+        int(cell.replace("\u00a0", "")) >= 5
