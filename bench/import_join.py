@@ -34,8 +34,10 @@ import cProfile
 import functools
 import io
 import pstats
+import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +56,7 @@ import geodata  # noqa: E402
 from layers import importer  # noqa: E402
 from layers.reference import load_reference  # noqa: E402
 from layers.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
-from layers.store import geopackage  # noqa: E402
+from layers.store import Query, geopackage  # noqa: E402
 from layers.store.geopackage import GeoPackageStore  # noqa: E402
 
 SEED = 20240501
@@ -213,6 +215,82 @@ def check_store(store: GeoPackageStore, n: int) -> list[str]:
     return out
 
 
+def check_index(store: GeoPackageStore, base: gpd.GeoDataFrame) -> list[str]:
+    """The RTree answers like the data: rtreecheck, ogrinfo, a spatial filter, an update.
+
+    Runs after the checkpoint, on the store of the last run (not timed). ``base`` is
+    the baseline's points in EPSG:3011, the expected answer of a spatial filter.
+    """
+    out, ok = [], True
+    conn = sqlite3.connect(store.path)
+    try:
+        verdict = conn.execute("SELECT rtreecheck('rtree_incidents_geom')").fetchone()[0]
+    finally:
+        conn.close()
+    out.append(f"rtreecheck: {verdict}")
+    ok &= verdict == "ok"
+    points = base[~base.index.duplicated()].geometry
+    minx, miny, maxx, maxy = points.total_bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+
+    def count(b, margin=0.0):
+        return int(len(points.cx[b[0] - margin:b[2] + margin, b[1] - margin:b[3] + margin]))
+
+    # The RTree holds 32-bit floats rounded outwards (0.5 m steps at Stockholm's
+    # northings), so a bbox query may also return points up to 0.5 m outside the box,
+    # with GDAL as with us. Pick a 2 km square with no point within 1 m of its edges.
+    for k in range(100):
+        box = (cx - 1000 + 0.37 * k, cy - 1000 + 0.37 * k, cx + 1000 + 0.37 * k,
+               cy + 1000 + 0.37 * k)
+        if count(box, -1.0) == count(box, 1.0):
+            break
+    expected = count(box)
+    if shutil.which("ogrinfo"):
+        info = subprocess.run(["ogrinfo", "-ro", "-so", str(store.path), "incidents"],
+                              capture_output=True, text=True).stdout
+        spat = subprocess.run(["ogrinfo", "-ro", "-so", "-spat", *map(str, box),
+                               str(store.path), "incidents"],
+                              capture_output=True, text=True).stdout
+        count = re.search(r"Feature Count: (\d+)", info)
+        extent = re.search(r"Extent: .*", info)
+        hits = re.search(r"Feature Count: (\d+)", spat)
+        out.append(f"ogrinfo -so: Feature Count {count and count.group(1)}; "
+                   f"{extent and extent.group(0)}")
+        out.append(f"ogrinfo -spat (2 km square in the middle): {hits and hits.group(1)} "
+                   f"features, expected {expected}")
+        ok &= bool(count) and int(count.group(1)) == len(points)
+        ok &= bool(hits) and int(hits.group(1)) == expected
+    else:
+        out.append("ogrinfo not found: GDAL checks skipped (apt-get install gdal-bin)")
+    # the bbox query of the store (through the RTree) and an update of one geometry
+    got = store.count("incidents", Query(bbox=box))
+    out.append(f"store.count(bbox) {got}, expected {expected}")
+    ok &= got == expected
+    row = store.read("incidents", Query(limit=1)).iloc[0]
+    moved = shapely.Point(cx + 5000.25, cy + 5000.75)
+    store.update("incidents", row["id"], {"geometry": moved})
+    conn = sqlite3.connect(store.path)
+    try:
+        fid = conn.execute("SELECT fid FROM incidents WHERE id = ?", (row["id"],)).fetchone()[0]
+        entry = conn.execute("SELECT minx, maxx, miny, maxy FROM rtree_incidents_geom "
+                             "WHERE id = ?", (fid,)).fetchone()
+        missing = conn.execute(
+            "SELECT count(*) FROM incidents i WHERE geom IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM rtree_incidents_geom r WHERE r.id = i.fid)").fetchone()[0]
+    finally:
+        conn.close()
+    follows = (entry is not None and entry[0] <= moved.x <= entry[1]
+               and entry[2] <= moved.y <= entry[3] and entry[1] - entry[0] < 1)
+    near = store.read("incidents", Query(bbox=(moved.x - 1, moved.y - 1,
+                                               moved.x + 1, moved.y + 1)))["id"].tolist()
+    out.append(f"after store.update(geometry): rtree entry {entry} follows the point: "
+               f"{follows}; bbox query finds it: {row['id'] in near}; "
+               f"rows without rtree entry: {missing}")
+    ok &= follows and row["id"] in near and missing == 0
+    out.append("index check: " + ("OK" if ok else "FAILED"))
+    return out
+
+
 def check_join(store: GeoPackageStore, base: gpd.GeoDataFrame) -> str:
     """Do our stadsdelar agree with the baseline sjoin (boundary rule: smallest code)?"""
     conn = sqlite3.connect(store.path)
@@ -341,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in check_store(store, n):
             print(line)
         print(check_join(store, base))
+        for line in check_index(store, base):
+            print(line)
         store.close()
 
         if profiler:

@@ -24,9 +24,13 @@ from layers.store.base import Store
 CACHE_SECONDS = 300.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AreaCatalogue:
-    """Stadsdelsområden (current division) and stadsdelar, EPSG:3011."""
+    """Stadsdelsområden (current division) and stadsdelar, EPSG:3011.
+
+    Compared and hashed by identity, so derived data (map outlines) can be cached
+    per catalogue.
+    """
 
     #: The current division: code, name, number, geometry (sorted by name).
     omraden: gpd.GeoDataFrame

@@ -76,8 +76,6 @@ SITE_TREND_COLUMNS = 6
 #: How many priority places and oldest open findings a brief lists.
 TOP_PLACES = 5
 OLDEST_OPEN = 5
-#: Side of the fallback priority cells (metres) when layers.priority is missing.
-FALLBACK_CELL_M = 250.0
 
 #: The section headings of every brief, in order (the renderers and tests use them).
 SECTION_HEADINGS: tuple[str, ...] = (
@@ -111,7 +109,6 @@ NBSP = "\u00a0"
 
 _CATEGORY = by_code(INCIDENT_CATEGORIES)
 _GROUP_OF = {c.code: c.group for c in INCIDENT_CATEGORIES}
-_WEIGHT_OF = {c.code: c.weight for c in INCIDENT_CATEGORIES}
 _FINDING_LABEL = {c.code: c.label for c in FINDING_CATEGORIES}
 
 # status of a count under suppression
@@ -469,13 +466,12 @@ def load_city_data(store: Store, period: Period | str) -> CityData:
     findings = store.read("findings")
     for column in ("found_at", "fixed_at", "status_changed_at"):
         findings[column] = _local(findings[column])
-    first = store.read("incidents", Query(order_by="occurred_at", limit=1))
-    data_start = _local(first["occurred_at"]).iloc[0] if not first.empty else None
+    data_start, data_end = data_span(store) or (None, None)
     return CityData(
         incidents=incidents, findings=findings, sites=store.read("sites"),
         population=store.read("population"), areas=load_areas(store),
-        texts=store.read("brief_texts"), data_start=data_start,
-        data_end=latest_incident_time(store), window=(start, end), store=store)
+        texts=store.read("brief_texts"), data_start=data_start, data_end=data_end,
+        window=(start, end), store=store)
 
 
 def _local(times: pd.Series) -> pd.Series:
@@ -1009,17 +1005,11 @@ def _as_date(value) -> dt.date | None:
 
 
 def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
-    """The top places from :mod:`layers.priority`, with its Swedish explanation.
-
-    Without a store (briefs made from loaded data only) a simple ranking of cells by
-    weighted incidents and open findings stands in, and the brief says so.
-    """
-    if ctx.data.store is None:
-        return _fallback_places(ctx), (
-            f"Rutor om {FALLBACK_CELL_M:.0f} m rangordnade efter viktade händelser under "
-            "perioden (strategiska brott väger tyngre) och öppna fynd efter allvarlighet.")
+    """The top places from :mod:`layers.priority`, with its Swedish explanation."""
     from layers.priority import priority_for_store
 
+    if ctx.data.store is None:
+        raise ValueError("the priority ranking needs the store the data came from")
     result = priority_for_store(ctx.data.store, sdn=ctx.area.code, period=ctx.period,
                                 limit=TOP_PLACES)
     places = []
@@ -1036,72 +1026,6 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
     if result.message:
         source += " " + result.message
     return places, source
-
-
-def _fallback_places(ctx: _Context) -> list[PriorityPlace]:
-    frame = ctx.local.frame
-    now = frame[_in_period(frame["occurred_at"], ctx.period)]
-    before = frame[_in_period(frame["occurred_at"], ctx.comparison)]
-    if now.empty:
-        return []
-    size = FALLBACK_CELL_M
-
-    def keys(geoms: gpd.GeoSeries) -> pd.Series:
-        x = np.floor(shapely.get_x(geoms.to_numpy()) / size).astype(np.int64)
-        y = np.floor(shapely.get_y(geoms.to_numpy()) / size).astype(np.int64)
-        return pd.Series(list(zip(x, y, strict=True)), index=geoms.index)
-
-    now = now.assign(cell=keys(now.geometry), weight=now["category"].map(_WEIGHT_OF)
-                     .fillna(1.0))
-    score = now.groupby("cell")["weight"].sum()
-    findings = ctx.data.findings
-    _, end = _bounds(ctx.period)
-    open_f = findings[ctx.area.mask(findings) & findings["status"].isin(OPEN_STATUSES)
-                      .to_numpy() & (findings["found_at"] < end).to_numpy()] \
-        if not findings.empty else findings
-    open_f = open_f[shapely.get_type_id(open_f.geometry.to_numpy()) == 0] \
-        if not open_f.empty else open_f
-    severity = open_f.assign(cell=keys(open_f.geometry)).groupby("cell")["severity"].sum() \
-        if not open_f.empty else pd.Series(dtype=float)
-    total = score.add(severity * 2.0, fill_value=0.0)
-    ranked = total.sort_values(ascending=False, kind="stable")
-    ranked = ranked[[k for k in ranked.index if k in score.index]].head(TOP_PLACES)
-    before_counts = keys(before.geometry).value_counts() if not before.empty else pd.Series()
-    sites = ctx.data.sites
-    names = geodata.stadsdelar()
-    stadsdel_names = dict(zip(names["code"], names["name"], strict=True))
-    places = []
-    for rank, (cell, value) in enumerate(ranked.items(), start=1):
-        inside = now[now["cell"] == cell]
-        n, n_strategic = len(inside), int(inside["strategic"].fillna(False).astype(bool).sum())
-        status = suppress(np.array([[n, n_strategic, int(before_counts.get(cell, 0))]]), [],
-                          ctx.threshold)[0]
-        geom = shapely.box(cell[0] * size, cell[1] * size, (cell[0] + 1) * size,
-                           (cell[1] + 1) * size)
-        where = inside["stadsdel"].mode()
-        name = stadsdel_names.get(where.iloc[0], where.iloc[0]) if not where.empty else "–"
-        site_name = None
-        if not sites.empty:
-            near = sites[sites.intersects(geom)]
-            site_name = near["name"].iloc[0] if not near.empty else None
-        label = f"{name}, vid {site_name}" if site_name else f"{name} (ruta {rank})"
-        reasons = [f"{count_cell(n, status[0], ctx.threshold).text} händelser under perioden"]
-        if n_strategic:
-            reasons.append(f"varav {count_cell(n_strategic, status[1], ctx.threshold).text} "
-                           "strategiska brott")
-        if ctx.data.covered(ctx.comparison):
-            prev = count_cell(int(before_counts.get(cell, 0)), status[2], ctx.threshold)
-            reasons.append(f"{prev.text} samma period året innan")
-        k = int(severity.get(cell, 0)) if len(severity) else 0
-        if k:
-            n_open = int((keys(open_f.geometry) == cell).sum())
-            reasons.append(f"{n_open} öppna fynd (summa allvarlighet {k})")
-        if site_name:
-            reasons.append(f"inom platssamverkan {site_name}")
-        places.append(PriorityPlace(rank, label, geom,
-                                    count_cell(n, status[0], ctx.threshold),
-                                    Cell(format_rate(float(value)), float(value)), reasons))
-    return places
 
 
 def _places_table(places: list[PriorityPlace], source: str) -> Table:

@@ -44,7 +44,7 @@ import shapely
 from layers.errors import FileRejected, RowError, TrygghetskartanError
 from layers.exporters import export_frame
 from layers.importer import ImportReport, PreparedImport, commit_import, prepare_import
-from layers.readers import LAT_NAMES, LON_NAMES, SWEDEN_BOUNDS, RawTable
+from layers.readers import SWEDEN_BOUNDS, RawTable, _canonical_columns
 from layers.schema import (
     FINDING_CATEGORIES,
     FINDING_HISTORY,
@@ -385,23 +385,13 @@ def api_payload_file(payload: object, folder: Path) -> tuple[Path, str, Callable
     return path, "anrop.csv", lambda row: row - 1
 
 
-def _key_lookup() -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for f in FINDINGS.input_fields:
-        for key in (f.name, f.label, *f.aliases):
-            lookup.setdefault(key.strip().lower(), f.name)
-    for names, target in ((LON_NAMES, "lon"), (LAT_NAMES, "lat")):
-        for key in names:
-            lookup.setdefault(key, target)
-    return lookup
-
-
 def _canonical_keys(obj: dict) -> dict[str, object]:
     """An API object with our field names as keys (the first non-empty value wins)."""
-    lookup = _key_lookup()
+    # the readers' header matching, so that an object's keys mean what a CSV's headers do
+    mapping = _canonical_columns([str(k) for k in obj], FINDINGS)
     out: dict[str, object] = {}
     for key, value in obj.items():
-        name = lookup.get(str(key).strip().lower(), str(key))
+        name = mapping.get(str(key), str(key))
         if out.get(name) in (None, ""):
             out[name] = value
     return out
@@ -444,7 +434,8 @@ def get_finding(store: Store, finding_id: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[0]
 
 
-def _text(value: object) -> str | None:
+def text_or_none(value: object) -> str | None:
+    """A stored text value as ``str``, or None for a missing one (None, NaN, NA)."""
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) \
         else str(value)
 
@@ -464,8 +455,8 @@ def change_status(store: Store, finding_id: str, to_status: str, *, user: str,
     finding = get_finding(store, finding_id)
     if finding is None:
         raise StatusChangeRefused("Fyndet finns inte.")
-    current = _text(finding["status"]) or "ny"
-    current_owner = _text(finding["owner"])
+    current = text_or_none(finding["status"]) or "ny"
+    current_owner = text_or_none(finding["owner"])
     comment = (comment or "").strip()
     owner = owner or current_owner
     label = FINDING_STATUSES.get

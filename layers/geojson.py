@@ -37,6 +37,19 @@ def json_value(value: object) -> object:
     return value
 
 
+def json_column(column: pd.Series) -> list:
+    """A whole column as JSON-ready values (fast paths for text and times)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return [None if v is pd.NaT else v.isoformat() for v in column]
+    if column.dtype == object:
+        values = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            out = values.copy()
+            out[pd.isna(values)] = None
+            return out.tolist()
+    return [json_value(v) for v in column.to_numpy(dtype=object)]
+
+
 def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
                        decimals: int = DECIMALS, simplify: float | None = None,
                        extra: Callable[[dict], dict] | None = None) -> dict:
@@ -54,7 +67,7 @@ def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
     arr = shapely.transform(geoms.to_numpy(), lambda c: np.round(c, decimals))
     id_column = "id" if "id" in frame.columns else "code" if "code" in frame.columns else None
     cols = [c for c in columns if c in frame.columns]
-    values = {c: [json_value(v) for v in frame[c].to_numpy(dtype=object)] for c in cols}
+    values = {c: json_column(frame[c]) for c in cols}
     ids = frame[id_column].to_numpy(dtype=object) if id_column else None
     features = []
     for i, geom in enumerate(arr):

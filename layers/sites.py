@@ -475,8 +475,8 @@ def set_measure_status(store: Store, site_id: str, measure_id: str, status: str)
     """Change a measure's status; False for an unknown status or measure."""
     if status not in MEASURE_STATUSES:
         return False
-    return store.update("site_measures", measure_id, {"status": status},
-                        expect={"site_id": site_id})
+    found = store.read("site_measures", Query(where={"id": measure_id, "site_id": site_id}))
+    return not found.empty and store.update("site_measures", measure_id, {"status": status})
 
 
 def activity_log_of(store: Store, site_id: str) -> pd.DataFrame:

@@ -18,17 +18,18 @@ from mapapp import store_
 
 csrf = CSRFProtect()
 
-#: Main menu: (endpoint, Swedish label); entries whose blueprint is missing are hidden.
+#: Main menu: (endpoint, Swedish label, role needed or None); entries whose
+#: blueprint is missing, or that the user's role may not open, are hidden.
 NAV_ITEMS = [
-    ("maps.city", "Karta"),
-    ("priority.ranking", "Prioriterade platser"),
-    ("findings.list_findings", "Fynd"),
-    ("findings.new_finding", "Nytt fynd"),
-    ("sites.list_sites", "Platssamverkan"),
-    ("walks.list_walks", "Vandringar"),
-    ("walks.lighting", "Belysning"),
-    ("briefs.index", "Lägesbilder"),
-    ("briefs.city", "Stadsöversikt"),
+    ("maps.city", "Karta", None),
+    ("priority.ranking", "Prioriterade platser", None),
+    ("findings.list_findings", "Fynd", None),
+    ("findings.new_finding", "Nytt fynd", "inventerare"),
+    ("sites.list_sites", "Platssamverkan", None),
+    ("walks.list_walks", "Vandringar", None),
+    ("walks.lighting", "Belysning", None),
+    ("briefs.index", "Lägesbilder", None),
+    ("briefs.city", "Stadsöversikt", None),
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -101,7 +102,12 @@ def _register_page_helpers(app: Flask) -> None:
     """Template helpers and Swedish error pages shared by every blueprint."""
 
     def nav_items() -> list[tuple[str, str]]:
-        return [(e, label) for e, label in NAV_ITEMS if e in current_app.view_functions]
+        from flask import g
+
+        user = g.get("user")
+        return [(e, label) for e, label, role in NAV_ITEMS
+                if e in current_app.view_functions
+                and (role is None or (user is not None and user.can(role)))]
 
     def demo_data_present() -> bool:
         from layers.store.base import Query

@@ -49,7 +49,6 @@ from layers.errors import FileRejected, RowError
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
 from layers.readers import FORMATS
 from layers.schema import (
-    FINDING_CATEGORIES,
     FINDING_STATUSES,
     FINDINGS,
     LOCAL_TZ,
@@ -104,7 +103,7 @@ def _user_name() -> str:
 def _labels() -> dict:
     """Label tables every findings template uses."""
     return {
-        "categories": {c.code: c.label for c in FINDING_CATEGORIES},
+        "categories": core.CATEGORY_LABELS,
         "statuses": FINDING_STATUSES,
         "owners": OWNERS,
         "status_colours": STATUS_COLOURS,
@@ -114,7 +113,7 @@ def _labels() -> dict:
 
 
 def _text(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return core.text_or_none(value) or ""
 
 
 def _local(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -399,15 +398,16 @@ def _clean_old_pending() -> None:
             continue
 
 
-def keep_upload(path: Path, display_name: str) -> str:
-    """Move an uploaded file to ``uploads/<date>/`` for good; return its relative path."""
-    day = dt.date.today().isoformat()
-    folder = data_folder("uploads", day)
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = secure_filename(display_name) or f"upload{path.suffix}"
-    target = folder / f"{secrets.token_hex(6)}-{safe}"
+def kept_path(display_name: str, suffix: str) -> Path:
+    """Where an uploaded file is kept for good: ``uploads/<date>/<random>-<name>``."""
+    safe = secure_filename(display_name) or f"upload{suffix}"
+    return data_folder("uploads", dt.date.today().isoformat(), f"{secrets.token_hex(6)}-{safe}")
+
+
+def keep_upload(path: Path, target: Path) -> None:
+    """Move an uploaded file to where it is kept (after its rows were stored)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(path, target)
-    return target.relative_to(data_folder()).as_posix()
 
 
 @bp.get("/findings/template.csv")
@@ -503,20 +503,20 @@ def confirm_upload(token: str):
         flash(f"{exc} Inget sparades.", "error")
         return redirect(url_for("findings.new_finding"))
     skip = request.form.get("skip_duplicates") == "1"
-    kept_name = f"uploads/{dt.date.today().isoformat()}/…"
+    target = kept_path(meta["name"], path.suffix)
+    note = f"Filen sparas i datamappen som {target.relative_to(data_folder()).as_posix()}."
     try:
         report = core.commit_upload(get_store(), upload, user=_user_name(),
-                                    walk=_walk_frame(meta), skip_duplicates=skip,
-                                    notes=[f"Filen sparas under datamappen i {kept_name}."])
+                                    walk=_walk_frame(meta), skip_duplicates=skip, notes=[note])
     except Exception:  # the transaction was rolled back: nothing was stored
         LOGGER.exception("upload %s could not be stored", meta["name"])
         flash("Uppladdningen kunde inte sparas på grund av ett fel i databasen. Inget sparades; "
               "filen finns kvar, försök igen.", "error")
         return redirect(url_for("findings.upload_preview", token=token))
-    kept = keep_upload(path, meta["name"])
+    keep_upload(path, target)
     shutil.rmtree(_pending_dir(token), ignore_errors=True)
     _forget(token)
-    LOGGER.info("upload %s kept as %s", meta["name"], kept)
+    LOGGER.info("upload %s kept as %s", meta["name"], target)
     if meta.get("walk_id"):
         session["last_walk"] = meta["walk_id"]
     if report.inserted:
@@ -649,9 +649,11 @@ def api_create():
         upload = core.prepare_upload(store, path, display_name=name, user=_user_name())
         if upload.prepared.errors:
             return _api_errors(upload.prepared.errors, row_map)
+        target = kept_path(name if row_map is None else f"api{path.suffix}", path.suffix)
+        note = f"Via API:t; sparad i datamappen som {target.relative_to(data_folder()).as_posix()}."
         report = core.commit_upload(store, upload, user=_user_name(), allow_partial=False,
-                                    notes=["Via API:t."])
-        keep_upload(path, name if row_map is None else f"api{path.suffix}")
+                                    notes=[note])
+        keep_upload(path, target)
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     finally:

@@ -232,10 +232,6 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
                  flt: MapFilter, district: str | None, view: dict | None,
                  user: User | None) -> dict:
     """Everything map.js needs, as JSON in the page."""
-    omraden = catalogue.omraden
-    stadsdelar = catalogue.stadsdelar
-    if district:
-        stadsdelar = stadsdelar[stadsdelar["sdo_code"] == district]
     labels = {c.code: c.label for c in INCIDENT_CATEGORIES}
     group_of = {c.code: c.group for c in INCIDENT_CATEGORIES}
     groups = dict(groups)
@@ -280,10 +276,7 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
         "stadsdelOutlineZoom": 11 if district else 12,
         "filter": flt.params(),
         "land": _land(),
-        "outlines": {
-            "omraden": _outlines(omraden, ["code", "name"]),
-            "stadsdelar": _outlines(stadsdelar, ["code", "name", "sdo_code"]),
-        },
+        "outlines": _map_outlines(catalogue, district),
     }
 
 
@@ -301,6 +294,17 @@ def _land() -> dict:
     union = shapely.union_all(land.geometry.to_numpy())
     frame = gpd.GeoDataFrame({"id": ["land"]}, geometry=[union], crs=STORE_EPSG)
     return feature_collection(frame, [], decimals=5, simplify=LAND_SIMPLIFY_M)
+
+
+@functools.lru_cache(maxsize=32)
+def _map_outlines(catalogue: AreaCatalogue, district: str | None) -> dict:
+    """The outlines a page draws (the areas; the stadsdelar of the district or all),
+    computed once per catalogue."""
+    stadsdelar = catalogue.stadsdelar
+    if district:
+        stadsdelar = stadsdelar[stadsdelar["sdo_code"] == district]
+    return {"omraden": _outlines(catalogue.omraden, ["code", "name"]),
+            "stadsdelar": _outlines(stadsdelar, ["code", "name", "sdo_code"])}
 
 
 def _outlines(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:

@@ -17,11 +17,10 @@ import folium
 from flask import Blueprint, jsonify, render_template, request
 from markupsafe import escape
 
-from layers.periods import Period, PeriodError, period_choices
+from layers.periods import Period, PeriodError, parse_period, period_choices
 from layers.priority import (
     PriorityResult,
     data_span,
-    default_period,
     priority_for_store,
     resolve_sdn,
     study_area,
@@ -110,8 +109,6 @@ def _parameters() -> tuple[str | None, Period | None, int | None]:
         raise _BadParameter(str(exc), "sdn") from None
     period_text = (request.args.get("period") or "").strip()
     try:
-        from layers.periods import parse_period
-
         period = parse_period(period_text) if period_text else None
     except PeriodError as exc:
         raise _BadParameter(str(exc), "period") from None
@@ -210,9 +207,10 @@ def ranking():
     first_year = max(span[0].year, last_year - 10) if span else last_year
     from layers.areas import area_catalogue
 
+    periods = period_choices(first_year, last_year)
+    in_menu = any(p.code == result.period.code for _, items in periods for p in items)
     return render_template(
         "priority/ranking.html", result=result, places=places, parts=parts, error=error,
-        areas=area_catalogue(store).current, periods=period_choices(first_year, last_year),
-        default_period=default_period(store),
+        areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)

@@ -55,7 +55,14 @@ from layers.schema import (
 from mapapp import csrf
 from mapapp.api import suppress_below
 from mapapp.auth import current_user, role_required
-from mapapp.findings import _api_errors, _api_file, data_folder, keep_upload, map_data
+from mapapp.findings import (
+    _api_errors,
+    _api_file,
+    data_folder,
+    keep_upload,
+    kept_path,
+    map_data,
+)
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.store_ import get_store
 
@@ -101,6 +108,11 @@ def _area_names() -> dict[str, str]:
     from layers.areas import area_catalogue
 
     return dict(area_catalogue(get_store()).current)
+
+
+def keep_file(path, name: str) -> None:
+    """Keep an imported file in the data folder, as the findings uploads are kept."""
+    keep_upload(path, kept_path(name, path.suffix))
 
 
 def _may_edit() -> bool:
@@ -403,7 +415,7 @@ def api_create():
         if prepared.errors:
             return _api_errors(prepared.errors, row_map)
         report = commit_import(store, prepared, user=g.user.name)
-        keep_upload(path, name if row_map is None else f"api{path.suffix}")
+        keep_file(path, name if row_map is None else f"api{path.suffix}")
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     finally:

@@ -55,9 +55,9 @@ from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EP
 from mapapp import csrf
 from mapapp.api import latest_data_year, suppress_below
 from mapapp.auth import current_user, role_required
-from mapapp.findings import _api_errors, data_folder, keep_upload, map_data
+from mapapp.findings import _api_errors, data_folder, map_data
 from mapapp.folium_ import base_map, folium_parts
-from mapapp.sites import _area_names, _lean, context_shapes
+from mapapp.sites import _area_names, _lean, context_shapes, keep_file
 from mapapp.store_ import get_store
 
 bp = Blueprint("walks", __name__)
@@ -136,7 +136,7 @@ def import_walk():
     try:
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
                                        **options)
-        keep_upload(path, name)
+        keep_file(path, name)
     except FileRejected as exc:
         flash(f"{exc} Inget sparades.", "error")
         return redirect(url_for("walks.list_walks"))
@@ -396,7 +396,7 @@ def _payload_file(folder: Path) -> tuple[Path, str]:
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
         "features": features}, ensure_ascii=False), encoding="utf-8")
-    return path, "anrop (JSON)"
+    return path, "anrop.geojson"
 
 
 def _feature(obj: dict) -> dict:
@@ -426,7 +426,7 @@ def api_create():
     try:
         path, name = _payload_file(folder)
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name)
-        keep_upload(path, name if request.files.get("file") else "api-walks.geojson")
+        keep_file(path, name if request.files.get("file") else "api-walks.geojson")
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     except RowsRejected as exc:

@@ -288,3 +288,11 @@ def test_photo_names_are_safe():
     assert not is_photo_name("../../etc/passwd")
     assert not is_photo_name("0" * 32 + ".png")
     assert is_photo_name("0123456789abcdef" * 2 + ".jpg")
+
+
+def test_a_store_from_before_the_history_table_gets_it(store):
+    store.conn.execute('DROP TABLE "finding_history"')
+    store.conn.execute("DELETE FROM gpkg_contents WHERE table_name = 'finding_history'")
+    assert not store.is_initialized()
+    store.initialize()
+    assert store.is_initialized() and store.count("finding_history") == 0

@@ -254,3 +254,40 @@ def test_list_filters(site_store):
     assert core.list_sites(site_store, status=["planerad"]).empty
     assert len(core.list_sites(site_store, text="testtor")) == 1
     assert core.list_sites(site_store, text="nothing").empty
+
+
+@pytest.mark.postgis
+def test_figures_measures_and_walks_on_postgis(postgis_schema_url):
+    """The same answers from the PostGIS store (only the Store interface is used)."""
+    from layers import walks
+    from layers.store import open_store
+
+    store = open_store(postgis_schema_url)
+    try:
+        store.initialize()
+        store.write({"incidents": _incidents(), "sites": gpd.GeoDataFrame(
+            pd.DataFrame([{"id": "test:site", "name": "Testtorget", "start_date": START,
+                           "status": "aktiv"}]), geometry=[SITE], crs=STORE_EPSG)})
+        figures = core.site_figures(store, core.get_site(store, "test:site"))
+        got = figures.total
+        assert {"site_before": got.site_before, "site_after": got.site_after,
+                "ring_before": got.ring_before, "ring_after": got.ring_after} == \
+            independent_counts(_incidents())
+        assert core.add_measure(store, "test:site", {"measure": "Belysning", "owner": "TK"},
+                                user="hanna") == []
+        mid = core.measures_of(store, "test:site")["id"].iloc[0]
+        assert core.set_measure_status(store, "test:site", mid, "pagar")
+        assert core.add_log_entry(store, "test:site", {"date": "2025-01-10", "kind": "mote"},
+                                  user="hanna") == []
+        walk, errors = walks.walk_from_form(store, {"date": "2024-12-10", "start_time": "18:00",
+                                                    "area": "Husby", "sdo_code": "jarva"},
+                                            "", {"boende": "4"})
+        assert errors == [] and walks.save_new_walk(store, walk)
+        assert walks.load_walk(store, walk.id).participants == {"boende": 4}
+        changed, _ = walks.walk_from_form(store, {"date": "2024-12-10", "area": "Husby",
+                                                  "sdo_code": "jarva"}, "", {"polis": "2"},
+                                          walk_id=walk.id)
+        assert walks.update_walk(store, walk.id, changed)
+        assert walks.load_walk(store, walk.id).participants == {"polis": 2}
+    finally:
+        store.close()

@@ -584,3 +584,29 @@ def test_cli_init_with_database_env(postgis_schema_url: str, monkeypatch, tmp_pa
     finally:
         store.close()
     assert not (tmp_path / "instance" / "trygghetskartan.gpkg").exists()
+
+
+def test_update_with_expect_and_rows_is_one_transaction(any_store: Store):
+    any_store.write({"findings": sample_frame("findings", n=2)})
+    before = any_store.read("findings", Query(where={"id": "r1"})).iloc[0]["status"]
+    history = pd.DataFrame([{"id": "h1", "finding_id": "r1", "changed_by": "anna",
+                             "changed_at": pd.Timestamp("2025-05-01 10:00", tz=LOCAL_TZ),
+                             "from_status": before, "to_status": "avvisad"}])
+    assert any_store.update("findings", "r1", {"status": "avvisad"}, expect={"status": before},
+                            rows={"finding_history": history})
+    assert any_store.count("finding_history") == 1
+    # the status the user saw is gone: nothing changes and no history row is written
+    assert not any_store.update("findings", "r1", {"status": "ny"}, expect={"status": before},
+                                rows={"finding_history": history.assign(id="h2")})
+    assert any_store.read("findings", Query(where={"id": "r1"}))["status"].tolist() == ["avvisad"]
+    assert any_store.count("finding_history") == 1
+    # a failing history row rolls the update back
+    broken = history.assign(id="h3", changed_at="not a time")
+    with pytest.raises(Exception):  # noqa: B017 - any error must roll back
+        any_store.update("findings", "r1", {"status": "ny"}, rows={"finding_history": broken})
+    assert any_store.read("findings", Query(where={"id": "r1"}))["status"].tolist() == ["avvisad"]
+    assert any_store.count("finding_history") == 1
+    # expect None matches NULL
+    any_store.update("findings", "r0", {"owner": None})
+    assert any_store.update("findings", "r0", {"owner": "polisen"}, expect={"owner": None})
+    assert not any_store.update("findings", "r0", {"owner": "ovrig"}, expect={"owner": None})

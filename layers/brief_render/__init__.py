@@ -25,7 +25,7 @@ FORMATS: dict[str, str] = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
-__all__ = ["FORMATS", "Pictures", "draw_pictures", "file_name", "render"]
+__all__ = ["FORMATS", "Pictures", "draw_pictures", "file_name", "median_text", "render"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,14 @@ def draw_pictures(brief: Brief) -> Pictures:
     """Draw the map and charts once; every format uses the same PNGs."""
     return Pictures(map=figures.district_map(brief), trend=figures.trend_chart(brief),
                     sites=figures.sites_chart(brief))
+
+
+def median_text(brief: Brief) -> str:
+    """The sentence part on the median time to fix, the same in every format."""
+    median = brief.findings.median_days
+    if median.value is None:
+        return "uppgift saknas (inget fynd i området har åtgärdats med datum)"
+    return f"{median.text} dagar"
 
 
 def file_name(brief: Brief, fmt: str) -> str:

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from layers.brief import NBSP, SECTION_HEADINGS, TEXT_FIELDS, Brief
-from layers.brief_render import Pictures
+from layers.brief_render import Pictures, median_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -95,6 +95,6 @@ def render_html(brief: Brief, pictures: Pictures, *, mode: str = "html",
     return env.get_template("brief.html").render(
         brief=brief, mode=mode, css=Markup(css), back_url=back_url,
         fonts=font_faces() if mode == "pdf" else (),
-        headings=SECTION_HEADINGS, text_fields=TEXT_FIELDS,
+        headings=SECTION_HEADINGS, text_fields=TEXT_FIELDS, median_text=median_text(brief),
         images={"map": _data_uri(pictures.map), "trend": _data_uri(pictures.trend),
                 "sites": _data_uri(pictures.sites)})

@@ -19,7 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from layers.brief import SECTION_HEADINGS, TEXT_FIELDS, Brief, Table
-from layers.brief_render import Pictures
+from layers.brief_render import Pictures, median_text
 
 BLUE = RGBColor(0x0B, 0x3D, 0x6B)
 GREY = RGBColor(0x55, 0x55, 0x55)
@@ -140,7 +140,7 @@ def _title_page(document, brief: Brief) -> None:
 
     for _ in range(4):
         document.add_paragraph()
-    line(f"Stockholms stad · {brief.area.name}s stadsdelsförvaltning", 10, colour=GREY,
+    line(f"Stockholms stad · stadsdelsområde {brief.area.name}", 10, colour=GREY,
          space=24)
     title = document.add_heading("Lägesbild: trygghet och brott", level=0)
     title.paragraph_format.space_after = Pt(12)
@@ -211,9 +211,7 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     document.add_heading(h[6], level=1)
     add_table(document, brief.places)
     document.add_heading(h[7], level=1)
-    median = brief.findings.median_days
-    document.add_paragraph("Mediantid från fynd till åtgärd: " + median.text
-                           + (" dagar." if median.value is not None else "."))
+    document.add_paragraph(f"Mediantid från fynd till åtgärd: {median_text(brief)}.")
     for table in (brief.findings.status, brief.findings.by_category,
                   brief.findings.by_owner, brief.findings.oldest):
         add_table(document, table)

@@ -321,7 +321,9 @@ class PostGISStore(Store):
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         return inserted
 
-    def update(self, layer: str, row_id: str, values: dict[str, object]) -> bool:
+    def update(self, layer: str, row_id: str, values: dict[str, object], *,
+               expect: dict[str, object] | None = None,
+               rows: dict[str, pd.DataFrame] | None = None) -> bool:
         schema = schema_of(layer)
         sets, params = [], []
         for key, value in values.items():
@@ -337,12 +339,24 @@ class PostGISStore(Store):
             sets.append(sql.SQL("{} = {}").format(
                 _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
             params.append(_param(value, kind))
+        where, where_params = [sql.SQL("id = %s")], [row_id]
+        for key, value in (expect or {}).items():
+            kind = schema.field(key).kind
+            # IS NOT DISTINCT FROM: NULL matches NULL, as SQLite's IS does
+            where.append(sql.SQL("{} IS NOT DISTINCT FROM {}").format(
+                _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
+            where_params.append(_param(value, kind))
         if not sets:
-            return bool(self.count(layer, Query(where={"id": row_id})))
+            sets.append(sql.SQL("id = id"))
         with self.transaction() as conn:
-            cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s").format(
-                _ident(layer), sql.SQL(", ").join(sets)), [*params, row_id])
-            return cur.rowcount > 0
+            cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE {}").format(
+                _ident(layer), sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where)),
+                [*params, *where_params])
+            if cur.rowcount == 0:
+                return False
+            if rows:
+                self._write_frames(conn, rows, set(), {})
+            return True
 
     def delete(self, layer: str, ids: Iterable[str]) -> int:
         schema_of(layer)

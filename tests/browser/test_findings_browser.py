@@ -100,6 +100,10 @@ def test_phone_form_tap_photo_submit_then_list_and_map(live_server, browser, art
 
         photo = Path(live_server.app.config["DATA_DIR"]) / "photos" / finding["photo"]
         assert_no_metadata(photo.read_bytes())
+        page.goto(f"{live_server.url}/findings/{finding['id']}")
+        page.wait_for_function("() => document.querySelector('img.tk-photo').naturalWidth > 0")
+        assert PAYLOAD in page.inner_text("#finding-description")
+        page.screenshot(path=str(artifacts_dir / "findings_detail_phone.png"), full_page=True)
         assert errors == []
     finally:
         context.close()

@@ -29,6 +29,9 @@
     moving: false,       // the map moved and its layers are about to reload
     loads: 0,            // answers drawn so far
     errors: [],
+    readyAt: null,       // performance.now() when map, controls and outlines were drawn
+    drawnAt: null,       // performance.now() of the last layer drawn
+    drawn: {},           // layer -> performance.now() when it was last drawn
     incidents: null,     // {mode, total, features, cell, period}
     findings: null,      // {count}
     sites: null          // {count}
@@ -222,6 +225,7 @@
     state.incidents = { mode: "grid", total: collection.total, features: collection.features.length,
                         cell: collection.cell_size, period: collection.period };
     state.loads += 1;
+    state.drawnAt = state.drawn.incidents = performance.now();
     legend.incidents(collection);
     document.getElementById("tk-period-label").textContent = collection.period_label;
     showStatus("Händelser " + collection.period_label + ": " + fmt(collection.total) +
@@ -285,6 +289,7 @@
                         features: collection.features.length, more: Boolean(collection.next),
                         period: collection.period };
     state.loads += 1;
+    state.drawnAt = state.drawn.incidents = performance.now();
     legend.points(collection);
     if (collection.period_label) {
       document.getElementById("tk-period-label").textContent = collection.period_label;
@@ -356,6 +361,7 @@
     groups.findings.addLayer(findingCluster);
     state.findings = { count: collection.features.length };
     state.loads += 1;
+    state.drawnAt = state.drawn.findings = performance.now();
   }
 
   function findingTitle(p) {
@@ -423,6 +429,7 @@
     groups.sites.addLayer(layer);
     state.sites = { count: collection.features.length };
     state.loads += 1;
+    state.drawnAt = state.drawn.sites = performance.now();
   }
 
   function sitePopup(feature) {
@@ -713,4 +720,5 @@
   zoomClasses();
   updateUrl();
   reloadAll(false);
+  state.readyAt = performance.now();  // map, controls and outlines drawn (for bench/map.py)
 }());
