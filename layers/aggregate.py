@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -65,13 +65,31 @@ _CATEGORY_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
 # --- reading points ------------------------------------------------------------------
 
 
-def read_points(store: Store, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (x, y, category) arrays of the incidents a query selects.
+@dataclass(frozen=True)
+class Points:
+    """Incident points for a grid: coordinates (EPSG:3011), category codes and
+    whether each place is known to the address or street."""
 
-    Reads only the coordinates and the category: for the GeoPackage and PostGIS
-    stores straight with SQL on the store's own filter (a year of a million
-    incidents in about a second instead of the full rows), for any other store
-    through :meth:`Store.read`.
+    x: np.ndarray
+    y: np.ndarray
+    category: np.ndarray
+    precise: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self):
+        """``x, y, category = read_points(...)`` (the precision flags stay on the object)."""
+        return iter((self.x, self.y, self.category))
+
+
+def read_points(store: Store, query: Query) -> Points:
+    """Return the points, categories and precision flags of the incidents a query selects.
+
+    Reads only what a grid needs: for the GeoPackage and PostGIS stores straight
+    with SQL on the store's own filter (a year of a million incidents in under a
+    second instead of the full rows), for any other store through
+    :meth:`Store.read`.
     """
     from layers.store.geopackage import GeoPackageStore, decode_geometries
 
@@ -80,28 +98,32 @@ def read_points(store: Store, query: Query) -> tuple[np.ndarray, np.ndarray, np.
         if packed is not None:
             return packed
         where, params = store._where(INCIDENTS, query)
-        rows = store.conn.execute(f'SELECT geom, category FROM "incidents"{where}',
-                                  params).fetchall()
+        rows = store.conn.execute(
+            f'SELECT geom, category, precision FROM "incidents"{where}', params).fetchall()
         if not rows:
             return _empty_points()
         xy = shapely.get_coordinates(decode_geometries([r[0] for r in rows]))
-        return xy[:, 0], xy[:, 1], np.array([r[1] for r in rows], dtype=object)
+        return Points(xy[:, 0], xy[:, 1], np.array([r[1] for r in rows], dtype=object),
+                      np.array([r[2] in POINT_PRECISIONS for r in rows], dtype=bool))
     if store.kind == "postgis":
         from psycopg import sql
 
         where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
         rows = store._fetch(  # type: ignore[attr-defined]
-            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category FROM incidents") + where, params)
+            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category, precision FROM incidents")
+            + where, params)
         if not rows:
             return _empty_points()
-        x, y, categories = zip(*rows, strict=True)
-        return (np.asarray(x, dtype=float), np.asarray(y, dtype=float),
-                np.asarray(categories, dtype=object))
+        x, y, categories, precision = zip(*rows, strict=True)
+        return Points(np.asarray(x, dtype=float), np.asarray(y, dtype=float),
+                      np.asarray(categories, dtype=object),
+                      np.isin(np.asarray(precision, dtype=object), POINT_PRECISIONS))
     frame = store.read("incidents", query)
     if frame.empty:
         return _empty_points()
-    return (frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
-            frame["category"].to_numpy(dtype=object))
+    return Points(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
+                  frame["category"].to_numpy(dtype=object),
+                  frame["precision"].isin(POINT_PRECISIONS).to_numpy(dtype=bool))
 
 
 #: Category code -> one character (index + 48) in :func:`_packed_points`; "~" unknown.
@@ -109,17 +131,17 @@ _CATEGORY_CASE = "CASE category " + " ".join(
     f"WHEN '{code}' THEN {48 + i}" for i, code in enumerate(_CATEGORY_CODES)) + " ELSE 126 END"
 _CATEGORY_BY_CHAR = np.full(127, None, dtype=object)
 _CATEGORY_BY_CHAR[48:48 + len(_CATEGORY_CODES)] = _CATEGORY_CODES
+_PRECISE_SQL = "precision IN (" + ", ".join(f"'{p}'" for p in POINT_PRECISIONS) + ")"
 
 
-def _packed_points(store: Store, query: Query
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _packed_points(store: Store, query: Query) -> Points | None:
     """The GeoPackage fast path: SQLite packs every point into one string.
 
     A GeoPackage point blob holds x and y as little-endian doubles at bytes
-    46–61; ``group_concat`` joins them (as hex) and the categories (as one
-    character each) in the same pass, so Python sees two strings instead of a
-    million rows. Returns None when a blob is not such a point (then the rows
-    are read one by one).
+    46–61; ``group_concat`` joins them (as hex), the categories (one character
+    each) and the precision flags in the same pass, so Python sees three strings
+    instead of a million rows. Returns None when a blob is not such a point
+    (then the rows are read one by one).
     """
     where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
     where = (where + " AND" if where else " WHERE") + " geom IS NOT NULL"
@@ -127,20 +149,23 @@ def _packed_points(store: Store, query: Query
            "OR substr(geom, 41, 5) != X'0101000000'")
     row = store.conn.execute(  # type: ignore[attr-defined]
         f"SELECT group_concat(hex(substr(geom, 46, 16)), ''), "
-        f"group_concat(char({_CATEGORY_CASE}), ''), sum({odd}), count(*) "
+        f"group_concat(char({_CATEGORY_CASE}), ''), "
+        f"group_concat(CASE WHEN {_PRECISE_SQL} THEN '1' ELSE '0' END, ''), "
+        f"sum({odd}), count(*) "
         f'FROM "incidents"{where}', params).fetchone()
-    coordinates, categories, odd_rows, n = row
+    coordinates, categories, precise, odd_rows, n = row
     if not n:
         return _empty_points()
     if odd_rows:
         return None
     xy = np.frombuffer(bytes.fromhex(coordinates), dtype="<f8").reshape(n, 2).astype(float)
     chars = np.frombuffer(categories.encode("ascii"), dtype=np.uint8)
-    return xy[:, 0], xy[:, 1], _CATEGORY_BY_CHAR[chars]
+    flags = np.frombuffer(precise.encode("ascii"), dtype=np.uint8) == ord("1")
+    return Points(xy[:, 0], xy[:, 1], _CATEGORY_BY_CHAR[chars], flags)
 
 
-def _empty_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.empty(0), np.empty(0), np.empty(0, dtype=object)
+def _empty_points() -> Points:
+    return Points(np.empty(0), np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype=bool))
 
 
 # --- the grid ------------------------------------------------------------------------
@@ -164,6 +189,8 @@ class IncidentGrid:
     previous: np.ndarray
     #: Incidents in the period placed only at a stadsdel or the municipality.
     imprecise: int
+    #: The same per category.
+    imprecise_by_category: dict[str, int] = field(default_factory=dict)
 
     @property
     def totals(self) -> np.ndarray:
@@ -192,29 +219,50 @@ def incident_grid(store: Store, flt: MapFilter, size: int,
     """Aggregate the incidents of a filter (without its bbox) into cells of ``size`` m.
 
     ``categories`` overrides the filter's categories. The filter must have a
-    period. Results are cached for :data:`CACHE_SECONDS` per store data version.
+    period. The grid of every category is computed once per period, area and
+    cell size and kept for :data:`CACHE_SECONDS` (per store data version); a
+    category filter then only picks its columns.
     """
     if size not in CELL_SIZES:
         raise ValueError(f"cell size must be one of {CELL_SIZES}")
     if flt.period is None:
         raise ValueError("a grid needs a period")
     codes = categories if categories is not None else flt.categories
+    full = _all_categories(store, flt, size)
+    if codes is None:
+        return full
+    columns = [k for k, c in enumerate(full.categories) if c in codes]
+    counts, previous = full.counts[:, columns], full.previous[:, columns]
+    keep = (counts.sum(axis=1) + previous.sum(axis=1)) > 0
+    imprecise = sum(full.imprecise_by_category.get(full.categories[k], 0) for k in columns)
+    return replace(full, keys=full.keys[keep],
+                   categories=tuple(full.categories[k] for k in columns),
+                   counts=counts[keep], previous=previous[keep], imprecise=imprecise,
+                   imprecise_by_category={full.categories[k]: full.imprecise_by_category.get(
+                       full.categories[k], 0) for k in columns})
+
+
+def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
+    """The grid of every category for the filter's period and area (cached)."""
     cache = _cache_for(store)
-    key = (data_version(store), flt.period.code, codes, flt.sdn, flt.stadsdel, size)
+    key = (data_version(store), flt.period.code, flt.sdn, flt.stadsdel, size)
     cached = cache.get(key)
     if cached is not None:
         return cached
     started = time.perf_counter()
     grid = Grid(float(size), "square")
     period, previous = flt.period, flt.period.previous()
-    precise = {"precision": POINT_PRECISIONS}
-    parts = []
+    used = tuple(_CATEGORY_CODES)
+    parts, imprecise = [], {}
     for p in (period, previous):
-        query = flt.incident_query(period=p, categories=codes, where=precise, bbox=False)
-        x, y, cats = read_points(store, query)
-        parts.append((grid.keys_of(x, y), cats))
+        points = read_points(store, flt.incident_query(period=p, categories=None, bbox=False))
+        if p is period:
+            names, counts = np.unique(points.category[~points.precise].astype(str),
+                                      return_counts=True)
+            imprecise = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+        ok = points.precise
+        parts.append((grid.keys_of(points.x[ok], points.y[ok]), points.category[ok]))
     all_keys = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
-    used = tuple(c for c in _CATEGORY_CODES if codes is None or c in codes)
     matrices = []
     for cell_keys, cats in parts:
         matrix = np.zeros((len(all_keys), len(used)), dtype=np.int64)
@@ -224,10 +272,8 @@ def incident_grid(store: Store, flt: MapFilter, size: int,
             ok = cols >= 0
             np.add.at(matrix, (rows[ok], cols[ok]), 1)
         matrices.append(matrix)
-    total_query = flt.incident_query(period=period, categories=codes, bbox=False)
-    imprecise = store.count("incidents", total_query) - int(matrices[0].sum())
     result = IncidentGrid(grid, period, previous, all_keys, used, matrices[0], matrices[1],
-                          max(imprecise, 0))
+                          sum(imprecise.values()), imprecise)
     cache.put(key, result)
     LOGGER.debug("grid %s %s m: %d cells in %.2f s", flt.period.code, size, len(all_keys),
                  time.perf_counter() - started)

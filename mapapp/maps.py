@@ -33,6 +33,7 @@ from layers.schema import (
     FINDING_STATUSES,
     INCIDENT_CATEGORIES,
     INCIDENT_GROUPS,
+    OWNERS,
     SENSITIVE_CODES,
     STORE_EPSG,
     STRATEGIC_CODES,
@@ -272,6 +273,8 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
         "findingStatuses": {code: {"label": label, "colour": STATUS_COLOURS[code]}
                             for code, label in FINDING_STATUSES.items()},
         "findingStatusOrder": list(FINDING_STATUSES),
+        "owners": OWNERS,
+        "stadsdelNames": catalogue.stadsdel_names,
         "stadsdelLabelZoom": 12 if district else 13,
         "stadsdelOutlineZoom": 11 if district else 12,
         "filter": flt.params(),

@@ -235,6 +235,8 @@ def show_site(site_id: str):
     figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True)
     below = suppress_below()
     findings = core.open_findings_in(store, site.geometry)
+    # the findings' texts are for signed-in users, as on the findings pages
+    findings_data = map_data(findings) if current_user() is not None else []
     parts = folium_parts(_lean(base_map(zoom_start=15)))
     groups = {code: core.display_counts(c, below) for code, c in figures.groups.items()}
     tertials = [{"period": t.period, "side": t.side,
@@ -243,11 +245,12 @@ def show_site(site_id: str):
     return render_template(
         "sites/detail.html", site=site, figures=figures, shown=figures.display(below),
         groups=groups, tertials=tertials, findings=findings,
-        findings_data=map_data(findings), shapes=_shapes(site, ring), parts=parts,
+        findings_data=findings_data, shapes=_shapes(site, ring), parts=parts,
         context=context_shapes(site.geometry, sites=True, skip=site_id),
         measures=core.measures_of(store, site_id), log=core.activity_log_of(store, site_id),
         ring=ring, months=months, month_choices=core.WINDOW_CHOICES, may_edit=_may_edit(),
-        labels=core.LABELS, owners=OWNERS, suppress=below, text=_text,
+        signed_in=current_user() is not None, labels=core.LABELS, owners=OWNERS,
+        suppress=below, text=_text,
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
         area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
         today=pd.Timestamp.now().date().isoformat(),

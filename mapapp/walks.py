@@ -1,7 +1,8 @@
 """Trygghetsvandringar in the web app: walks, their protocols, and lighting against the dark.
 
-Pages (Swedish UI): ``/walks`` lists the walks (date, area, darkness, participants,
-findings) with filters and the upload of a GPX track (one walk: the track is the
+Pages (Swedish UI, for signed-in users like the findings pages): ``/walks`` lists
+the walks (date, area, darkness, participants, findings) with filters and the
+upload of a GPX track (one walk: the track is the
 route, the waypoints the findings); ``/walks/<id>`` shows one walk with its route,
 participants by group, whether it took place in the dark and its findings by
 owner, with the protocol one click away: ``/walks/<id>/protocol.pdf`` (or
@@ -10,6 +11,7 @@ Inventerare and above record walks (``/walks/new``, the route drawn with
 Leaflet.draw) and change them; handläggare delete them.
 
 ``/lighting`` puts the open lighting findings against incidents after dark nearby.
+``GET /api/walks`` is open, like the map's layers.
 
 API: ``GET /api/walks`` (GeoJSON: the route as geometry, null without one) and
 ``POST /api/walks`` (bearer token; a JSON list of walks, a FeatureCollection, or a
@@ -93,6 +95,7 @@ def _can(role: str) -> bool:
 
 
 @bp.get("/walks")
+@role_required("läsare")
 def list_walks():
     """List the walks with their light, participants and findings; upload a GPX track."""
     store = get_store()
@@ -172,6 +175,7 @@ def _walk_extent(walk: core.Walk):
 
 
 @bp.get("/walks/<walk_id>")
+@role_required("läsare")
 def show_walk(walk_id: str):
     """One walk: facts, darkness, participants by group, route and findings by owner."""
     walk = _walk_or_404(walk_id)
@@ -302,6 +306,7 @@ def protocol(walk_id: str, fmt: str):
 
 
 @bp.get("/lighting")
+@role_required("läsare")
 def lighting():
     """Open lighting findings against incidents in the dark nearby (``distance``, ``period``)."""
     store = get_store()

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from infra import create_user, login
 
+from layers.periods import Period
 from layers.schema import SENSITIVE_CODES
 from layers.store.base import Query
 from mapapp.store_ import get_store
@@ -117,11 +118,10 @@ def test_handlaggare_sees_every_point_with_details(demo_app, role):
     props = [f["properties"] for f in body["features"]]
     assert props and {p["category"] for p in props} == set(SENSITIVE_CODES)
     assert all("description" in p for p in props) and body["restricted"] is None
+    start, end = Period.year(2025).bounds()
     with demo_app.app_context():
         stored = get_store().count("incidents", Query(
-            where={"category": SENSITIVE_CODES},
-            start=__import__("layers.periods", fromlist=["x"]).Period.year(2025).bounds()[0],
-            end=__import__("layers.periods", fromlist=["x"]).Period.year(2025).bounds()[1]))
+            where={"category": SENSITIVE_CODES}, start=start, end=end))
     assert len(props) == stored
 
 
@@ -141,7 +141,7 @@ def test_grid_suppresses_small_counts_for_public_and_lasare_only(demo_app):
 
 def test_grid_matches_the_points_it_counts(demo_app):
     client = as_role(demo_app, "admin")
-    grid = client.get(f"/api/incidents/grid?period=2025&cell=1000&category=ran").get_json()
+    grid = client.get("/api/incidents/grid?period=2025&cell=1000&category=ran").get_json()
     points = client.get("/api/incidents?period=2025&category=ran&limit=10000").get_json()
     precise = [f for f in points["features"]
                if f["properties"]["precision"] in ("exact", "street")]

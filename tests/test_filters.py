@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from layers.filters import FilterError, bbox_to_store, parse_categories, parse_filter, \
-    parse_statuses
+from layers.filters import (
+    FilterError,
+    bbox_to_store,
+    parse_categories,
+    parse_filter,
+    parse_statuses,
+)
 from layers.periods import Period
 from layers.schema import SENSITIVE_CODES, STRATEGIC_CODES
 

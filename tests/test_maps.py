@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import pytest
 
 import geodata
-from layers.keyfigures import area_figures, population_by_area
 from layers.filters import parse_filter
+from layers.keyfigures import area_figures, population_by_area
 from mapapp.store_ import get_store
 
 CURRENT = sorted(geodata.stadsdelsomraden(division="2023")["code"])

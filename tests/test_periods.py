@@ -6,8 +6,14 @@ import datetime as dt
 
 import pytest
 
-from layers.periods import Period, PeriodError, parse_date, parse_period, period_choices, \
-    period_from_dates
+from layers.periods import (
+    Period,
+    PeriodError,
+    parse_date,
+    parse_period,
+    period_choices,
+    period_from_dates,
+)
 
 D = dt.date
 
@@ -75,7 +81,7 @@ def test_bounds_are_local_midnights_across_daylight_saving():
     start, end = parse_period("2024-03").bounds()
     assert start.isoformat() == "2024-03-01T00:00:00+01:00"
     assert end.isoformat() == "2024-04-01T00:00:00+02:00"
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # the night to the last Sunday of March is an hour short
     assert end.astimezone(utc) - start.astimezone(utc) == dt.timedelta(days=31, hours=-1)
 

@@ -113,7 +113,10 @@ def test_anonymous_and_missing_csrf(app):
     anonymous = app.test_client()
     assert anonymous.get("/sites/new").status_code == 302
     assert anonymous.post("/api/sites", json=[]).status_code == 401
-    assert anonymous.get("/walks/walk:1/protocol.pdf").status_code == 302
+    for path in ("/walks", "/walks/walk:1", "/walks/walk:1/protocol.pdf", "/lighting"):
+        assert anonymous.get(path).status_code == 302, path
+    assert anonymous.get("/sites").status_code == 200
+    assert anonymous.get("/api/walks").status_code == 200
     client = user_client(app, "hanna", "handläggare")
     for url in routes(app, "POST"):
         response = client.post(url, data={"name": "x"})
@@ -291,8 +294,10 @@ def test_lighting_page(app):
             "category": "belysning", "severity": 3, "status": "ny",
             "description": "Trasig lampa vid torget"}]),
             geometry=[SITE.centroid], crs=STORE_EPSG)})
-    page = app.test_client().get("/lighting?period=2025&distance=80")
+    assert app.test_client().get("/lighting").status_code == 302  # log in first
+    client = user_client(app, "lars", "läsare")
+    page = client.get("/lighting?period=2025&distance=80")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Trasig lampa vid torget" in text
     assert "inom 80 m" in text
-    assert app.test_client().get("/lighting?period=bad").status_code == 200
+    assert client.get("/lighting?period=bad").status_code == 200

@@ -309,7 +309,8 @@
                                                          timeZone: "Europe/Stockholm" }));
     }
     if (p.stadsdel || p.sdo_name) {
-      add(box, "p", null, [p.stadsdel_name || p.stadsdel, p.sdo_name].filter(Boolean).join(", "));
+      add(box, "p", null, [cfg.stadsdelNames[p.stadsdel] || p.stadsdel, p.sdo_name]
+        .filter(Boolean).join(", "));
     }
     if (p.precision === "street") { add(box, "p", "tk-popup-note", "Läget är känt på gatunivå."); }
     if (p.strategic) { add(box, "p", "tk-popup-strategic", "Strategiskt brott"); }
@@ -392,7 +393,8 @@
     if (p.description) { add(box, "p", "tk-popup-text", p.description); }
     var facts = add(box, "dl", "tk-facts");
     [["Hittat", p.found_at ? String(p.found_at).slice(0, 10) : null],
-     ["Ansvarig", p.owner], ["Stadsdel", p.stadsdel], ["Vandring", p.walk_id]]
+     ["Ansvarig", cfg.owners[p.owner] || p.owner],
+     ["Stadsdel", cfg.stadsdelNames[p.stadsdel] || p.stadsdel], ["Vandring", p.walk_id]]
       .forEach(function (pair) {
         if (!pair[1]) { return; }
         add(facts, "dt", null, pair[0]);
