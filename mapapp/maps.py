@@ -258,6 +258,7 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
         "pointLimit": POINT_LIMIT,
         "cellSizes": CELL_SIZE_BY_ZOOM,
         "pointCategories": list(privacy.point_categories(user)),
+        "pointPrecisions": list(privacy.POINT_PRECISIONS),
         "sensitiveCategories": list(SENSITIVE_CODES),
         "strategicCategories": list(STRATEGIC_CODES),
         "seesSensitive": privacy.sees_sensitive_points(user),

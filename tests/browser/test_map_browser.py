@@ -162,7 +162,8 @@ def test_phone_layout_has_no_overlapping_controls(server, browser, artifacts_dir
         context.close()
 
 
-def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, browser):
+def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, browser,
+                                                                   artifacts_dir):
     context, page, watch = open_page(browser, server)
     try:
         page.goto(server.url + "/?zoom=12&lat=59.33&lon=18.05")
@@ -210,12 +211,19 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         assert query["zoom"] == ["12"]
 
         # a popup explains a cell: count, period, trend
-        page.evaluate("""() => { let done = false; tkMap.map.eachLayer(l => {
-            if (!done && l.feature && l.feature.properties.by_category) {
-              l.openPopup(); done = true; } }); }""")
+        # the cell with most robberies in the middle of the view, as a user would click it
+        page.evaluate("""() => { const inner = tkMap.map.getBounds().pad(-0.3); let best = null;
+            tkMap.map.eachLayer(l => { const p = l.feature && l.feature.properties;
+              if (p && p.by_category && inner.contains(l.getBounds().getCenter())
+                  && (!best || (+p.count || 0) > (+best.feature.properties.count || 0)))
+                best = l; });
+            best.openPopup(best.getBounds().getCenter()); }""")
         popup = page.locator(".leaflet-popup-content .tk-popup")
         assert "händelser, tertial 2 2024" in popup.inner_text()
         assert "Rån" in popup.inner_text()
+        page.wait_for_function(  # the popup's fade-in
+            "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+        page.screenshot(path=str(artifacts_dir / "map_city_cell_popup.png"))
 
 
         # reloading the URL restores the filter, the view and what the map shows
@@ -287,6 +295,35 @@ def test_user_text_in_popups_is_text_not_html(server, browser):
         assert "<script>alert(2)</script>" in site.inner_text()
         assert site.locator("img, script").count() == 0
         page.wait_for_timeout(300)  # give an injected handler time to fire
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_handlaggare_sees_sensitive_points_but_never_imprecise_ones(server, browser):
+    from infra import create_user
+
+    create_user(server.app, "hanna", "handläggare")
+    context, page, watch = open_page(browser, server)
+    answers: list[dict] = []
+    page.on("response", lambda r: answers.append(r.json())
+            if urlparse(r.url).path == "/api/incidents" else None)
+    try:
+        page.goto(server.url + "/auth/login")
+        page.get_by_label("Användarnamn").fill("hanna")
+        page.get_by_label("Lösenord").fill("losenord123")
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url(server.url + "/")
+        page.goto(server.url + "/?zoom=15&lat=59.3146&lon=18.0718&period=2025")
+        state = settle(page)
+        assert state["incidents"]["mode"] == "points"
+        features = [f for answer in answers for f in answer["features"]]
+        categories = {f["properties"]["category"] for f in features}
+        assert {"sexualbrott", "vald_nara_relation"} & categories
+        precise = [f for f in features if f["properties"]["precision"] in ("exact", "street")]
+        assert len(precise) < len(features), "the demo has imprecise incidents here"
+        assert state["incidents"]["features"] == len(precise)
+        assert "visas inte som punkter" not in page.locator("#tk-legend").inner_text()
         watch.check()
     finally:
         context.close()

@@ -273,8 +273,13 @@
         return L.divIcon({ html: badge, className: "tk-cluster-icon", iconSize: [size, size] });
       }
     });
+    var drawn = 0;
     collection.features.forEach(function (feature) {
-      if (!feature.geometry) { return; }
+      // a place known only to the stadsdel or the municipality is never a point
+      if (!feature.geometry || cfg.pointPrecisions.indexOf(feature.properties.precision) < 0) {
+        return;
+      }
+      drawn += 1;
       var c = feature.geometry.coordinates;
       var marker = L.circleMarker([c[1], c[0]], {
         radius: 6, color: "#ffffff", weight: 1.5, fillOpacity: 0.9,
@@ -285,17 +290,17 @@
     });
     groups.incidents.clearLayers();
     groups.incidents.addLayer(cluster);
-    state.incidents = { mode: "points", total: collection.numberReturned,
-                        features: collection.features.length, more: Boolean(collection.next),
+    state.incidents = { mode: "points", total: drawn,
+                        features: drawn, more: Boolean(collection.next),
                         period: collection.period };
     state.loads += 1;
     state.drawnAt = state.drawn.incidents = performance.now();
-    legend.points(collection);
+    legend.points(collection, drawn);
     if (collection.period_label) {
       document.getElementById("tk-period-label").textContent = collection.period_label;
     }
     showStatus("Händelser " + (collection.period_label || "") + ": " +
-               fmt(collection.numberReturned) + (collection.next ? " (de första)" : "") +
+               fmt(drawn) + (collection.next ? " (de första)" : "") +
                " som punkter i kartbilden.");
   }
 
@@ -573,18 +578,18 @@
         root.dataset.total = String(collection.total);
         root.dataset.mode = "grid";
       },
-      points: function (collection) {
+      points: function (collection, drawn) {
         heading("Händelser som punkter" + (collection.period_label ? ", " +
                 collection.period_label : ""));
         add(incidentsBox, "div", "tk-legend-total", "I kartbilden: " +
-            fmt(collection.numberReturned) + (collection.next ? " (de första)" : ""));
+            fmt(drawn) + (collection.next ? " (de första)" : ""));
         var hidden = hiddenPointCategories();
         if (hidden.length) {
           add(incidentsBox, "div", "tk-legend-note", hidden.map(function (code) {
             return capitalise(cfg.categoryLabels[code]);
           }).join(", ") + " visas inte som punkter – zooma ut för rutnätet.");
         }
-        root.dataset.total = String(collection.numberReturned);
+        root.dataset.total = String(drawn);
         root.dataset.mode = "points";
       }
     };
