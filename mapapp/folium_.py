@@ -9,11 +9,21 @@ the only external address a page may use.
 
 from __future__ import annotations
 
+import re
+
 import folium
 from flask import current_app, url_for
 from markupsafe import Markup
 
 from mapapp.assets import localize
+
+#: Folium resources our pages never take from folium: base.html loads Bootstrap itself
+#: (a second copy of its JavaScript would toggle the menu twice).
+PAGE_PROVIDES = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css"}
+#: Resources only folium.Icon markers need.
+ICON_RESOURCES = {"awesome_markers", "awesome_markers_css", "awesome_rotate_css",
+                  "awesome_markers_font_css"}
+_VIEWPORT_TAG = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
 
 
 def vendor_url(path: str) -> str:
@@ -34,13 +44,32 @@ def base_map(location: tuple[float, float] = (59.3293, 18.0686), zoom_start: int
     return m
 
 
+def _uses_icons(m: folium.Map) -> bool:
+    stack = [m]
+    while stack:
+        element = stack.pop()
+        if isinstance(element, folium.Icon):
+            return True
+        stack.extend(element._children.values())
+    return False
+
+
 def folium_parts(m: folium.Map) -> dict[str, Markup]:
-    """Render a map for embedding: {"header", "html", "script", "name"}."""
+    """Render a map for embedding: {"header", "html", "script", "name"}.
+
+    Leaflet comes from folium's defaults; Bootstrap and jQuery are dropped (the
+    page has them), and so are the icon resources when no marker uses an icon.
+    Folium's ``user-scalable=no`` viewport tag is removed: people must be able to
+    zoom the page (WCAG 1.4.4), and base.html has its own viewport tag.
+    """
+    unused = PAGE_PROVIDES | (set() if _uses_icons(m) else ICON_RESOURCES)
+    m.default_js = [(n, u) for n, u in m.default_js if n not in unused]
+    m.default_css = [(n, u) for n, u in m.default_css if n not in unused]
     localize(m, vendor_url)
     root = m.get_root()
     root.render()
     return {
-        "header": Markup(root.header.render()),
+        "header": Markup(_VIEWPORT_TAG.sub("", root.header.render())),
         "html": Markup(root.html.render()),
         "script": Markup(root.script.render()),
         "name": m.get_name(),

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 
 import folium
 import geopandas as gpd
 import shapely
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 import geodata
 from layers import privacy
@@ -59,10 +57,6 @@ POINT_LIMIT = 5000
 OUTLINE_SIMPLIFY_M = 10.0
 #: Metres the land underlay is simplified by.
 LAND_SIMPLIFY_M = 20.0
-#: Folium resources the page does not need: base.html already loads Bootstrap.
-_UNUSED_RESOURCES = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css",
-                     "awesome_markers", "awesome_markers_css", "awesome_rotate_css",
-                     "awesome_markers_font_css"}
 
 #: The layer groups, drawing order bottom to top, and their Swedish names.
 GROUP_LABELS = {
@@ -72,7 +66,6 @@ GROUP_LABELS = {
     "sites": "Platssamverkan",
     "findings": "Fynd från trygghetsvandringar",
 }
-_VIEWPORT_TAG = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
 #: Font Awesome icon per finding category.
 FINDING_ICONS = {
     "belysning": "lightbulb", "vegetation": "tree", "klotter": "spray-can",
@@ -154,7 +147,6 @@ def _map_page(district: str | None):
     view = _view_from_args()
     folium_map, groups = _folium_map(view)
     parts = folium_parts(folium_map)
-    parts["header"] = _without_zoom_lock(parts["header"])
     user = current_user()
     figures = None
     if district:
@@ -203,7 +195,6 @@ def _folium_map(view: dict[str, float] | None) -> tuple[folium.Map, dict[str, st
     # zoomSnap 0.25: fitting the city or an area fills a phone screen too
     folium_map = base_map((view["lat"], view["lon"]), view["zoom"], zoom_snap=ZOOM_SNAP) \
         if view else base_map(zoom_snap=ZOOM_SNAP)
-    _drop_unused_resources(folium_map)
     groups = {}
     for key, label in GROUP_LABELS.items():
         group = folium.FeatureGroup(name=label, show=True, control=False)
@@ -213,20 +204,6 @@ def _folium_map(view: dict[str, float] | None) -> tuple[folium.Map, dict[str, st
     if tiles:
         groups["_tiles"] = tiles[0].get_name()
     return folium_map, groups
-
-
-def _without_zoom_lock(header: Markup) -> Markup:
-    """Drop folium's ``user-scalable=no`` viewport tag: people must be able to zoom the
-    page (WCAG 1.4.4); base.html has its own viewport tag."""
-    return Markup(_VIEWPORT_TAG.sub("", str(header)))
-
-
-def _drop_unused_resources(folium_map: folium.Map) -> None:
-    """Keep only Leaflet from folium's defaults (Bootstrap comes from base.html)."""
-    folium_map.default_js = [(n, u) for n, u in folium_map.default_js
-                             if n not in _UNUSED_RESOURCES]
-    folium_map.default_css = [(n, u) for n, u in folium_map.default_css
-                              if n not in _UNUSED_RESOURCES]
 
 
 def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue,

@@ -26,7 +26,6 @@ from layers.priority import (
     study_area,
 )
 from mapapp.folium_ import base_map, folium_parts
-from mapapp.maps import _without_zoom_lock
 from mapapp.store_ import get_store
 
 bp = Blueprint("priority", __name__)
@@ -37,9 +36,6 @@ RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
 OUTLINE_SIMPLIFY_M = 10.0
 #: The deepest zoom a click on a row goes to.
 MAX_ZOOM = 17
-#: Folium resources the page does not need (base.html loads Bootstrap; no icons).
-_UNUSED = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
-           "awesome_markers_css", "awesome_rotate_css", "awesome_markers_font_css"}
 
 
 def _colour(rank: int) -> str:
@@ -186,8 +182,6 @@ def ranking():
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
     places = result.to_dict(_public_below())["places"]
     m = base_map()
-    m.default_js = [(n, u) for n, u in m.default_js if n not in _UNUSED]
-    m.default_css = [(n, u) for n, u in m.default_css if n not in _UNUSED]
     if places:
         bounds = [p["bounds"] for p in places]
         m.fit_bounds([[min(b[0][0] for b in bounds), min(b[0][1] for b in bounds)],
@@ -201,7 +195,6 @@ def ranking():
     add_priority_layer(m, result)
     _add_sites(m, store, sdn)
     parts = folium_parts(m)
-    parts["header"] = _without_zoom_lock(parts["header"])
     span = data_span(store)
     last_year = span[1].year if span else (result.period.end.year)
     first_year = max(span[0].year, last_year - 10) if span else last_year

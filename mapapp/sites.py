@@ -21,7 +21,6 @@ import secrets
 import shutil
 from collections.abc import Callable
 
-import folium
 import geopandas as gpd
 import pandas as pd
 from flask import (
@@ -77,14 +76,6 @@ EDIT_ROLE = "handläggare"
 
 def _text(value: object) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def _lean(m: folium.Map) -> folium.Map:
-    """Keep only Leaflet from folium's defaults (base.html loads Bootstrap itself)."""
-    from mapapp.maps import _drop_unused_resources
-
-    _drop_unused_resources(m)
-    return m
 
 
 def ring_and_months() -> tuple[float, int]:
@@ -237,7 +228,7 @@ def show_site(site_id: str):
     findings = core.open_findings_in(store, site.geometry)
     # the findings' texts are for signed-in users, as on the findings pages
     findings_data = map_data(findings) if current_user() is not None else []
-    parts = folium_parts(_lean(base_map(zoom_start=15)))
+    parts = folium_parts(base_map(zoom_start=15))
     groups = {code: core.display_counts(c, below) for code, c in figures.groups.items()}
     tertials = [{"period": t.period, "side": t.side,
                  "site": core.shown(t.site, below), "ring": core.shown(t.ring, below)}
@@ -259,7 +250,7 @@ def show_site(site_id: str):
 
 def _render_form(site: pd.Series | None, values: dict, drawn: str, errors: list[RowError],
                  status: int = 200):
-    m = _lean(base_map(zoom_start=12 if site is None else 16))
+    m = base_map(zoom_start=12 if site is None else 16)
     draw = Draw(position="topleft", show_geometry_on_click=False,
                 draw_options={"polyline": False, "circle": False, "marker": False,
                               "circlemarker": False, "rectangle": {"showArea": False},

@@ -59,7 +59,7 @@ from mapapp.api import latest_data_year, suppress_below
 from mapapp.auth import current_user, role_required
 from mapapp.findings import _api_errors, data_folder, map_data
 from mapapp.folium_ import base_map, folium_parts
-from mapapp.sites import _area_names, _lean, context_shapes, keep_file
+from mapapp.sites import _area_names, context_shapes, keep_file
 from mapapp.store_ import get_store
 
 bp = Blueprint("walks", __name__)
@@ -179,7 +179,7 @@ def _walk_extent(walk: core.Walk):
 def show_walk(walk_id: str):
     """One walk: facts, darkness, participants by group, route and findings by owner."""
     walk = _walk_or_404(walk_id)
-    parts = folium_parts(_lean(base_map(zoom_start=15)))
+    parts = folium_parts(base_map(zoom_start=15))
     findings = walk.findings
     by_owner: dict[str, list] = {}
     for f in findings.itertuples(index=False):
@@ -200,7 +200,7 @@ def show_walk(walk_id: str):
 
 def _render_form(walk: core.Walk | None, values: dict, counts: dict, drawn: str,
                  errors: list[RowError], status: int = 200):
-    m = _lean(base_map(zoom_start=12 if walk is None else 15))
+    m = base_map(zoom_start=12 if walk is None else 15)
     draw = Draw(position="topleft", show_geometry_on_click=False,
                 draw_options={"polygon": False, "rectangle": False, "circle": False,
                               "marker": False, "circlemarker": False,
@@ -342,7 +342,7 @@ def lighting():
                                         f"Ansvarig: {OWNERS.get(_text(r['owner']), '–')}"],
                               "url": url_for("findings.show_finding", finding_id=r["id"]),
                               "link": "Visa fyndet"}} for r in rows]
-    parts = folium_parts(_lean(base_map(zoom_start=11)))
+    parts = folium_parts(base_map(zoom_start=11))
     return render_template(
         "walks/lighting.html", context=context_shapes(), rows=rows, shapes=shapes,
         parts=parts, period=period,
