@@ -2,7 +2,8 @@
 
 Folium builds the map (basemap from TILE_URL, the empty layer groups, the scale);
 ``static/js/map.js`` fills the groups from ``/api/...`` for the filter in the form
-and the part of the map in view, draws the legend and keeps the filter and the map
+and the part of the map in view (the priority places of :mod:`mapapp.priority` for
+the area and period alone), draws the legend and keeps the filter and the map
 position in the URL (``?period=2024-T2&category=strategiska&zoom=13&lat=…&lon=…``),
 so a view can be bookmarked and shared and a filter change never moves the map.
 The page also works as a plain form: submitting it reloads with the same URL.
@@ -41,6 +42,7 @@ from layers.users import User
 from mapapp.api import latest_data_year, request_filter, suppress_below
 from mapapp.auth import current_user
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.priority import RANK_COLOURS
 from mapapp.store_ import get_store
 
 bp = Blueprint("maps", __name__)
@@ -63,6 +65,7 @@ GROUP_LABELS = {
     "omraden": "Stadsdelsområden",
     "stadsdelar": "Stadsdelar",
     "incidents": "Händelser",
+    "priority": "Prioriterade platser",
     "sites": "Platssamverkan",
     "findings": "Fynd från trygghetsvandringar",
 }
@@ -229,7 +232,11 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
             "incidents": url_for("api.incidents"),
             "findings": url_for("api.layer", layer="findings"),
             "sites": url_for("api.layer", layer="sites"),
+            "priority": url_for("priority.api"),
         },
+        # the priority layer ranks by sdn and period only (layers/priority.py)
+        "priorityUrl": url_for("priority.ranking"),
+        "priorityColours": [list(pair) for pair in RANK_COLOURS],
         "districtUrl": url_for("maps.district", code="CODE"),
         "pointZoom": POINT_ZOOM,
         "pointLimit": POINT_LIMIT,

@@ -78,6 +78,35 @@ def test_city_page_loads_only_our_assets_and_is_small(demo_app):
     assert "sexualbrott" not in config["pointCategories"]
 
 
+def test_maps_list_the_priority_layer_and_its_api(demo_app):
+    """Issue #6: the city and district maps have a "Prioriterade platser" group that
+    map.js fills from /api/priority (GeoJSON) for the area and period of the filter."""
+    client = demo_app.test_client()
+    for url, district in (("/?period=2024-T2&category=ran", None),
+                          ("/sdn/jarva?period=2024-T2", "jarva")):
+        config = json.loads(parse(client.get(url).get_data(as_text=True)).config_text)
+        assert config["groupLabels"]["priority"] == "Prioriterade platser"
+        assert config["groups"]["priority"].startswith("feature_group_")
+        # drawn over the incident grid, under sites and findings
+        order = list(config["groupLabels"])
+        assert order.index("incidents") < order.index("priority") < order.index("sites")
+        assert config["api"]["priority"] == "/api/priority"
+        assert config["priorityUrl"] == "/priority"
+        assert [pair[1] for pair in config["priorityColours"]] == \
+            ["#b2182b", "#d6604d", "#f4a582"]
+        assert config["district"] == district and config["filter"]["period"] == "2024-T2"
+        # what map.js asks for answers with the ranking of that area and period
+        query = f"period=2024-T2{'&sdn=' + district if district else ''}&format=geojson"
+        answer = client.get(f"{config['api']['priority']}?{query}")
+        assert answer.status_code == 200 and answer.mimetype == "application/geo+json"
+        collection = answer.get_json()
+        assert collection["features"]
+        assert collection["metadata"]["period"] == "2024-T2"
+        assert collection["metadata"]["sdn"] == district
+        for feature in collection["features"]:
+            assert {"rank", "name", "text", "center", "bounds"} <= set(feature["properties"])
+
+
 def test_every_form_control_has_a_label(demo_app):
     html = demo_app.test_client().get("/").get_data(as_text=True)
     ids = re.findall(r'<(?:select|input)[^>]*\bid="(f-[a-z]+)"[^>]*>', html)

@@ -9,15 +9,18 @@ or dialog. Screenshots go to the artifacts folder.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlparse
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from shapely.geometry import Point
 
 import geodata
 from layers.schema import LOCAL_TZ, STORE_EPSG
+from mapapp.cli import cli
 from mapapp.store_ import get_store
 
 pytestmark = pytest.mark.browser
@@ -116,7 +119,9 @@ def test_city_and_every_district_render_without_tiles_or_foreign_hosts(
             assert state["findings"]["count"] >= (1 if path == "/" else 0), path
             assert overlays(page) == {"Händelser": True, "Fynd från trygghetsvandringar": True,
                                       "Platssamverkan": True, "Stadsdelsområden": True,
-                                      "Stadsdelar": True}, path
+                                      "Stadsdelar": True, "Prioriterade platser": True}, path
+            assert state["priority"]["count"] > 0, path
+            assert state["priority"]["sdn"] == (None if path == "/" else path[5:]), path
             assert int(page.locator("#tk-legend").get_attribute("data-total")) > 0
             assert page.locator(".tk-label-text").count() > 0
             assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zooma in"
@@ -238,6 +243,25 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         context.close()
 
 
+def test_stadsdelsomrade_filter_narrows_every_layer_on_the_city_map(server, browser):
+    context, page, watch = open_page(browser, server)
+    try:
+        page.goto(server.url + "/?period=2025")
+        first = settle(page)
+        total_city = int(page.locator("#tk-legend").get_attribute("data-total"))
+        sites_city = page.evaluate("tkMap.state.sites.count")
+        page.get_by_label("Stadsdelsområde", exact=True).select_option("jarva")
+        page.wait_for_function(f"tkMap.state.loads > {first['loads'] + 3}")
+        settle(page)
+        total_jarva = int(page.locator("#tk-legend").get_attribute("data-total"))
+        assert 0 < total_jarva < total_city
+        assert 0 < page.evaluate("tkMap.state.sites.count") < sites_city
+        assert parse_qs(urlparse(page.url).query)["sdn"] == ["jarva"]
+        watch.check()
+    finally:
+        context.close()
+
+
 def test_close_zoom_shows_points_but_never_sensitive_ones_to_the_public(server, browser):
     context, page, watch = open_page(browser, server)
     answers: list[dict] = []
@@ -324,6 +348,89 @@ def test_handlaggare_sees_sensitive_points_but_never_imprecise_ones(server, brow
         assert len(precise) < len(features), "the demo has imprecise incidents here"
         assert state["incidents"]["features"] == len(precise)
         assert "visas inte som punkter" not in page.locator("#tk-legend").inner_text()
+        watch.check()
+    finally:
+        context.close()
+
+
+def cli_ranking(server, *args: str) -> list[tuple[int, str]]:
+    """(rank, name) of ``trygghetskartan priority --format json`` on the server's store."""
+    result = CliRunner().invoke(cli, ["priority", "--data-dir", server.app.config["DATA_DIR"],
+                                      "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    return [(p["rank"], p["name"]) for p in json.loads(result.output)["places"]]
+
+
+def shown_ranking(page) -> list[tuple[int, str]]:
+    """(rank, name) of the numbered badges on the map, in the order they are drawn."""
+    return [(int(rank), title.split(". ", 1)[1]) for rank, title in page.evaluate(
+        """() => [...document.querySelectorAll('.tk-priority-icon')].map(
+            i => [i.querySelector('.tk-priority-rank').textContent, i.title])""")]
+
+
+def test_priority_layer_shows_the_cli_ranking(server, browser, artifacts_dir):
+    """Issue #6: the priority layer of the city map ranks as the CLI does, for the period
+    of the filter; other filters leave it alone and its popup says so."""
+    context, page, watch = open_page(browser, server)
+    try:
+        expected = cli_ranking(server, "--period", "2024-T2")
+        assert len(expected) >= 10
+        page.goto(server.url + "/?period=2024-T2")
+        page.wait_for_function("tkMap.state.priority && tkMap.state.priority.period === '2024-T2'")
+        settle(page)
+        assert shown_ranking(page) == expected
+        assert [int(r) for r in page.locator(".tk-priority-rank").all_text_contents()] == \
+            [rank for rank, _ in expected]
+        assert overlays(page)["Prioriterade platser"] is True
+        legend = page.locator("#tk-legend .tk-legend-priority")
+        assert legend.get_attribute("data-count") == str(len(expected))
+        assert "Nr 1–5" in legend.inner_text() and "tertial 2 2024" in legend.inner_text()
+        page.screenshot(path=str(artifacts_dir / "map_city_priority.png"))
+        page.goto(server.url + "/?period=2024-T2&zoom=13&lat=59.328&lon=18.06")
+        settle(page)
+        page.screenshot(path=str(artifacts_dir / "map_city_priority_inner.png"))
+        page.goto(server.url + "/?period=2024-T2")
+        settle(page)
+
+        # the first place's popup: name, the explanation, a link to the ranked list
+        page.locator(".tk-priority-icon").first.click()
+        popup = page.locator(".leaflet-popup-content .tk-popup-priority")
+        assert popup.locator(".tk-popup-title").inner_text() == f"Nr 1: {expected[0][1]}"
+        api = page.request.get(f"{server.url}/api/priority?period=2024-T2").json()
+        assert popup.locator(".tk-popup-text").inner_text() == api["places"][0]["text"]
+        assert popup.locator(".tk-popup-unfiltered").count() == 0
+        link = popup.locator("a.tk-popup-more")
+        assert link.get_attribute("href") == "/priority?period=2024-T2"
+        page.evaluate("() => { tkMap.map.closePopup(); }")
+
+        # a category filter changes the grid, not the ranking, and the popup says so
+        loads = page.evaluate("tkMap.state.loads")
+        page.get_by_label("Kategori").select_option("ran")
+        page.wait_for_function(f"tkMap.state.loads >= {loads + 3}")
+        settle(page)
+        assert shown_ranking(page) == expected
+        page.locator(".tk-priority-icon").first.click()
+        note = page.locator(".leaflet-popup-content .tk-popup-unfiltered")
+        assert "filtret för kategori används inte" in note.inner_text()
+        page.wait_for_function(  # the popup's fade-in
+            "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+        page.screenshot(path=str(artifacts_dir / "map_city_priority_popup.png"))
+        page.evaluate("() => { tkMap.map.closePopup(); }")
+
+        # a new period reloads the layer with that period's ranking
+        page.get_by_label("Period").select_option("2025-T1")
+        page.wait_for_function("tkMap.state.priority.period === '2025-T1'")
+        settle(page)
+        expected_t1 = cli_ranking(server, "--period", "2025-T1")
+        assert expected_t1 != expected
+        assert shown_ranking(page) == expected_t1
+
+        # and the popup's link opens /priority with the same ranking
+        page.locator(".tk-priority-icon").first.click()
+        page.locator(".leaflet-popup-content a.tk-popup-more").click()
+        page.wait_for_url(f"{server.url}/priority?period=2025-T1")
+        names = page.locator(".tk-place-name").all_text_contents()
+        assert names == [name for _, name in expected_t1]
         watch.check()
     finally:
         context.close()

@@ -4,10 +4,12 @@
  * Folium has built the map and its (empty) layer groups; this script fills them
  * from the JSON API for the filter in the form and the part of the map in view:
  * incidents as a grid of cells (or as clustered points at close zoom, for the
- * categories the user may see as points), findings, platssamverkan sites and the
- * district outlines. It draws the layer control and the legend, and keeps the
- * filter and the map position in the URL (history.replaceState), so a filter
- * change never moves the map and a reload or a shared link restores the view.
+ * categories the user may see as points), findings, platssamverkan sites, the
+ * priority places (the ranking of /api/priority, which takes only the area and the
+ * period of the filter) and the district outlines. It draws the layer control and
+ * the legend, and keeps the filter and the map position in the URL
+ * (history.replaceState), so a filter change never moves the map and a reload or a
+ * shared link restores the view.
  *
  * Every text from the data is put in the page with textContent (never innerHTML),
  * so a finding described as "<img src=x onerror=...>" shows as those characters.
@@ -34,7 +36,8 @@
     drawn: {},           // layer -> performance.now() when it was last drawn
     incidents: null,     // {mode, total, features, cell, period}
     findings: null,      // {count}
-    sites: null          // {count}
+    sites: null,         // {count}
+    priority: null       // {count, sdn, period, ranks}
   };
   window.tkMap = { map: map, state: state, config: cfg, reload: reloadAll };
 
@@ -189,7 +192,7 @@
     if (!map.hasLayer(groups.incidents)) { return; }
     var zoom = map.getZoom();
     var categories = pointCategories();
-    var params = apiParams(["period", "category", "stadsdel"]);
+    var params = apiParams(["period", "category", "sdn", "stadsdel"]);
     params.set("bbox", viewBbox());
     if (zoom >= cfg.pointZoom && categories.length > 0) {
       if (categories.length < Object.keys(cfg.categoryLabels).length) {
@@ -329,7 +332,7 @@
 
   function loadFindings() {
     if (!map.hasLayer(groups.findings)) { return; }
-    var params = apiParams(["period", "status", "stadsdel"]);
+    var params = apiParams(["period", "status", "sdn", "stadsdel"]);
     params.set("limit", "10000");
     fetchJson("findings", cfg.api.findings + "?" + params.toString())
       .then(drawFindings).catch(failed("fynd"));
@@ -412,7 +415,7 @@
 
   function loadSites() {
     if (!map.hasLayer(groups.sites)) { return; }
-    var params = apiParams([]);
+    var params = apiParams(["sdn"]);
     params.set("limit", "10000");
     fetchJson("sites", cfg.api.sites + "?" + params.toString())
       .then(drawSites).catch(failed("platssamverkan"));
@@ -472,6 +475,107 @@
       var more = add(box, "a", "tk-popup-more", "Visa platsen");
       more.href = p.url;
     }
+    return box;
+  }
+
+  // --- priority places ----------------------------------------------------------------
+
+  var priorityKey = null;  // the query of the ranking drawn
+
+  function loadPriority() {
+    if (!map.hasLayer(groups.priority)) { return; }
+    // the ranking takes the area and the period only: other filters change nothing
+    var params = apiParams(["sdn", "period"]);
+    var key = params.toString();
+    if (key === priorityKey) { return; }
+    params.set("format", "geojson");
+    fetchJson("priority", cfg.api.priority + "?" + params.toString())
+      .then(function (collection) {
+        priorityKey = key;
+        drawPriority(collection);
+      })
+      .catch(failed("prioriterade platser"));
+  }
+
+  function rankColour(rank) {
+    for (var i = 0; i < cfg.priorityColours.length; i += 1) {
+      if (rank <= cfg.priorityColours[i][0]) { return cfg.priorityColours[i][1]; }
+    }
+    return cfg.priorityColours[cfg.priorityColours.length - 1][1];
+  }
+
+  function drawPriority(collection) {
+    var meta = collection.metadata || {};
+    var layer = L.featureGroup();
+    collection.features.forEach(function (feature) {
+      var p = feature.properties;
+      var colour = rankColour(p.rank);
+      var title = p.rank + ". " + p.name;
+      // a white halo under the outline keeps it apart from the red grid cells
+      layer.addLayer(L.geoJSON(feature, {
+        pane: "tk-priority", interactive: false,
+        style: { color: "#ffffff", weight: 6, opacity: 0.85, fill: false }
+      }));
+      // outline only: the grid cells inside stay clickable
+      var outline = L.geoJSON(feature, {
+        pane: "tk-priority",
+        style: { color: colour, weight: 3, opacity: 1, fill: false }
+      });
+      outline.bindPopup(function () { return priorityPopup(feature, meta); }, { maxWidth: 320 });
+      outline.bindTooltip(el("span", null, title), { sticky: true });
+      layer.addLayer(outline);
+      var badge = el("span", "tk-priority-rank", p.rank);
+      badge.style.borderColor = colour;
+      badge.dataset.rank = String(p.rank);
+      // on the top edge of the place: the badge leaves its busiest cells in view
+      var marker = L.marker([p.bounds[1][0], p.center[1]], {
+        icon: L.divIcon({ html: badge, className: "tk-priority-icon", iconSize: [24, 24],
+                          iconAnchor: [12, 12], popupAnchor: [0, -10] }),
+        title: title, alt: title, pane: "tk-priority-labels",
+        // the better rank on top where badges overlap
+        zIndexOffset: (1000 - Math.min(p.rank, 999)) * 10000
+      });
+      marker.bindPopup(function () { return priorityPopup(feature, meta); }, { maxWidth: 320 });
+      layer.addLayer(marker);
+    });
+    groups.priority.clearLayers();
+    groups.priority.addLayer(layer);
+    state.priority = { count: collection.features.length, sdn: meta.sdn || null,
+                       period: meta.period, ranks: collection.features.map(function (f) {
+                         return f.properties.rank; }) };
+    state.loads += 1;
+    state.drawnAt = state.drawn.priority = performance.now();
+    legend.priority(collection);
+  }
+
+  function priorityLink(meta) {
+    var params = new URLSearchParams();
+    if (meta.sdn) { params.set("sdn", meta.sdn); }
+    if (meta.period) { params.set("period", meta.period); }
+    return cfg.priorityUrl + (params.toString() ? "?" + params.toString() : "");
+  }
+
+  function priorityPopup(feature, meta) {
+    var p = feature.properties;
+    var box = el("div", "tk-popup tk-popup-priority");
+    add(box, "h3", "tk-popup-title", "Nr " + p.rank + ": " + p.name);
+    var where = [p.stadsdel, p.sdo_name].filter(function (name, i, names) {
+      return name && names.indexOf(name) === i;  // "Södermalm, Södermalm" once
+    }).join(", ");
+    if (where) { add(box, "p", "tk-popup-note", where); }
+    add(box, "p", "tk-popup-text", p.text);
+    var current = filterParams();
+    var unused = ["kategori", "stadsdel"].filter(function (word, i) {
+      return Boolean(current.get(["category", "stadsdel"][i]));
+    });
+    if (unused.length) {
+      add(box, "p", "tk-popup-note tk-popup-unfiltered",
+          "Rangordningen gäller alla händelser i " + (meta.area || "området") + ", " +
+          (meta.period_label || "") + " – filtret för " + unused.join(" och ") +
+          " används inte här.");
+    }
+    var more = add(box, "a", "tk-popup-more", "Hela rangordningen med motiveringar");
+    more.href = priorityLink(meta);
     return box;
   }
 
@@ -535,7 +639,7 @@
 
   var legend = (function () {
     var control = L.control({ position: "bottomleft" });
-    var root, incidentsBox;
+    var root, incidentsBox, priorityBox;
     control.onAdd = function () {
       root = el("div", "tk-legend leaflet-bar");
       root.id = "tk-legend";
@@ -550,6 +654,7 @@
         add(row, "span", "tk-dot").style.backgroundColor = cfg.findingStatuses[code].colour;
         row.appendChild(document.createTextNode(capitalise(cfg.findingStatuses[code].label)));
       });
+      priorityBox = add(details, "div", "tk-legend-section tk-legend-priority");
       var sites = add(details, "div", "tk-legend-section tk-legend-row");
       add(sites, "span", "tk-swatch tk-swatch-site");
       sites.appendChild(document.createTextNode("Platssamverkan"));
@@ -591,6 +696,27 @@
         }
         root.dataset.total = String(drawn);
         root.dataset.mode = "points";
+      },
+      priority: function (collection) {
+        var meta = collection.metadata || {};
+        var count = collection.features.length;
+        priorityBox.textContent = "";
+        priorityBox.dataset.count = String(count);
+        add(priorityBox, "div", "tk-legend-title", "Prioriterade platser (nummer = rang)");
+        var first = 1;
+        cfg.priorityColours.forEach(function (pair) {
+          var last = Math.min(pair[0], count);
+          if (first <= last) {
+            var row = add(priorityBox, "div", "tk-legend-row");
+            add(row, "span", "tk-swatch tk-swatch-priority").style.borderColor = pair[1];
+            row.appendChild(document.createTextNode(
+              first === last ? "Nr " + first : "Nr " + first + "–" + last));
+          }
+          first = pair[0] + 1;
+        });
+        add(priorityBox, "div", "tk-legend-note", count ?
+            (meta.area || "") + ", " + (meta.period_label || "") :
+            meta.message || "Inga prioriterade platser för perioden.");
       }
     };
   }());
@@ -601,9 +727,8 @@
     var base = {};
     if (cfg.tileLayer && window[cfg.tileLayer]) { base.Bakgrundskarta = window[cfg.tileLayer]; }
     var overlays = {};
-    ["incidents", "findings", "sites", "omraden", "stadsdelar"].forEach(function (key) {
-      overlays[cfg.groupLabels[key]] = groups[key];
-    });
+    ["incidents", "priority", "findings", "sites", "omraden", "stadsdelar"]
+      .forEach(function (key) { overlays[cfg.groupLabels[key]] = groups[key]; });
     var control = L.control.layers(base, overlays, { collapsed: narrow, position: "topright" });
     control.addTo(map);
     var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
@@ -616,6 +741,7 @@
       if (event.layer === groups.incidents) { loadIncidents(); }
       if (event.layer === groups.findings) { loadFindings(); }
       if (event.layer === groups.sites) { loadSites(); }
+      if (event.layer === groups.priority) { loadPriority(); }
     });
     return control;
   }
@@ -637,6 +763,7 @@
     loadIncidents();
     loadFindings();
     loadSites();
+    loadPriority();
     if (withFigures !== false) { reloadFigures(); }
   }
 
@@ -697,9 +824,11 @@
     map.invalidateSize();
   });
 
-  // panes, bottom to top: land (under the tiles), outlines, sites, labels (over markers)
+  // panes, bottom to top: land (under the tiles), outlines, sites, priority places,
+  // labels (over markers), the priority places' rank badges
   [["tk-land", 150, true], ["tk-outlines-sd", 410, true], ["tk-outlines", 420, true],
-   ["tk-sites", 430, false], ["tk-labels", 620, true]].forEach(function (spec) {
+   ["tk-sites", 430, false], ["tk-priority", 435, false], ["tk-labels", 620, true],
+   ["tk-priority-labels", 630, false]].forEach(function (spec) {
     var pane = map.createPane(spec[0]);
     pane.style.zIndex = String(spec[1]);
     if (spec[2]) { pane.style.pointerEvents = "none"; }
