@@ -258,6 +258,9 @@ class GeoPackageStore(Store):
             raise StoreError(f"Kan inte öppna databasen {self.path}: {exc}") from exc
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # a big import grows the WAL to the size of its data; once checkpointed, the
+        # next write cuts the file back to 64 MiB instead of keeping it for ever
+        conn.execute("PRAGMA journal_size_limit=67108864")
         conn.execute("PRAGMA foreign_keys=ON")
         _register_functions(conn)
         return conn
