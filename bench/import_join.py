@@ -319,16 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the informational pandas.read_csv baseline")
     parser.add_argument("--repeat", type=int, default=1,
                         help="take turns this many times and keep the best of each")
-    parser.add_argument("--proposed", action="store_true",
-                        help="patch in the not yet applied speed-ups of "
-                             "bench/proposed_speedups.py first")
     args = parser.parse_args(argv)
     n = args.rows
-    if args.proposed:
-        import proposed_speedups
-
-        proposed_speedups.apply()
-        print("with the proposed speed-ups of bench/proposed_speedups.py patched in")
 
     with contextlib.ExitStack() as stack:
         if args.keep:

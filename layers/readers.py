@@ -38,6 +38,7 @@ import sqlite3
 import warnings
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -214,11 +215,18 @@ def parse_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def _split_csv(text: str, name: str) -> tuple[list[str], list[list[str]], np.ndarray]:
+#: The csv module's limit on a field's length; longer lines go through the csv module.
+_CSV_FIELD_LIMIT = csv.field_size_limit()
+
+
+def _split_csv(text: str, name: str) -> tuple[list[str], list[list[str]] | pd.DataFrame,
+                                               np.ndarray]:
     """Split CSV text into a header, rows and the row number (as in Excel) of each row.
 
     Excel numbers records, not lines: the header is row 1, a quoted cell with line
-    breaks is still one row, and blank lines count (they are skipped here).
+    breaks is still one row, and blank lines count (they are skipped here). A file
+    without quote characters is split by pandas' C parser (the rows come back as a
+    frame of strings, see :func:`_split_unquoted`); anything else by the csv module.
     """
     first, _, rest = text.partition("\n")
     if re.fullmatch(r"sep=.\r?", first):
@@ -226,6 +234,9 @@ def _split_csv(text: str, name: str) -> tuple[list[str], list[list[str]], np.nda
         delimiter, text = first[4], rest
     else:
         delimiter = _sniff_delimiter(text)
+    fast = _split_unquoted(text, delimiter)
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -247,9 +258,65 @@ def _split_csv(text: str, name: str) -> tuple[list[str], list[list[str]], np.nda
     return header, rows, np.asarray(numbers, dtype=int)
 
 
-def _csv_frame(header: list[str], records: list[list[str]], numbers: np.ndarray,
-               problems: list[RowError]) -> pd.DataFrame:
-    """Put CSV records into a frame of strings; rows with too many cells are errors."""
+def _split_unquoted(text: str, delimiter: str) -> tuple[list[str], pd.DataFrame,
+                                                        np.ndarray] | None:
+    """Header, cells and Excel row numbers of a CSV without quote characters.
+
+    Without quotes every line is one record, so pandas' C parser can split the
+    text and a record's row number is its line number. Returns None when the
+    file needs the csv module (quotes, lone carriage returns, NUL characters,
+    huge lines, a record with more cells than the header, blank lines before the
+    header); the csv module gives the same frame, row numbers and problems then.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    body = text[:-1] if text.endswith("\n") else text
+    raw = np.frombuffer(body.encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    lengths = np.diff(np.concatenate([[-1], ends, [len(raw)]])) - 1
+    if lengths.max(initial=0) > _CSV_FIELD_LIMIT:
+        return None
+    try:
+        cells = pd.read_csv(io.StringIO(body), sep=delimiter, header=None, dtype=object,
+                            na_filter=False, quoting=csv.QUOTE_NONE, engine="c",
+                            skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    if len(cells) != len(ends) + 1:
+        return None  # lone \r line breaks or other surprises: let the csv module decide
+    # blank records (only spaces and separators) are skipped, as the csv module's loop
+    # does; a column is checked only for the rows still blank so far
+    blank = np.ones(len(cells), bool)
+    for col in cells.columns:
+        if not blank.any():
+            break
+        values = cells[col].to_numpy()[blank]
+        blank[blank] = pd.Series(values, dtype=object).str.strip().to_numpy() == ""
+    keep = np.flatnonzero(~blank)
+    if len(keep) == 0 or keep[0] != 0:
+        return None  # the parser took its width from a line that is not the header
+    header = [str(c).strip() for c in cells.iloc[keep[0]].tolist()]
+    data = cells.iloc[keep[1:]].reset_index(drop=True)
+    return header, data, keep[1:] + 1
+
+
+def _csv_frame(header: list[str], records: list[list[str]] | pd.DataFrame,
+               numbers: np.ndarray, problems: list[RowError]) -> pd.DataFrame:
+    """Put CSV records into a frame of strings; rows with too many cells are errors.
+
+    ``records`` is a frame already when :func:`_split_unquoted` split the file (its
+    records are never wider than the header).
+    """
+    columns, seen = [], set()
+    for i, col in enumerate(header):
+        col = col or f"kolumn_{i + 1}"
+        while col in seen:
+            col += "_"
+        seen.add(col)
+        columns.append(col)
+    if isinstance(records, pd.DataFrame):
+        records.columns = columns
+        return records
     width = len(header)
     cells = []
     for record, number in zip(records, numbers, strict=True):
@@ -259,13 +326,6 @@ def _csv_frame(header: list[str], records: list[list[str]], numbers: np.ndarray,
                                      f"raden har {len(record)} fält men rubrikraden har {width} "
                                      "(kontrollera avgränsare och citattecken)"))
         cells.append((record + [""] * width)[:width])
-    columns, seen = [], set()
-    for i, col in enumerate(header):
-        col = col or f"kolumn_{i + 1}"
-        while col in seen:
-            col += "_"
-        seen.add(col)
-        columns.append(col)
     return pd.DataFrame(cells, columns=columns, dtype=object)
 
 
@@ -274,7 +334,7 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
     if not text.strip():
         raise FileRejected(f"Filen {name} är tom.")
     header, records, rows = _split_csv(text, name)
-    if not records:
+    if len(records) == 0:
         raise FileRejected(f"Filen {name} har rubriker men inga rader.")
     problems: list[RowError] = []
     frame = _csv_frame(header, records, rows, problems)
@@ -673,8 +733,64 @@ def _crs_label(crs: int | str | None) -> str:
         return "filens eget"
 
 
+@lru_cache(maxsize=8)
+def _inside_sweden_box(crs_wkt: str) -> tuple[float, float, float, float]:
+    """A rectangle in ``crs_wkt`` that lies inside SWEDEN_BOUNDS (WGS 84), 1 m inwards.
+
+    The edges of SWEDEN_BOUNDS are sampled every 1/2000 of their length (the curves
+    bend by centimetres between samples, less than the metre of margin).
+    """
+    w, s, e, n = SWEDEN_BOUNDS
+    t = np.linspace(0, 1, 2001)
+    edges = {
+        "west": np.column_stack([np.full_like(t, w), s + t * (n - s)]),
+        "east": np.column_stack([np.full_like(t, e), s + t * (n - s)]),
+        "south": np.column_stack([w + t * (e - w), np.full_like(t, s)]),
+        "north": np.column_stack([w + t * (e - w), np.full_like(t, n)]),
+    }
+    out = {}
+    for side, lonlat in edges.items():
+        pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=WEB_EPSG)
+        out[side] = shapely.get_coordinates(pts.to_crs(crs_wkt).to_numpy())
+    margin = 1.0
+    return (out["west"][:, 0].max() + margin, out["south"][:, 1].max() + margin,
+            out["east"][:, 0].min() - margin, out["north"][:, 1].min() - margin)
+
+
 def _check_in_sweden(table: RawTable) -> None:
-    """Report rows whose place lies outside Sweden and blank their geometry."""
+    """Report rows whose place lies outside Sweden and blank their geometry.
+
+    Places inside a rectangle (in the frame's projected CRS) that lies surely inside
+    SWEDEN_BOUNDS are not reprojected; the others are checked in WGS 84.
+    """
+    geoms = table.frame.geometry
+    present = (~(geoms.isna() | geoms.is_empty)).to_numpy()
+    if present.any() and geoms.crs is not None and geoms.crs.is_projected:
+        x0, y0, x1, y1 = _inside_sweden_box(geoms.crs.to_wkt())
+        b = shapely.bounds(geoms.to_numpy())
+        with np.errstate(invalid="ignore"):
+            surely = present & (b[:, 0] >= x0) & (b[:, 2] <= x1) & (b[:, 1] >= y0) & \
+                (b[:, 3] <= y1)
+        if surely.sum() == present.sum():
+            return
+        if surely.any():
+            # check only the others; the "all outside" note cannot apply any more
+            rest = table.frame.iloc[~surely]
+            sub = RawTable(rest, table.rows[~surely], table.fmt, table.source_crs, [])
+            _check_in_sweden_wgs84(sub)
+            problems = [p for p in sub.problems if p.row is not None]
+            table.problems.extend(problems)
+            if problems:
+                blanked = geoms.to_numpy().copy()
+                blanked[~surely] = sub.frame.geometry.to_numpy()
+                table.frame = table.frame.set_geometry(
+                    gpd.GeoSeries(blanked, crs=geoms.crs, index=geoms.index))
+            return
+    _check_in_sweden_wgs84(table)
+
+
+def _check_in_sweden_wgs84(table: RawTable) -> None:
+    """Report rows whose place lies outside Sweden and blank their geometry (in WGS 84)."""
     geoms = table.frame.geometry
     present = (~(geoms.isna() | geoms.is_empty)).to_numpy()
     if not present.any():

@@ -109,9 +109,38 @@ def _is_blank(values: pd.Series) -> np.ndarray:
     return values.isna().to_numpy(bool)
 
 
+#: Text columns longer than this are parsed one distinct value at a time, when few.
+_FACTORIZE_MIN_ROWS = 1000
+
+
 def _parse_field(values: pd.Series, f: Field, schema: LayerSchema,
                  now: pd.Timestamp) -> tuple[pd.Series, np.ndarray]:
-    """Parse one column; return typed values and a mask of invalid rows."""
+    """Parse one column; return typed values and a mask of invalid rows.
+
+    Text fields with few distinct values (category, precision, …) parse each
+    distinct value once and spread the results; the rest goes through
+    :func:`_parse_values` row by row, which gives the same results.
+    """
+    if f.kind == "str" and len(values) > _FACTORIZE_MIN_ROWS and (
+            values.dtype == object or pd.api.types.is_string_dtype(values)) \
+            and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        if len(uniques) * 4 <= len(values):
+            u = pd.Series(uniques, dtype=values.dtype)
+            parsed_u, bad_u = _parse_values(u, f, schema, now)
+            # one more entry for missing values (code -1): what a missing value gives
+            miss_parsed, miss_bad = _parse_values(
+                pd.Series([None], dtype=values.dtype), f, schema, now)
+            table = np.append(parsed_u.to_numpy(dtype=object), miss_parsed.iloc[0])
+            bad_table = np.append(np.asarray(bad_u, bool), bool(miss_bad[0]))
+            parsed = pd.Series(table[codes], index=values.index, dtype=object)
+            return parsed, bad_table[codes]
+    return _parse_values(values, f, schema, now)
+
+
+def _parse_values(values: pd.Series, f: Field, schema: LayerSchema,
+                  now: pd.Timestamp) -> tuple[pd.Series, np.ndarray]:
+    """Parse one column row by row (vectorised); see :func:`_parse_field`."""
     blank = _is_blank(values)
     if f.kind == "datetime":
         parsed = parse_datetimes(values)

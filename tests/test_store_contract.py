@@ -20,7 +20,7 @@ import shapely
 
 from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
-from layers.store import GeoPackageStore, Query, Store, open_store
+from layers.store import GeoPackageStore, Query, Store, geopackage, open_store
 from layers.store.base import schema_of
 
 BACKENDS = ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
@@ -454,6 +454,94 @@ def test_delete(any_store: Store):
     assert any_store.read("incidents")["id"].tolist() == ["r0", "r2", "r4"]
     assert any_store.delete("incidents", ["r1"]) == 0
     assert any_store.delete("incidents", []) == 0
+
+
+def _rtree_state(store: GeoPackageStore) -> dict[str, object]:
+    """What the GeoPackage's RTree of incidents holds, and what it should hold."""
+    conn = store.conn
+    table = "rtree_incidents_geom"
+    entries = {r[0]: r[1:] for r in conn.execute(
+        f"SELECT id, minx, maxx, miny, maxy FROM {table}")}
+    rows = conn.execute("SELECT fid, geom FROM incidents").fetchall()
+    geoms = geopackage.decode_geometries([g for _, g in rows])
+    with_geometry = {fid: g for (fid, _), g in zip(rows, geoms, strict=True)
+                     if g is not None and not g.is_empty}
+    triggers = {name: sql for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'incidents'")}
+    return {"check": conn.execute(f"SELECT rtreecheck('{table}')").fetchone()[0],
+            "entries": entries, "with_geometry": with_geometry, "triggers": triggers}
+
+
+def assert_rtree_follows(store: GeoPackageStore) -> None:
+    state = _rtree_state(store)
+    assert state["check"] == "ok"
+    # one entry per row with a non-empty geometry, and none for the others
+    assert sorted(state["entries"]) == sorted(state["with_geometry"])
+    for fid, geom in state["with_geometry"].items():
+        minx, maxx, miny, maxy = state["entries"][fid]
+        gx0, gy0, gx1, gy1 = geom.bounds
+        # float32 boxes rounded outwards: they contain the geometry, within a metre
+        assert minx <= gx0 <= gx1 <= maxx and miny <= gy0 <= gy1 <= maxy, fid
+        assert gx0 - minx < 1 and maxx - gx1 < 1 and gy0 - miny < 1 and maxy - gy1 < 1, fid
+    want = {name: sql.strip().rstrip(";")
+            for name, sql in geopackage._rtree_triggers("incidents").items()}
+    assert {name: sql.strip().rstrip(";") for name, sql in state["triggers"].items()} == want
+
+
+@pytest.mark.parametrize("rebuild_min", [1, 10**9], ids=["packed-rebuild", "inserts"])
+def test_bulk_writes_keep_the_geopackage_rtree_and_its_triggers(tmp_path, monkeypatch,
+                                                                rebuild_min: int):
+    """GeoPackage only: the bulk path drops the insert trigger and fills the RTree itself."""
+    monkeypatch.setattr(GeoPackageStore, "bulk_min_rows", 10)
+    monkeypatch.setattr(geopackage, "_REBUILD_MIN", rebuild_min)
+    store = GeoPackageStore(tmp_path / "data")
+    store.initialize()
+    try:
+        first = sample_frame("incidents", n=300, prefix="a")
+        geoms = first.geometry.to_numpy().copy()
+        geoms[[5, 17]] = None
+        geoms[40] = shapely.Point()
+        first = first.set_geometry(gpd.GeoSeries(geoms, crs=STORE_EPSG))
+        assert store.write({"incidents": first})["incidents"].inserted == 300
+        assert_rtree_follows(store)
+        assert len(_rtree_state(store)["entries"]) == 297
+
+        # stored rows (every other one) mixed with new ones and a duplicate in the frame
+        new = sample_frame("incidents", n=200, prefix="b")
+        again = pd.concat([first.iloc[::2], new, new.iloc[[0]], first.iloc[1::4]],
+                          ignore_index=True)
+        again = gpd.GeoDataFrame(again, geometry="geometry", crs=STORE_EPSG)
+        result = store.write({"incidents": again})["incidents"]
+        assert (result.inserted, result.unchanged) == (200, len(again) - 200)
+        assert_rtree_follows(store)
+        assert len(_rtree_state(store)["entries"]) == 497
+
+        # a few new rows into the big table (the rebuild does not pay: inserts)
+        more = sample_frame("incidents", n=20, prefix="c")
+        assert store.write({"incidents": more})["incidents"].inserted == 20
+        assert_rtree_follows(store)
+        # a single row: below bulk_min_rows, through the insert trigger
+        one = sample_frame("incidents", n=2, prefix="d").iloc[:1]
+        assert store.write({"incidents": one})["incidents"].inserted == 1
+        assert_rtree_follows(store)
+        assert len(_rtree_state(store)["entries"]) == 518
+
+        # the triggers keep following: moved, emptied, given a place, deleted
+        moved = shapely.Point(160_000.25, 6_590_000.75)
+        assert store.update("incidents", "a3", {"geometry": moved})
+        assert store.update("incidents", "b7", {"geometry": None})
+        assert store.update("incidents", "a5", {"geometry": shapely.Point(160_010, 6_590_010)})
+        assert store.update("incidents", "a9", {"description": "ändrad"})
+        assert_rtree_follows(store)
+        assert store.read("incidents", Query(bbox=(159_999, 6_589_999, 160_001, 6_590_001)))[
+            "id"].tolist() == ["a3"]
+        assert store.delete("incidents", ["a0", "a17", "b1", "c2", "d0", "nope"]) == 5
+        assert_rtree_follows(store)
+        state = _rtree_state(store)
+        # a3 and a5 have places (a5 anew), b7 lost its, a17 had none, 4 deleted had one
+        assert len(state["entries"]) == 518 + 1 - 1 - 4
+    finally:
+        store.close()
 
 
 # --- reference data, threads -----------------------------------------------------------
