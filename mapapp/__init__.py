@@ -128,6 +128,11 @@ def _register_page_helpers(app: Flask) -> None:
             return jsonify({"error": message}), status
         return render_template("error.html", title=title, message=message), status
 
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return error_page(400, "Felaktig förfrågan",
+                          getattr(exc, "description", "") or "Förfrågan kunde inte tolkas.")
+
     @app.errorhandler(403)
     def forbidden(exc):
         return error_page(403, "Åtkomst nekad",

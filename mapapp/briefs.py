@@ -61,7 +61,7 @@ def _threshold() -> int:
 
 
 def _period(text: str | None) -> Period:
-    """The period asked for, or the tertial of the newest incident (404 on bad text)."""
+    """The period asked for, or the tertial of the newest incident (400 on bad text)."""
     if not text:
         from layers.priority import default_period
 
@@ -69,7 +69,7 @@ def _period(text: str | None) -> Period:
     try:
         return parse_period(text)
     except PeriodError as exc:
-        abort(404, description=str(exc))
+        abort(400, description=str(exc))
 
 
 def _area(code: str) -> Area:

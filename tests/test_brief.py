@@ -553,7 +553,7 @@ def test_analysis_form_roles_and_csrf(fixture_store, app, client):
         assert name in index
     assert "/briefs/jarva/2025-T2.pdf" in index and "/briefs/jarva/2025-T2.docx" in index
     assert client.get("/briefs/atlantis/2025-T2.pdf").status_code == 404
-    assert client.get("/briefs/jarva/2025-T9.pdf").status_code == 404
+    assert client.get("/briefs/jarva/2025-T9.pdf").status_code == 400
 
 
 def test_cli_writes_each_format(fixture_store, runner, data_dir, tmp_path):
