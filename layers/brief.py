@@ -1073,7 +1073,13 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
     """A few plain sentences from shown figures only."""
     out = []
     total = summary.row("alla").cells
-    if total["count"].value is not None:
+    if total["city_rate"].value == 0:
+        # nothing anywhere in the city: the period lies outside the loaded data, and
+        # zeros would read as a fact about the district
+        out.append(f"Databasen har inga händelser alls för {ctx.period.label} i hela staden: "
+                   "perioden ligger utanför de inlästa uppgifterna, så nyckeltalen för "
+                   "händelser säger inget om läget.")
+    elif total["count"].value is not None:
         text = (f"Under {ctx.period.label} registrerades {total['count'].text} händelser i "
                 f"{ctx.area.name}")
         if total["rate"].value is not None:
@@ -1085,7 +1091,7 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
                 text += f" ({word} staden som helhet, {total['city_rate'].text})"
         out.append(text + ".")
     change = total["change"]
-    if change.value is not None:
+    if change.value is not None and total["city_rate"].value != 0:
         word = "fler" if change.value > 0 else "färre"
         if round(change.value) == 0:
             out.append(f"Antalet är oförändrat jämfört med {ctx.comparison.label}.")

@@ -579,3 +579,14 @@ def test_section_headings_are_fixed():
     assert {"Analys av nuläge", "Möjlig utveckling", "Föreslagna åtgärder"} <= set(
         SECTION_HEADINGS)
     assert Counter(SECTION_HEADINGS).most_common(1)[0][1] == 1
+
+
+def test_a_period_without_any_data_is_not_reported_as_zero_incidents(fixture_store):
+    """A period outside the loaded data must not read as "0 incidents" in the summary."""
+    from layers.brief import build_brief
+    from layers.periods import parse_period
+
+    brief = build_brief(fixture_store, "jarva", parse_period("2099-T1"))
+    text = " ".join(brief.highlights)
+    assert "Databasen har inga händelser alls" in text
+    assert "registrerades" not in text and "oförändrat" not in text
