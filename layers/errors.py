@@ -7,6 +7,7 @@ the file, the row and the field the user has to fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as _field
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,16 @@ class RowError:
     row: int | None
     field: str | None
     message: str
+    #: The file's own header for ``field`` when it differs ("datum" for
+    #: ``occurred_at``): shown to people, while ``field`` stays our name (the API's).
+    header: str | None = _field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
             where.append(f"rad {self.row}")
-        if self.field:
-            where.append(f"fält '{self.field}'")
+        if self.header or self.field:
+            where.append(f"fält '{self.header or self.field}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
     def as_dict(self) -> dict:

@@ -388,10 +388,10 @@ def api_payload_file(payload: object, folder: Path) -> tuple[Path, str, Callable
 def _canonical_keys(obj: dict) -> dict[str, object]:
     """An API object with our field names as keys (the first non-empty value wins)."""
     # the readers' header matching, so that an object's keys mean what a CSV's headers do
-    mapping = _canonical_columns([str(k) for k in obj], FINDINGS)
     out: dict[str, object] = {}
     for key, value in obj.items():
-        name = mapping.get(str(key), str(key))
+        # one key at a time: several keys may mean the same field ("datum", "found_at")
+        name = _canonical_columns([str(key)], FINDINGS).get(str(key), str(key))
         if out.get(name) in (None, ""):
             out[name] = value
     return out

@@ -23,8 +23,8 @@ columns, so for them:
   first category name, code or alias written in the name, else in the description
   (whole words, any case: "Belysning: trasig lampa" → belysning, "Mörkt vid tunneln"
   → belysning); a row where none is found is a row error that quotes the name;
-* findings without an ``allvarlighet`` column get severity 2 (medel), and the import
-  report says so.
+* findings without an ``allvarlighet`` column, or rows with an empty one, get
+  severity 2 (medel), and the import report says so.
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ FORMAT_LABELS = {
     "kml": "KML", "kmz": "KMZ", "gpx": "GPX",
 }
 
-LON_NAMES = ("lon", "long", "longitude", "lng", "längdgrad", "langdgrad")
-LAT_NAMES = ("lat", "latitude", "breddgrad")
+LON_NAMES = ("lon", "long", "longitude", "longitud", "lng", "längdgrad", "langdgrad")
+LAT_NAMES = ("lat", "latitude", "latitud", "breddgrad")
+#: What the coordinate columns mean, for messages.
+COORDINATE_LABELS = {"lon": "longitud", "lat": "latitud", "x": "x-koordinat",
+                     "y": "y-koordinat"}
 X_NAMES = ("x", "e", "easting", "öst", "ost", "e_koordinat", "x_koordinat")
 Y_NAMES = ("y", "n", "northing", "nord", "n_koordinat", "y_koordinat")
 WKT_NAMES = ("wkt", "geometry", "geometri", "geom")
@@ -104,6 +107,9 @@ class RawTable:
     problems: list[RowError] = field(default_factory=list)
     #: Things the import report should tell (defaults applied, …).
     notes: list[str] = field(default_factory=list)
+    #: The file's own header of a field, where it differs from our name
+    #: (``{"occurred_at": "datum"}``), so messages name the column the user sees.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> str:
@@ -177,11 +183,17 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _canonical_columns(columns: list[str], schema: LayerSchema, *,
-                       truncated: int | None = None) -> dict[str, str]:
+                       truncated: int | None = None, name: str | None = None,
+                       strict: bool = True) -> dict[str, str]:
     """Map file headers to our field names (case and surrounding space ignored).
 
     ``truncated`` also accepts names cut to that many characters (Shapefile fields:
     ``beskrivnin`` is ``beskrivning``); a full name wins over a cut one.
+
+    Two columns meaning the same field (``datum`` and ``occurred_at``) are refused
+    with :class:`FileRejected` when ``strict``; otherwise (KML/GPX, whose element
+    fields ``time``, ``desc`` … may meet an explicit column) the column named exactly
+    like the field, else the first one, wins and the others keep their names.
     """
     lookup: dict[str, str] = {}
     for f in schema.input_fields:
@@ -191,17 +203,36 @@ def _canonical_columns(columns: list[str], schema: LayerSchema, *,
                           (Y_NAMES, "y")):
         for key in names:
             lookup.setdefault(key, target)
+    full = dict(lookup)
     if truncated:
         for key, target in list(lookup.items()):
             lookup.setdefault(key[:truncated], target)
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
+    groups: dict[str, list] = {}
     for col in columns:
         target = lookup.get(str(col).strip().lower())
-        if target and target not in taken:
-            mapping[col] = target
-            taken.add(target)
+        if target:
+            groups.setdefault(target, []).append(col)
+    mapping: dict[str, str] = {}
+    for target, cols in groups.items():
+        if len(cols) > 1 and truncated:
+            # a full name wins over a cut one
+            whole = [c for c in cols if str(c).strip().lower() in full]
+            cols = whole or cols
+        if len(cols) > 1 and strict:
+            label = COORDINATE_LABELS.get(target) or schema.field(target).label
+            names = " och ".join(f"'{c}'" for c in cols[:2]) if len(cols) == 2 else \
+                ", ".join(f"'{c}'" for c in cols[:-1]) + f" och '{cols[-1]}'"
+            prefix = f"Filen {name} har två kolumner för samma fält. " if name else ""
+            raise FileRejected(f"{prefix}Kolumnerna {names} betyder båda {label}; "
+                               f"ta bort {'den ena' if len(cols) == 2 else 'alla utom en'}.")
+        exact = [c for c in cols if str(c) == target]
+        mapping[exact[0] if exact else cols[0]] = target
     return mapping
+
+
+def _headers(mapping: dict[str, str]) -> dict[str, str]:
+    """Our field name → the file's header, where they differ."""
+    return {target: str(col) for col, target in mapping.items() if str(col) != target}
 
 
 def parse_number(values: pd.Series) -> pd.Series:
@@ -338,7 +369,9 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
         raise FileRejected(f"Filen {name} har rubriker men inga rader.")
     problems: list[RowError] = []
     frame = _csv_frame(header, records, rows, problems)
-    frame = frame.rename(columns=_canonical_columns(list(frame.columns), schema))
+    mapping = _canonical_columns(list(frame.columns), schema, name=name)
+    headers = _headers(mapping)
+    frame = frame.rename(columns=mapping)
     if {"lon", "lat"} <= set(frame.columns):
         xcol, ycol, labels = "lon", "lat", ("lon", "lat")
         if crs not in (None, WEB_EPSG):
@@ -355,10 +388,13 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
     else:
         wkt = next((c for c in frame.columns if str(c).strip().lower() in WKT_NAMES), None)
         if wkt is not None:
-            return _read_wkt_csv(frame, wkt, rows, name, crs, problems)
+            table = _read_wkt_csv(frame, wkt, rows, name, crs, problems)
+            table.headers = headers
+            return table
         raise FileRejected(
             f"Filen {name} saknar koordinatkolumner: ange 'lon' och 'lat' (WGS 84) eller "
-            f"'x' och 'y' (SWEREF 99) med --crs. Kolumner i filen: {', '.join(frame.columns)}.")
+            f"'x' och 'y' (SWEREF 99) med --crs. Kolumner i filen: "
+            f"{', '.join(str(h) for h in header)}.")
     _check_crs_allowed(crs, name)
     xs, ys = parse_number(frame[xcol]), parse_number(frame[ycol])
     for col, values, label in ((xcol, xs, labels[0]), (ycol, ys, labels[1])):
@@ -366,12 +402,12 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
         for i in np.flatnonzero(bad):
             raw = frame[col].iloc[i]
             msg = "värde saknas" if not str(raw).strip() else f"'{raw}' är inte ett tal"
-            problems.append(RowError(int(rows[i]), label, msg))
+            problems.append(RowError(int(rows[i]), label, msg, header=headers.get(label)))
     geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
     geoms[np.isnan(xs.to_numpy(dtype=float)) | np.isnan(ys.to_numpy(dtype=float))] = None
     frame = frame.drop(columns=[xcol, ycol])
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
-    return RawTable(gdf.to_crs(STORE_EPSG), rows, "csv", crs, problems)
+    return RawTable(gdf.to_crs(STORE_EPSG), rows, "csv", crs, problems, headers=headers)
 
 
 def _read_wkt_csv(frame: pd.DataFrame, column: str, rows: np.ndarray, name: str,
@@ -569,8 +605,10 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
     if fmt in ("kml", "kmz", "gpx"):
         gdf = _drop_empty_columns(gdf)
     truncated = DBF_NAME_LENGTH if fmt == "shapefile" else None
-    gdf = gdf.rename(columns=_canonical_columns(
-        [c for c in gdf.columns if c != "geometry"], schema, truncated=truncated))
+    mapping = _canonical_columns([c for c in gdf.columns if c != "geometry"], schema,
+                                 truncated=truncated, name=name,
+                                 strict=fmt not in ("kml", "kmz", "gpx"))
+    gdf = gdf.rename(columns=mapping)
     if fmt in ("kml", "kmz", "gpx"):
         gdf = _waypoint_rules(gdf, schema, fmt, notes)
     rows = np.arange(len(gdf)) + 1
@@ -578,7 +616,7 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
                 for i in np.flatnonzero(gdf.geometry.isna().to_numpy()
                                         | gdf.geometry.is_empty.to_numpy())]
     gdf = _flatten(gdf)
-    return RawTable(gdf, rows, fmt, source_crs, problems, notes)
+    return RawTable(gdf, rows, fmt, source_crs, problems, notes, _headers(mapping))
 
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, crs: int | None, name: str) -> int | str:
@@ -703,6 +741,15 @@ def _waypoint_rules(gdf: gpd.GeoDataFrame, schema: LayerSchema, fmt: str,
         notes.append(f"Filen har ingen kolumn för allvarlighet: alla {len(gdf)} fynd fick "
                      f"allvarlighet {DEFAULT_WAYPOINT_SEVERITY} (medel). Ändra dem i "
                      "fyndlistan vid behov.")
+    elif "severity" in schema.names:
+        # waypoints without a severity of their own get the default too
+        given = gdf["severity"]
+        blank = (given.isna() | (given.astype("string").str.strip() == "")).to_numpy()
+        if blank.any():
+            gdf["severity"] = given.astype(object).where(~blank, DEFAULT_WAYPOINT_SEVERITY)
+            notes.append(f"{int(blank.sum())} av {len(gdf)} fynd saknade allvarlighet och "
+                         f"fick allvarlighet {DEFAULT_WAYPOINT_SEVERITY} (medel). Ändra dem "
+                         "i fyndlistan vid behov.")
     return gdf
 
 

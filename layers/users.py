@@ -37,6 +37,28 @@ class UserError(ValueError):
     """A user cannot be created or changed (message in Swedish)."""
 
 
+def resolve_sdo(store: Store, text: str) -> str:
+    """The code of one of the store's current stadsdelsområden, from its code or name.
+
+    Case and Swedish letters do not matter ("Järva", "JARVA", "jarva" → ``jarva``);
+    an unknown area raises :class:`UserError` listing the valid names.
+    """
+    import geodata
+
+    frame = store.read("stadsdelsomraden")
+    if "valid_to" in frame.columns:
+        frame = frame[frame["valid_to"].isna()]
+    key = geodata.slugify(text or "")
+    for code, area in zip(frame["code"], frame["name"], strict=True):
+        if key and key in (str(code), geodata.slugify(str(area))):
+            return str(code)
+    names = ", ".join(sorted(str(n) for n in frame["name"]))
+    if not names:
+        raise UserError(f"Okänt stadsdelsområde '{text}': lagret har inga stadsdelsområden "
+                        "ännu.")
+    raise UserError(f"Okänt stadsdelsområde '{text}'. Välj ett av: {names}.")
+
+
 def add_user(store: Store, name: str, role: str, password: str, *,
              sdo_code: str | None = None, display_name: str | None = None) -> User:
     """Create a user; refuse an unknown role, a taken name or a short password."""

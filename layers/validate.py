@@ -67,8 +67,9 @@ def validate(table: RawTable, schema: LayerSchema, *, source: str,
         values, bad = _parse_field(frame[f.name], f, schema, now)
         out[f.name] = values
         for i in np.flatnonzero(bad):
-            errors.append(RowError(int(table.rows[i]), f.name, bad_message(f, frame[f.name].iloc[i],
-                                                                          schema)))
+            errors.append(RowError(int(table.rows[i]), f.name,
+                                   bad_message(f, frame[f.name].iloc[i], schema),
+                                   header=table.headers.get(f.name)))
     geoms = frame.geometry
     allowed = _ALLOWED_GEOMETRIES.get(schema.geometry_type)
     if allowed:

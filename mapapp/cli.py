@@ -213,7 +213,8 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["läsare", "inventerare",
                                                           "handläggare", "admin"]))
-@click.option("--sdo", default=None, help="Stadsdelsområdets kod (för handläggare).")
+@click.option("--sdo", default=None,
+              help="Stadsdelsområde, kod (jarva) eller namn (Järva) (för handläggare).")
 @click.option("--display-name", default=None, help="Namn som visas i appen.")
 @with_store
 def users_add(store: Store, name: str, role: str, sdo: str | None,
@@ -221,8 +222,14 @@ def users_add(store: Store, name: str, role: str, sdo: str | None,
     """Skapa en användare (lösenord från TRYGGHETSKARTAN_PASSWORD eller en fråga)."""
     import os
 
-    from layers.users import UserError, add_user
+    from layers.users import UserError, add_user, resolve_sdo
 
+    if sdo is not None:
+        try:
+            sdo = resolve_sdo(store, sdo)
+        except UserError as exc:
+            click.echo(f"Fel: {exc}", err=True)
+            sys.exit(1)
     password = os.environ.get("TRYGGHETSKARTAN_PASSWORD") or click.prompt(
         "Lösenord", hide_input=True, confirmation_prompt=True)
     try:

@@ -324,3 +324,59 @@ def test_excel_sep_line(runner, store, data_dir, tmp_path):
     assert result.exit_code == 1
     # rows are numbered as Excel shows them: the sep line is hidden
     assert "rad 3, fält 'lat': 'femtio' är inte ett tal" in result.output
+
+
+# --- two columns for the same field ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("file_name", ["both.csv", "both.geojson"])
+def test_two_columns_for_one_field_are_rejected(runner, loaded, tmp_path, file_name):
+    path = tmp_path / file_name
+    if file_name.endswith(".csv"):
+        path.write_text("id,datum,occurred_at,category,lon,lat\n"
+                        "d1,2024-05-01 12:00,2024-05-01 12:00,rån,18.07,59.33\n",
+                        encoding="utf-8")
+    else:
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature",
+            "properties": {"id": "d1", "datum": "2024-05-01 12:00",
+                           "occurred_at": "2024-05-01 12:00", "category": "rån"},
+            "geometry": {"type": "Point", "coordinates": [18.07, 59.33]}}]}),
+            encoding="utf-8")
+    before = dump_layers(loaded)
+
+    result = run_import(runner, loaded, path)
+
+    assert result.exit_code == 1, result.output
+    assert "Kolumnerna 'datum' och 'occurred_at' betyder båda tidpunkt; ta bort den ena." \
+        in result.output
+    assert "Traceback" not in result.output and "dtype" not in result.output
+    assert dump_layers(loaded) == before
+
+
+# --- errors name the file's own header --------------------------------------------------------
+
+
+def test_row_errors_name_the_files_swedish_headers(runner, loaded, tmp_path):
+    path = tmp_path / "svenska.csv"
+    path.write_text("id;datum;kategori;longitud;latitud\n"
+                    "s1;2024-05-01 12:00;rån;18,07;59,33\n"
+                    "s2;2024-02-30 25:00;rån;18,07;femtionio\n", encoding="utf-8")
+    before = dump_layers(loaded)
+
+    result = run_import(runner, loaded, path)
+
+    assert result.exit_code == 1, result.output
+    assert "rad 3, fält 'datum': '2024-02-30 25:00' är inte en giltig tidpunkt" in result.output
+    assert "rad 3, fält 'latitud': 'femtionio' är inte ett tal" in result.output
+    assert "occurred_at" not in result.output
+    assert dump_layers(loaded) == before
+
+
+def test_latitud_longitud_headers_are_coordinates(runner, loaded, tmp_path):
+    path = tmp_path / "latlong.csv"
+    path.write_text("id,datum,kategori,latitud,longitud\n"
+                    "l1,2024-05-03 12:00,rån,59.3144,18.0725\n", encoding="utf-8")
+    result = run_import(runner, loaded, path)
+    assert result.exit_code == 0, result.output
+    assert len(dump_layers(loaded)["incidents"]) == 3

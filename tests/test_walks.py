@@ -327,3 +327,20 @@ def test_walk_dates_in_export_have_light(store, tmp_path):
     assert overview["id"].tolist() == [walk.id]
     assert core.walks_overview(store, dark="dark").empty
     assert pd.Timestamp.now(tz=LOCAL_TZ).year >= 2024
+
+
+def test_gpx_waypoints_without_severity_get_2(tmp_path, data_dir, store):
+    """Only WP01 has <allvarlighet>: the others get 2 (medel) and the report says so."""
+    text = walk_gpx(3)
+    text = text.replace("<allvarlighet>1</allvarlighet>", "")
+    text = text.replace("<allvarlighet>2</allvarlighet>", "")
+    assert text.count("<allvarlighet>") == 1
+    path = tmp_path / "delvis.gpx"
+    path.write_text(text, encoding="utf-8")
+    result = run(data_dir, "import", "walk", str(path))
+    assert result.exit_code == 0, result.output
+    assert "2 av 3 fynd saknade allvarlighet" in result.output
+    findings = store.read("findings")
+    severity = {re.search(r"WP\d\d", d).group(): int(s)
+                for d, s in zip(findings["description"], findings["severity"], strict=True)}
+    assert severity == {"WP01": 3, "WP02": 2, "WP03": 2}
