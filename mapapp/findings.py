@@ -156,7 +156,14 @@ def map_data(frame) -> list[dict]:
 
 
 def _map_parts(zoom: int = 11) -> dict:
-    return folium_parts(base_map(zoom_start=zoom))
+    """The folium map plus ``context``: the stadsdelar outlines (land) that place_map.js
+    draws under everything, so the map reads (and a phone user sees where to tap)
+    even when the basemap tiles do not load."""
+    from mapapp.sites import context_shapes
+
+    parts = folium_parts(base_map(zoom_start=zoom))
+    parts["context"] = context_shapes()
+    return parts
 
 
 # --- the list -------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 import folium
+from branca.element import MacroElement
 from flask import current_app, url_for
+from jinja2 import Template
 from markupsafe import Markup
 
 from mapapp.assets import localize
@@ -31,12 +33,24 @@ def vendor_url(path: str) -> str:
     return url_for("static", filename=f"vendor/{path}")
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale``
+    adds ``L.control.scale()``, which shows feet and miles too)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
 def base_map(location: tuple[float, float] = (59.3293, 18.0686), zoom_start: int = 11,
              **kwargs) -> folium.Map:
     """A folium map with the configured basemap (or none when TILE_URL is empty)."""
     tile_url = current_app.config.get("TILE_URL")
     m = folium.Map(location=location, zoom_start=zoom_start, tiles=None,
-                   control_scale=True, prefer_canvas=True, **kwargs)
+                   control_scale=False, prefer_canvas=True, **kwargs)
+    MetricScale().add_to(m)
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=current_app.config.get("TILE_ATTRIBUTION", ""),
                          name="Bakgrundskarta", max_zoom=19, overlay=False,

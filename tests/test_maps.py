@@ -197,3 +197,12 @@ def test_figures_fragment_suppresses_for_the_public(demo_app):
     cell = re.search(r'data-figure="incidents">([^<]+)<', html).group(1)
     assert cell == "&lt;5" or int(cell.replace("\u00a0", "")) == 0 or \
         int(cell.replace("\u00a0", "")) >= 5
+
+
+def test_every_map_has_a_metric_scale_only(demo_app):
+    """folium's ``control_scale`` shows feet and miles; our scale bar is metric."""
+    client = demo_app.test_client()
+    for path in ("/", "/sdn/jarva", "/priority"):
+        html = client.get(path).get_data(as_text=True)
+        assert "L.control.scale({imperial: false})" in html, path
+        assert "L.control.scale()" not in html, path

@@ -36,6 +36,17 @@ def log_in(page, url: str, name: str) -> None:
     page.wait_for_load_state()
 
 
+def assert_land_drawn(page) -> None:
+    """The stadsdelar outlines (land) are on the page's map: it reads without tiles."""
+    page.wait_for_function("""() => Object.values(window).some(
+        v => v && v.tkShapes && v.tkShapes.getLayers().length > 10)""", timeout=10_000)
+
+
+def assert_no_sideways_scroll(page, width: int = 390) -> None:
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{page.url} is {scroll} px wide"
+
+
 def open_popup(page, finding_id: str) -> str:
     """Open the popup of one finding on the page's map and return its text."""
     page.wait_for_function("() => Object.values(window).some(v => v && v.tkFindings)")
@@ -57,6 +68,7 @@ def test_phone_form_tap_photo_submit_then_list_and_map(live_server, browser, art
     try:
         log_in(page, live_server.url, "ingrid")
         page.goto(f"{live_server.url}/findings/new")
+        assert_land_drawn(page)
         box = page.locator("#finding-map").bounding_box()
         assert box["width"] <= 390
         page.tap("#finding-map", position={"x": box["width"] * 0.6, "y": box["height"] * 0.4})
@@ -103,6 +115,8 @@ def test_phone_form_tap_photo_submit_then_list_and_map(live_server, browser, art
         page.goto(f"{live_server.url}/findings/{finding['id']}")
         page.wait_for_function("() => document.querySelector('img.tk-photo').naturalWidth > 0")
         assert PAYLOAD in page.inner_text("#finding-description")
+        assert_land_drawn(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=str(artifacts_dir / "findings_detail_phone.png"), full_page=True)
         assert errors == []
     finally:
@@ -120,6 +134,7 @@ def test_desktop_pages_and_screenshots(live_server, browser, artifacts_dir):
         page.goto(f"{live_server.url}/findings")
         page.wait_for_function("() => Object.values(window).some(v => v && v.tkFindings)")
         assert page.locator(".tk-findings-table tbody tr").count() == 50
+        assert_land_drawn(page)
         page.screenshot(path=str(artifacts_dir / "findings_list_desktop.png"))
         first = page.locator(".tk-findings-table tbody tr").first.get_attribute("id")[5:]
         assert open_popup(page, first)
@@ -140,6 +155,7 @@ def test_desktop_pages_and_screenshots(live_server, browser, artifacts_dir):
         with page.expect_navigation():
             page.click("button:has-text('Förhandsgranska')")
         assert page.locator("#rejected tbody tr").count() == 3
+        assert_land_drawn(page)
         page.screenshot(path=str(artifacts_dir / "findings_upload_preview.png"), full_page=True)
         assert errors == []
     finally:
@@ -166,5 +182,34 @@ def test_a_walk_file_needs_nothing_but_the_browser(live_server, browser):
         with page.expect_navigation():
             page.click("#confirm-form button[type=submit]")
         assert "1 nya fynd sparades" in page.inner_text("main")
+    finally:
+        context.close()
+
+
+def test_phone_detail_pages_do_not_scroll_sideways(live_server, browser, artifacts_dir):
+    """A handläggare on a phone: a finding with its history table and a site's page fit
+    in 390 px (wide tables scroll inside their own box, long labels wrap)."""
+    create_user(live_server.app, "hugo", "handläggare")
+    with live_server.app.app_context():
+        store = get_store()
+        finding = store.read("findings", None).iloc[0]["id"]
+        site = store.read("sites").iloc[0]["id"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, "hugo")
+        page.goto(f"{live_server.url}/findings/{finding}")
+        page.select_option("#owner", "trafikkontoret")
+        page.fill("#comment", "En kommentar som är ganska lång för att prova tabellens bredd")
+        with page.expect_navigation():
+            page.click("button:has-text('Spara ändringen')")
+        page.wait_for_load_state()
+        assert_no_sideways_scroll(page)
+        page.screenshot(path=str(artifacts_dir / "findings_detail_phone_history.png"),
+                        full_page=True)
+        page.goto(f"{live_server.url}/sites/{site}")
+        page.wait_for_load_state()
+        assert_no_sideways_scroll(page)
+        page.screenshot(path=str(artifacts_dir / "site_detail_phone.png"), full_page=True)
     finally:
         context.close()

@@ -106,6 +106,40 @@ def boxes_overlap(a: dict, b: dict) -> bool:
                 or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
 
 
+# A grid cell (a feature with by_category) to click with the mouse, most events first:
+# its centre inside the middle of the view, outside every priority place and site
+# (when ``clear``), and with nothing that takes clicks (a marker, a badge, a control, the
+# stroke of an outline) over that pixel; a canvas or SVG pane above must let it through. Returns the
+# page pixel to click and the cell's count, or null.
+CELL_TO_CLICK = """(clear) => { const map = tkMap.map, inner = map.getBounds().pad(-0.3);
+    const box = map.getContainer().getBoundingClientRect(), cells = [], covers = [];
+    map.eachLayer(l => { const p = l.feature && l.feature.properties;
+      if (p && p.by_category && inner.contains(l.getBounds().getCenter())) cells.push(l);
+      if (l.feature && l.getBounds && ['tk-priority', 'tk-sites'].includes(l.options.pane))
+        covers.push(l.getBounds().pad(0.2)); });
+    cells.sort((a, b) => (+b.feature.properties.count || 0) - (+a.feature.properties.count || 0));
+    for (const cell of cells) {
+      const centre = cell.getBounds().getCenter();
+      if (clear && covers.some(b => b.contains(centre))) continue;
+      const pt = map.latLngToContainerPoint(centre);
+      const x = box.left + pt.x, y = box.top + pt.y, hit = document.elementFromPoint(x, y);
+      // the grid's own canvas under the pointer: no marker, badge, control or the
+      // stroke of an outline above it
+      if (!hit || !hit.closest('.leaflet-overlay-pane')) continue;
+      return { x: x, y: y, count: +cell.feature.properties.count || 0 };
+    }
+    return null; }"""
+
+
+def click_cell(page, clear: bool = False) -> dict:
+    """Click a grid cell with the mouse, as a user would; the cell's popup opens."""
+    target = page.evaluate(CELL_TO_CLICK, clear)
+    assert target, "no grid cell to click"
+    page.mouse.click(target["x"], target["y"])
+    page.locator(".leaflet-popup-content .tk-popup-count").wait_for(timeout=5_000)
+    return target
+
+
 def test_city_and_every_district_render_without_tiles_or_foreign_hosts(
         server, browser, artifacts_dir):
     context, page, watch = open_page(browser, server)
@@ -216,13 +250,9 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         assert query["zoom"] == ["12"]
 
         # a popup explains a cell: count, period, trend
-        # the cell with most robberies in the middle of the view, as a user would click it
-        page.evaluate("""() => { const inner = tkMap.map.getBounds().pad(-0.3); let best = null;
-            tkMap.map.eachLayer(l => { const p = l.feature && l.feature.properties;
-              if (p && p.by_category && inner.contains(l.getBounds().getCenter())
-                  && (!best || (+p.count || 0) > (+best.feature.properties.count || 0)))
-                best = l; });
-            best.openPopup(best.getBounds().getCenter()); }""")
+        # the cell with most robberies in the middle of the view, clicked with the mouse
+        # (priority places and sites may lie over it: they must let the click through)
+        click_cell(page)
         popup = page.locator(".leaflet-popup-content .tk-popup")
         assert "händelser, tertial 2 2024" in popup.inner_text()
         assert "Rån" in popup.inner_text()
@@ -238,6 +268,65 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         assert page.get_by_label("Kategori").input_value() == "ran"
         assert page.evaluate("[tkMap.map.getZoom(), tkMap.map.getCenter()]") == view
         assert int(page.locator("#tk-legend").get_attribute("data-total")) == total_ran
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_mouse_clicks_reach_grid_cells_and_sites_under_the_priority_layer(server, browser,
+                                                                         artifacts_dir):
+    """The priority places and sites draw in panes above the grid; a click beside their
+    paths must still open the grid cell's popup, and a click on a site its own, whether
+    the priority layer is ticked or not."""
+    context, page, watch = open_page(browser, server)
+    try:
+        for path in ("/?period=2025", f"/sdn/{DISTRICTS[0]}?period=2025"):
+            page.goto(server.url + path)
+            settle(page)
+            assert page.evaluate("tkMap.state.priority.count") > 0, path
+            click_cell(page, clear=True)
+            assert "händelser" in page.locator(".leaflet-popup-content .tk-popup").inner_text()
+            if path.startswith("/?"):
+                page.wait_for_function(  # the popup's fade-in
+                    "getComputedStyle(document.querySelector('.leaflet-popup')).opacity"
+                    " === '1'")
+                page.screenshot(path=str(artifacts_dir / "map_city_cell_click.png"))
+            page.evaluate("void tkMap.map.closePopup()")
+            page.locator(".leaflet-popup").wait_for(state="detached")
+            # a cell inside a priority place: the outline takes clicks on its stroke only
+            click_cell(page)
+            page.evaluate("void tkMap.map.closePopup()")
+            page.locator(".leaflet-popup").wait_for(state="detached")
+            # with the priority layer unticked too
+            page.get_by_label("Prioriterade platser").uncheck()
+            click_cell(page, clear=True)
+            page.evaluate("void tkMap.map.closePopup()")
+            page.locator(".leaflet-popup").wait_for(state="detached")
+            page.get_by_label("Prioriterade platser").check()
+            settle(page)
+
+        # a site polygon, clicked inside, opens the site's popup
+        page.goto(server.url + "/?period=2025")
+        settle(page)
+        page.evaluate("""() => { let site = null; tkMap.map.eachLayer(l => {
+            if (!site && l.options.pane === 'tk-sites' && l.feature) site = l; });
+            tkMap.map.fitBounds(site.getBounds(), { maxZoom: 16, animate: false }); }""")
+        settle(page)
+        spot = page.evaluate("""() => { const map = tkMap.map, box =
+            map.getContainer().getBoundingClientRect(); let found = null;
+            map.eachLayer(l => { if (found || l.options.pane !== 'tk-sites' || !l.feature
+                                  || !l._path) return;
+              const r = l._path.getBoundingClientRect();
+              for (let fy = 0.3; fy <= 0.7 && !found; fy += 0.1)
+                for (let fx = 0.3; fx <= 0.7 && !found; fx += 0.1) {
+                  const x = r.left + fx * r.width, y = r.top + fy * r.height;
+                  if (x < box.left || y < box.top || x > box.right || y > box.bottom) continue;
+                  if (document.elementFromPoint(x, y) === l._path) found = { x: x, y: y };
+                } });
+            return found; }""")
+        assert spot, "no site polygon to click"
+        page.mouse.click(spot["x"], spot["y"])
+        page.locator(".leaflet-popup-content .tk-popup-site").wait_for(timeout=5_000)
         watch.check()
     finally:
         context.close()

@@ -423,7 +423,7 @@
 
   function drawSites(collection) {
     var layer = L.geoJSON(collection, {
-      pane: "tk-sites",
+      pane: "tk-sites", renderer: renderers.sites,
       style: function (feature) {
         var active = feature.properties.status === "aktiv";
         return { color: "#1f4e9c", weight: 3, dashArray: active ? null : "6 4",
@@ -513,12 +513,12 @@
       var title = p.rank + ". " + p.name;
       // a white halo under the outline keeps it apart from the red grid cells
       layer.addLayer(L.geoJSON(feature, {
-        pane: "tk-priority", interactive: false,
+        pane: "tk-priority", renderer: renderers.priority, interactive: false,
         style: { color: "#ffffff", weight: 6, opacity: 0.85, fill: false }
       }));
       // outline only: the grid cells inside stay clickable
       var outline = L.geoJSON(feature, {
-        pane: "tk-priority",
+        pane: "tk-priority", renderer: renderers.priority,
         style: { color: colour, weight: 3, opacity: 1, fill: false }
       });
       outline.bindPopup(function () { return priorityPopup(feature, meta); }, { maxWidth: 320 });
@@ -825,14 +825,20 @@
   });
 
   // panes, bottom to top: land (under the tiles), outlines, sites, priority places,
-  // labels (over markers), the priority places' rank badges
+  // labels (over markers), the priority places' rank badges. The map draws on canvas
+  // (prefer_canvas), and a canvas covers its whole pane and takes every click on it,
+  // so the sites and priority panes draw in SVG instead and let clicks through: only
+  // their interactive paths (.leaflet-interactive, pointer-events auto) take events
+  // and a click beside them reaches the grid cells below.
   [["tk-land", 150, true], ["tk-outlines-sd", 410, true], ["tk-outlines", 420, true],
-   ["tk-sites", 430, false], ["tk-priority", 435, false], ["tk-labels", 620, true],
+   ["tk-sites", 430, true], ["tk-priority", 435, true], ["tk-labels", 620, true],
    ["tk-priority-labels", 630, false]].forEach(function (spec) {
     var pane = map.createPane(spec[0]);
     pane.style.zIndex = String(spec[1]);
     if (spec[2]) { pane.style.pointerEvents = "none"; }
   });
+  var renderers = { sites: L.svg({ pane: "tk-sites" }),
+                    priority: L.svg({ pane: "tk-priority" }) };
 
   if (!cfg.view) { map.fitBounds(cfg.bounds, { animate: false }); }
 
