@@ -337,17 +337,22 @@ def delete_site(site_id: str):
     return redirect(url_for("sites.list_sites"))
 
 
+def _flash_outcome(errors: list, refused: str, saved: str) -> None:
+    """Flash the errors of a one-row form (without its "rad 1, "), or that it was saved."""
+    if errors:
+        flash(refused + ": " + "; ".join(str(e).removeprefix("rad 1, ") for e in errors),
+              "error")
+    else:
+        flash(saved, "success")
+
+
 @bp.post("/sites/<site_id>/measures")
 @role_required(EDIT_ROLE)
 def add_measure(site_id: str):
     """Add an agreed measure (what, who, by when)."""
     _site_or_404(site_id)
     errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
-    if errors:
-        flash("Åtgärden sparades inte: " + "; ".join(str(e).removeprefix("rad 1, ")
-                                                      for e in errors), "error")
-    else:
-        flash("Åtgärden sparades.", "success")
+    _flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
 
 
@@ -368,11 +373,7 @@ def add_log_entry(site_id: str):
     """Log a meeting or an activity at the site."""
     _site_or_404(site_id)
     errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
-    if errors:
-        flash("Händelsen sparades inte: " + "; ".join(str(e).removeprefix("rad 1, ")
-                                                      for e in errors), "error")
-    else:
-        flash("Händelsen loggades.", "success")
+    _flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
 
 
