@@ -19,7 +19,9 @@ STAMP="$VENV/.pyproject.sha256"
 # Packages for the app itself (brief PDFs, GDAL tools) and, in addition, for the tests
 # (Chromium for browser tests, PostgreSQL + PostGIS for the postgis tests).
 APT_RUN=(gdal-bin poppler-utils fonts-dejavu-core)
-APT_TEST=(chromium chromium-driver postgresql postgis)
+# The PostGIS extension itself is postgresql-NN-postgis-3 for the installed server
+# (Debian's `postgis` package holds only the command-line tools); see postgis_package.
+APT_TEST=(chromium chromium-driver postgresql)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -93,8 +95,23 @@ cmd_run() {
     exec "$VENV/bin/trygghetskartan" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"
 }
 
+# Print the Debian package of the PostGIS extension for the newest installed
+# PostgreSQL server (postgresql-15-postgis-3 on Debian 12), or the metapackage that
+# follows Debian's default server when none is installed yet.
+postgis_package() {
+    local version
+    version=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+    if [ -n "$version" ]; then
+        printf 'postgresql-%s-postgis-3\n' "$version"
+    else
+        printf 'postgresql-postgis\n'
+    fi
+}
+
 cmd_test() {
     ensure_apt "${APT_RUN[@]}" "${APT_TEST[@]}"
+    # After the server is installed, so that the extension matches its version.
+    ensure_apt "$(postgis_package)"
     ensure_venv
     local ruff_rc=0 pytest_rc=0
     say "ruff check ."
