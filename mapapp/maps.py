@@ -100,6 +100,9 @@ def decimal_filter(value: float, places: int = 1) -> str:
 @bp.get("/")
 def city():
     """The city map: every stadsdelsområde, filters, aggregated incidents."""
+    chosen = _chosen_district(None)
+    if chosen is not None:
+        return chosen
     return _map_page(None)
 
 
@@ -113,7 +116,38 @@ def district(code: str):
             return redirect(url_for("maps.district", code=successor[code], **request.args),
                             301)
         abort(404)
+    chosen = _chosen_district(code)
+    if chosen is not None:
+        return chosen
     return _map_page(code)
+
+
+def _chosen_district(current: str | None):
+    """A redirect when the plain form chose another area than the page shows.
+
+    Choosing a stadsdelsområde has one behaviour everywhere: it opens that area's page
+    (``/sdn/<code>``, zoomed to it, with its heading and key figures), and "Hela
+    staden" opens the city map; the other filters go along, the map position does not.
+    Returns None when the page already shows the choice.
+    """
+    if "sdn" not in request.args:
+        return None
+    catalogue = area_catalogue(get_store())
+    text = request.args.get("sdn", "").strip()
+    target = None
+    if text:
+        matches = [c for c, name in catalogue.current.items()
+                   if text.lower() in (c, name.lower())]
+        if not matches:
+            return None  # an unknown area: the filter reports it
+        target = matches[0]
+    if target == current:
+        return None
+    args = {k: v for k, v in request.args.items()
+            if k not in ("sdn", "stadsdel", "zoom", "lat", "lon")}
+    if target is None:
+        return redirect(url_for("maps.city", **args))
+    return redirect(url_for("maps.district", code=target, **args))
 
 
 @bp.get("/sdn/<code>/nyckeltal")
@@ -238,6 +272,7 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
         "priorityUrl": url_for("priority.ranking"),
         "priorityColours": [list(pair) for pair in RANK_COLOURS],
         "districtUrl": url_for("maps.district", code="CODE"),
+        "cityUrl": url_for("maps.city"),
         "pointZoom": POINT_ZOOM,
         "pointLimit": POINT_LIMIT,
         "cellSizes": CELL_SIZE_BY_ZOOM,

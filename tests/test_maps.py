@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -115,8 +116,23 @@ def test_every_form_control_has_a_label(demo_app):
         assert f'for="{control}"' in html, control
 
 
+def test_a_district_chosen_in_the_plain_form_opens_its_page(demo_app):
+    client = demo_app.test_client()
+    response = client.get("/?period=2024-T2&category=strategiska&sdn=jarva&zoom=13&lat=59.4"
+                          "&lon=17.9")
+    assert response.status_code == 302
+    target = urlparse(response.location)
+    assert target.path == "/sdn/jarva"
+    assert parse_qs(target.query) == {"period": ["2024-T2"], "category": ["strategiska"]}
+    # "Hela staden" from a district page, and another district, likewise
+    assert urlparse(client.get("/sdn/jarva?sdn=&period=2024").location).path == "/"
+    assert urlparse(client.get("/sdn/jarva?sdn=Farsta").location).path == "/sdn/farsta"
+    # the district's own choice stays on the page
+    assert client.get("/sdn/jarva?sdn=jarva&period=2024").status_code == 200
+
+
 def test_filter_in_the_url_is_restored(demo_app):
-    url = "/?period=2024-T2&category=strategiska&sdn=jarva&status=oppna&zoom=13&lat=59.4&lon=17.9"
+    url = "/sdn/jarva?period=2024-T2&category=strategiska&status=oppna&zoom=13&lat=59.4&lon=17.9"
     html = demo_app.test_client().get(url).get_data(as_text=True)
     page = parse(html)
     assert page.selected == {"period": "2024-T2", "category": "strategiska", "sdn": "jarva",

@@ -332,20 +332,83 @@ def test_mouse_clicks_reach_grid_cells_and_sites_under_the_priority_layer(server
         context.close()
 
 
-def test_stadsdelsomrade_filter_narrows_every_layer_on_the_city_map(server, browser):
+def test_choosing_a_district_in_the_filter_opens_it_zoomed_with_its_heading(server, browser):
+    """Choosing Farsta on / has the behaviour of the district link: /sdn/farsta, zoomed
+    to Farsta, heading Farsta, every layer narrowed, the other filters carried over."""
     context, page, watch = open_page(browser, server)
     try:
-        page.goto(server.url + "/?period=2025")
+        page.goto(server.url + "/?period=2025&category=strategiska")
         first = settle(page)
         total_city = int(page.locator("#tk-legend").get_attribute("data-total"))
         sites_city = page.evaluate("tkMap.state.sites.count")
-        page.get_by_label("Stadsdelsområde", exact=True).select_option("jarva")
-        page.wait_for_function(f"tkMap.state.loads > {first['loads'] + 3}")
+        zoom_city = page.evaluate("tkMap.map.getZoom()")
+        with page.expect_navigation():
+            page.get_by_label("Stadsdelsområde", exact=True).select_option("farsta")
+        assert urlparse(page.url).path == "/sdn/farsta"
+        query = parse_qs(urlparse(page.url).query)
+        assert query["period"] == ["2025"] and query["category"] == ["strategiska"]
         settle(page)
-        total_jarva = int(page.locator("#tk-legend").get_attribute("data-total"))
-        assert 0 < total_jarva < total_city
+        assert page.locator("#tk-panel-title").inner_text().startswith("Farsta")
+        assert page.get_by_label("Stadsdelsområde", exact=True).input_value() == "farsta"
+        # zoomed to Farsta: the view is closer than the city's and Farsta's centre is in it
+        assert page.evaluate("tkMap.map.getZoom()") > zoom_city
+        farsta = geodata.stadsdelsomraden(division="2023").to_crs(4326)
+        centre = farsta.loc[farsta["code"] == "farsta"].geometry.iloc[0].representative_point()
+        assert page.evaluate(f"tkMap.map.getBounds().contains([{centre.y}, {centre.x}])")
+        total_farsta = int(page.locator("#tk-legend").get_attribute("data-total"))
+        assert 0 < total_farsta < total_city
         assert 0 < page.evaluate("tkMap.state.sites.count") < sites_city
-        assert parse_qs(urlparse(page.url).query)["sdn"] == ["jarva"]
+        # the district carries over to the priority list, the findings and the briefs
+        links = page.eval_on_selector_all(".tk-district-links a", "as => as.map(a => a.href)")
+        assert any("/priority?" in h and "sdn=farsta" in h for h in links), links
+        assert any("/findings?" in h and "sdo=farsta" in h for h in links), links
+        assert any("/briefs/?" in h and "sdn=farsta" in h for h in links), links
+        # and "Hela staden" goes back to the city map
+        with page.expect_navigation():
+            page.get_by_label("Stadsdelsområde", exact=True).select_option("")
+        assert urlparse(page.url).path == "/"
+        settle(page)
+        assert page.locator("#tk-panel-title").inner_text().startswith("Stockholms stad")
+        assert first["loads"] >= 3
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_rapid_filter_changes_end_with_the_figures_matching_the_map(server, browser):
+    """Quick changes of period, category and status on /sdn/jarva: the key-figures panel
+    ends showing the figures of the last filter, as the map does (no stale answer)."""
+    context, page, watch = open_page(browser, server)
+    try:
+        page.goto(server.url + "/sdn/jarva?period=2025")
+        settle(page)
+        # slow the figures down so older answers arrive late, and in reverse order
+        delays = iter([900, 600, 300, 0, 0, 0, 0, 0])
+
+        def slow(route):
+            page.wait_for_timeout(next(delays, 0))
+            route.continue_()
+
+        page.route("**/sdn/jarva/nyckeltal*", slow)
+        period = page.get_by_label("Period", exact=True)
+        category = page.get_by_label("Kategori", exact=True)
+        period.select_option("2024")
+        category.select_option("strategiska")
+        page.get_by_label("Status för fynd", exact=True).select_option("oppna")
+        category.select_option("ran")
+        page.wait_for_timeout(1500)
+        settle(page)
+        final = parse_qs(urlparse(page.url).query)
+        assert final["period"] == ["2024"] and final["category"] == ["ran"]
+        panel = page.locator("#tk-figures")
+        assert parse_qs(panel.get_attribute("data-filter"))["category"] == ["ran"]
+        shown = panel.locator('[data-figure="incidents"]').inner_text()
+        page.unroute("**/sdn/jarva/nyckeltal*")
+        fresh = page.evaluate("""() => fetch('/sdn/jarva/nyckeltal?period=2024&category=ran'
+            + '&status=oppna').then(r => r.text())""")
+        expected = fresh.split('data-figure="incidents">', 1)[1].split("<", 1)[0]
+        assert shown == expected
+        assert "2024" in panel.locator("#tk-figures-title").inner_text()
         watch.check()
     finally:
         context.close()

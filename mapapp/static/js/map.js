@@ -767,20 +767,47 @@
     if (withFigures !== false) { reloadFigures(); }
   }
 
+  var figuresRequest = 0;
+
   function reloadFigures() {
     var box = document.getElementById("tk-figures");
     if (!box || !cfg.figuresUrl) { return; }
-    fetch(cfg.figuresUrl + "?" + filterParams().toString(), { credentials: "same-origin" })
+    // only the newest answer may replace the panel: quick filter changes abort the
+    // older requests, and an answer that arrives after a newer request is dropped
+    if (controllers.figures) { controllers.figures.abort(); }
+    var controller = new AbortController();
+    controllers.figures = controller;
+    var ticket = ++figuresRequest;
+    state.pending += 1;
+    fetch(cfg.figuresUrl + "?" + filterParams().toString(),
+          { credentials: "same-origin", signal: controller.signal })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
-        if (html === null) { return; }
+        if (html === null || ticket !== figuresRequest) { return; }
         // the fragment is rendered by the server with Jinja's autoescaping
         var holder = document.createElement("template");
         holder.innerHTML = html;
         var fresh = holder.content.getElementById("tk-figures");
-        if (fresh) { box.replaceWith(fresh); }
+        if (fresh) {
+          fresh.dataset.filter = filterParams().toString();
+          document.getElementById("tk-figures").replaceWith(fresh);
+        }
       })
-      .catch(failed("nyckeltal"));
+      .catch(failed("nyckeltal"))
+      .finally(function () {
+        state.pending -= 1;
+        if (controllers.figures === controller) { delete controllers.figures; }
+      });
+  }
+
+  // Choosing a stadsdelsområde opens its page (zoomed to it, with its heading and key
+  // figures), and "Hela staden" the city map: the same as following a district link.
+  function openDistrict(code) {
+    var params = filterParams();
+    params.delete("sdn");
+    params.delete("stadsdel");
+    var base = code ? cfg.districtUrl.replace("CODE", encodeURIComponent(code)) : cfg.cityUrl;
+    window.location.assign(base + (params.toString() ? "?" + params.toString() : ""));
   }
 
   function datesVisible() {
@@ -801,6 +828,12 @@
   }
 
   form.addEventListener("change", function (event) {
+    if (event.target.name === "sdn") {
+      if ((event.target.value || null) !== (cfg.district || null)) {
+        openDistrict(event.target.value);
+      }
+      return;
+    }
     if (event.target.name === "period" && event.target.value === "") {
       datesVisible();
       if (!(form.elements.from.value && form.elements.to.value)) {
