@@ -30,6 +30,13 @@ Definitions (also printed in the brief's section "Om underlaget"):
   this repeats until no line hides exactly one cell. The rule applies to the counts
   behind a table even where only rates are printed, and to the series in the charts.
   Figures in *different* tables are not protected against each other.
+* **Per cent changes** need :data:`CHANGE_MIN_COUNT` events in both periods; below
+  that the two counts are printed ("5 → 11").
+* **As of the period's end.** Findings (status from ``finding_history``,
+  :func:`findings_as_of`) and sites (:func:`sites_as_of`) are taken as they were when
+  the period ended, or now for a period not over yet (:func:`as_of_time`); the clock
+  (:mod:`layers.clock`) only dates the brief, so a closed period's brief is the same
+  whenever it is made.
 """
 
 from __future__ import annotations
