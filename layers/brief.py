@@ -30,6 +30,13 @@ Definitions (also printed in the brief's section "Om underlaget"):
   this repeats until no line hides exactly one cell. The rule applies to the counts
   behind a table even where only rates are printed, and to the series in the charts.
   Figures in *different* tables are not protected against each other.
+* **Per cent changes** need :data:`CHANGE_MIN_COUNT` events in both periods; below
+  that the two counts are printed ("5 → 11").
+* **As of the period's end.** Findings (status from ``finding_history``,
+  :func:`findings_as_of`) and sites (:func:`sites_as_of`) are taken as they were when
+  the period ended, or now for a period not over yet (:func:`as_of_time`); the clock
+  (:mod:`layers.clock`) only dates the brief, so a closed period's brief is the same
+  whenever it is made.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 import geodata
+from layers import clock
 from layers.periods import Period, parse_period
 from layers.schema import (
     DIVISION_CHANGE,
@@ -69,6 +77,10 @@ LOGGER = logging.getLogger(__name__)
 
 #: Counts from 1 up to this number minus one are shown as "<5".
 SUPPRESS_BELOW = 5
+#: A change is printed in per cent only when both counts reach this; below it a per
+#: cent change swings wildly on a handful of events (5 -> 11 is "+120 %"), so the
+#: brief prints the two counts instead ("5 → 11").
+CHANGE_MIN_COUNT = 20
 #: How many periods the trend covers, by kind of period (the brief's own included).
 TREND_PERIODS = {"year": 5, "tertial": 6, "month": 12, "range": 4}
 #: At most this many periods as columns of the platssamverkan table.
@@ -186,13 +198,17 @@ def rate_cell(n: int, status: int, population: int | None) -> Cell:
 
 def change_cell(current: int, current_status: int, previous: int | None,
                 previous_status: int) -> Cell:
-    """Change in per cent against the comparable period (``previous`` None: no data)."""
+    """Change in per cent against the comparable period (``previous`` None: no data).
+
+    Below :data:`CHANGE_MIN_COUNT` in either period the cell holds the two counts
+    ("5 → 11") and no value, so no sentence or chart reads a per cent change into it.
+    """
     if previous is None:
         return Cell(NOT_AVAILABLE)
     if current_status != SHOWN or previous_status != SHOWN:
         return Cell(HIDDEN)
-    if previous == 0:
-        return Cell(format_change(0), 0.0) if current == 0 else Cell(NOT_AVAILABLE)
+    if min(current, previous) < CHANGE_MIN_COUNT:
+        return Cell(f"{format_int(previous)}{NBSP}→{NBSP}{format_int(current)}")
     value = (current - previous) / previous * 100
     return Cell(format_change(value), value)
 
@@ -399,6 +415,8 @@ class CityData:
     window: tuple[pd.Timestamp, pd.Timestamp]
     #: the store the data came from (the priority ranking reads it itself)
     store: Store | None = None
+    #: every status change of a finding (``finding_history``), for status as of a date
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def area(self, name: str) -> Area:
         return find_area(self.areas, name)
@@ -456,7 +474,8 @@ def periods_needed(period: Period) -> list[Period]:
 
 def load_city_data(store: Store, period: Period | str) -> CityData:
     """Read what the briefs of ``period`` need: incidents of the trend window, all
-    findings and sites, population, the areas and the saved analysis texts."""
+    findings with their status history and sites, population, the areas and the saved
+    analysis texts."""
     period = _as_period(period)
     start, end = _window(periods_needed(period))
     incidents = store.read("incidents", Query(start=start.to_pydatetime(),
@@ -466,16 +485,83 @@ def load_city_data(store: Store, period: Period | str) -> CityData:
     findings = store.read("findings")
     for column in ("found_at", "fixed_at", "status_changed_at"):
         findings[column] = _local(findings[column])
+    history = store.read("finding_history")
+    history["changed_at"] = _local(history["changed_at"])
     data_start, data_end = data_span(store) or (None, None)
     return CityData(
         incidents=incidents, findings=findings, sites=store.read("sites"),
         population=store.read("population"), areas=load_areas(store),
         texts=store.read("brief_texts"), data_start=data_start, data_end=data_end,
-        window=(start, end), store=store)
+        window=(start, end), store=store, history=history)
 
 
 def _local(times: pd.Series) -> pd.Series:
     return pd.to_datetime(times, utc=True).dt.tz_convert(LOCAL_TZ)
+
+
+# --- as of a point in time -------------------------------------------------------------
+
+
+def findings_as_of(findings: pd.DataFrame, history: pd.DataFrame,
+                   when: pd.Timestamp) -> pd.DataFrame:
+    """The findings found before ``when``, with ``status``, ``owner`` and ``fixed_at``
+    as they were at ``when``, so a brief for a closed period does not change when a
+    finding is fixed or reopened afterwards.
+
+    The status at ``when`` is the ``to_status`` of the finding's last change before
+    ``when`` in ``finding_history``; a finding whose changes all came later has the
+    ``from_status`` of its first change, and one without any history row keeps the
+    status it has (its creation status: every change writes a history row). The owner
+    is the one the last earlier change recorded, else the current one. ``fixed_at`` is
+    the time of the last change to åtgärdad before ``when`` (for a finding without
+    history its own ``fixed_at``), and empty unless the finding was åtgärdad then.
+    """
+    if findings.empty:
+        return findings
+    sel = findings[(findings["found_at"] < when).to_numpy()].copy()
+    status = sel["status"].fillna("ny").astype(object)
+    owner = sel["owner"].astype(object)
+    fixed = sel["fixed_at"]
+    ids = sel["id"]
+    changes = history[history["finding_id"].isin(ids)] if not history.empty else history
+    if not changes.empty:
+        changes = changes.sort_values(["changed_at", "id"], kind="stable")
+        first = changes.groupby("finding_id").head(1).set_index("finding_id")
+        before = changes[(changes["changed_at"] < when).to_numpy()]
+        last = before.groupby("finding_id").tail(1).set_index("finding_id")
+        created = ids.map(first["from_status"])
+        status = created.where(created.notna(), status)
+        at_when = ids.map(last["to_status"])
+        status = at_when.where(at_when.notna(), status)
+        owner_then = ids.map(last["owner"])
+        owner = owner_then.where(owner_then.notna(), owner)
+        fixes = before[(before["to_status"] == "atgardad").to_numpy()]
+        fixed_then = ids.map(fixes.groupby("finding_id")["changed_at"].max())
+        fixed = fixed_then.where(ids.isin(changes["finding_id"]), fixed)
+    sel["status"] = status
+    sel["owner"] = owner
+    sel["fixed_at"] = pd.to_datetime(fixed, utc=True).dt.tz_convert(LOCAL_TZ).where(
+        status == "atgardad")
+    return sel
+
+
+def sites_as_of(sites: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The platssamverkan sites that had started by ``day`` (or have no start date).
+
+    The register keeps a start date but no end date: a site's status (planerad, aktiv,
+    avslutad) is the register's current one, so a site ended after ``day`` shows as
+    avslutad. The brief says so in "Om underlaget".
+    """
+    if sites.empty:
+        return sites
+    start = pd.to_datetime(sites["start_date"], errors="coerce")
+    return sites[(start.isna() | (start <= pd.Timestamp(day))).to_numpy()]
+
+
+def as_of_time(period: Period, now: pd.Timestamp) -> pd.Timestamp:
+    """The instant a brief's findings and sites are taken at: the end of ``period``, or
+    ``now`` while the period is not over yet."""
+    return min(_bounds(period)[1], now)
 
 
 def _as_period(period: Period | str) -> Period:
@@ -533,7 +619,7 @@ def save_texts(store: Store, code: str, period: Period | str, values: dict[str, 
     period = _as_period(period)
     clean = {k: (values.get(k) or "").replace("\r\n", "\n")[:TEXT_MAX_LENGTH]
              for k in TEXT_FIELDS}
-    row = {**clean, "updated_at": pd.Timestamp.now(tz=LOCAL_TZ), "updated_by": user}
+    row = {**clean, "updated_at": clock.now(), "updated_by": user}
     key = text_id(code, period)
     if not store.update("brief_texts", key, row):
         store.write({"brief_texts": pd.DataFrame([{
@@ -592,7 +678,11 @@ class Brief:
     area: Area
     period: Period
     comparison: Period
+    #: the day the brief was made ("Framtagen"); nothing else depends on it
     created: dt.date
+    #: the last day findings and sites are taken at: the period's end, or the day the
+    #: brief was made while the period is not over
+    as_of: dt.date
     threshold: int
     population: int | None
     population_year: int | None
@@ -619,6 +709,18 @@ class Brief:
     @property
     def title(self) -> str:
         return f"Lägesbild {self.area.name} {self.period.short_label}"
+
+    @property
+    def missing_texts(self) -> list[str]:
+        """Headings of the analysis sections nobody has written yet."""
+        return [heading for key, heading in TEXT_FIELDS.items()
+                if not (self.texts.get(key) or "").strip()]
+
+    @property
+    def draft(self) -> bool:
+        """A brief is a draft (marked UTKAST) until every analysis section is written:
+        it must not reach the board looking finished with empty sections."""
+        return bool(self.missing_texts)
 
     @property
     def tables(self) -> list[Table]:
@@ -668,6 +770,8 @@ class _Context:
     local: _Counter
     city: _Counter
     footnotes: list[str]
+    #: the instant findings and sites are taken at (see :func:`as_of_time`)
+    as_of: pd.Timestamp
     #: threshold for counts of findings (0: shown exactly, see build_brief)
     findings_threshold: int = 0
 
@@ -846,11 +950,12 @@ class Findings:
     median_days: Cell
 
 
-def _findings_tables(ctx: _Context, today: dt.date) -> Findings:
+def _findings_tables(ctx: _Context) -> Findings:
+    """Findings found up to the period's end, each with its status at the end."""
     frame = ctx.data.findings
     start, end = _bounds(ctx.period)
-    sel = frame[ctx.area.mask(frame) & (frame["found_at"] < end).to_numpy()] \
-        if not frame.empty else frame
+    sel = findings_as_of(frame[ctx.area.mask(frame)] if not frame.empty else frame,
+                         ctx.data.history, end)
     in_period = (sel["found_at"] >= start).to_numpy() if not sel.empty else np.zeros(0, bool)
 
     # by status: found during the period, and everything found up to its end
@@ -868,7 +973,7 @@ def _findings_tables(ctx: _Context, today: dt.date) -> Findings:
     ], [Row(k, label, {c: count_cell(int(values[i, j]), status[i, j], ctx.findings_threshold)
                        for j, c in enumerate(("period", "all"))}, total=k == "totalt")
         for i, (k, label) in enumerate(zip([*statuses, "totalt"], labels, strict=True))])
-    status_table.notes.append(f"Fynd i området; status enligt registret {format_date(today)}.")
+    status_table.notes.append(f"Fynd i området; {_status_when(ctx)}.")
 
     groups = list(FINDING_STATUS_GROUPS)
 
@@ -895,7 +1000,8 @@ def _findings_tables(ctx: _Context, today: dt.date) -> Findings:
             cells = {g: count_cell(int(values[i, j]), status[i, j], ctx.findings_threshold)
                      for j, g in enumerate([*groups, "totalt"])}
             if with_median:
-                cells["median_days"] = _median_days(parts[i] if i < len(parts) else sel, end)
+                cells["median_days"] = _median_days(parts[i] if i < len(parts) else sel,
+                                                    start, end)
             rows.append(Row(rk, label, cells, total=rk == "totalt"))
         columns = [(g, FINDING_STATUS_GROUPS[g][0]) for g in groups] + [("totalt", "Totalt")]
         if with_median:
@@ -911,16 +1017,16 @@ def _findings_tables(ctx: _Context, today: dt.date) -> Findings:
     by_owner = crosstab("findings_owner", "Fynd efter ansvarig", "Ansvarig", "owner",
                         [*OWNERS, ""], [OWNERS[o].capitalize() for o in OWNERS]
                         + ["Ej angiven"], True)
-    by_owner.notes.append("Mediantid från fynd till åtgärd, för fynd åtgärdade senast "
-                          "periodens sista dag (– = inga åtgärdade fynd med datum).")
+    by_owner.notes.append("Ansvarig och status vid periodens slut. Mediantid från fynd till "
+                          "åtgärd, för fynd åtgärdade under perioden (– = inga åtgärdade fynd "
+                          "med datum under perioden).")
 
     open_ = sel[sel["status"].isin(OPEN_STATUSES).to_numpy()] if not sel.empty else sel
     if not open_.empty:
         open_ = open_.sort_values(["found_at", "id"]).head(OLDEST_OPEN)
-    today_ts = pd.Timestamp(today, tz=LOCAL_TZ)
     oldest_rows = []
     for f in open_.itertuples(index=False):
-        days = (today_ts - f.found_at).days
+        days = (ctx.as_of - f.found_at).days
         owner = OWNERS.get(f.owner, f.owner) if isinstance(f.owner, str) and f.owner \
             else "ej angiven"
         oldest_rows.append(Row(f.id, format_date(f.found_at), {
@@ -935,18 +1041,33 @@ def _findings_tables(ctx: _Context, today: dt.date) -> Findings:
         ("category", "Kategori"), ("description", "Beskrivning"), ("owner", "Ansvarig"),
         ("status", "Status"), ("days_open", "Dagar öppet"),
     ], oldest_rows)
+    oldest.notes.append(f"Dagar öppet räknas till {format_date(_last_day(ctx))}; "
+                        f"{_status_when(ctx)}.")
     if not oldest_rows:
         oldest.notes.append("Inga öppna fynd i området.")
-    return Findings(status_table, by_category, by_owner, oldest, _median_days(sel, end))
+    return Findings(status_table, by_category, by_owner, oldest,
+                    _median_days(sel, start, end))
 
 
-def _median_days(findings: pd.DataFrame, end: pd.Timestamp) -> Cell:
-    """Median days from finding to fix, over findings fixed before ``end``."""
+def _last_day(ctx: _Context) -> dt.date:
+    """The last day the brief's findings and sites are taken at."""
+    return (ctx.as_of - pd.Timedelta(microseconds=1)).date()
+
+
+def _status_when(ctx: _Context) -> str:
+    """"status vid periodens slut (…)" or, for a period not over yet, the day it is."""
+    if ctx.as_of < _bounds(ctx.period)[1]:
+        return f"status {format_date(_last_day(ctx))} (perioden pågår)"
+    return f"status vid periodens slut ({format_date(ctx.period.end)})"
+
+
+def _median_days(findings: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> Cell:
+    """Median days from finding to fix, over findings fixed within [start, end)."""
     from layers.findings import days_to_fix
 
     if findings.empty:
         return Cell(NOT_AVAILABLE)
-    fixed = (findings["fixed_at"] < end).to_numpy()
+    fixed = ((findings["fixed_at"] >= start) & (findings["fixed_at"] < end)).to_numpy()
     days = days_to_fix(findings)[fixed].dropna()
     if days.empty:
         return Cell(NOT_AVAILABLE)
@@ -955,7 +1076,7 @@ def _median_days(findings: pd.DataFrame, end: pd.Timestamp) -> Cell:
 
 
 def _sites(ctx: _Context) -> tuple[Table, list[SiteSeries], gpd.GeoDataFrame]:
-    sites = ctx.data.sites
+    sites = sites_as_of(ctx.data.sites, _last_day(ctx))
     if sites.empty:
         chosen = sites
     else:
@@ -992,7 +1113,9 @@ def _sites(ctx: _Context) -> tuple[Table, list[SiteSeries], gpd.GeoDataFrame]:
         ("status", "Status"), ("start", "Start"), *columns,
         ("change", f"Förändring mot {ctx.comparison.short_label}"),
     ], rows)
-    table.notes.append("Händelser inom platsen eller högst 50 m från dess gräns.")
+    table.notes.append("Händelser inom platsen eller högst 50 m från dess gräns. Platser "
+                       f"som startat senast {format_date(_last_day(ctx))}; status enligt "
+                       "registret (det har inget slutdatum).")
     if not rows:
         table.notes.append("Ingen platssamverkan är registrerad i området.")
     return table, series, chosen
@@ -1098,6 +1221,11 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
         else:
             out.append(f"Det är {format_int(abs(round(change.value)))} % {word} än under "
                        f"{ctx.comparison.label}.")
+    elif (change.value is None and total["previous"].value is not None
+          and total["count"].value is not None and total["city_rate"].value != 0):
+        out.append(f"Under {ctx.comparison.label} registrerades {total['previous'].text} "
+                   "händelser; förändringen anges inte i procent när någon av perioderna har "
+                   f"färre än {CHANGE_MIN_COUNT}.")
     women = victims.row("summa").cells
     if women["kvinna"].value:
         text = f"{women['kvinna'].text} händelser hade en kvinna eller flicka som brottsoffer"
@@ -1116,13 +1244,19 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
 
 def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                 data: CityData | None = None, threshold: int = SUPPRESS_BELOW,
-                suppress_findings: bool = False, today: dt.date | None = None) -> Brief:
+                suppress_findings: bool = False,
+                now: dt.datetime | pd.Timestamp | None = None) -> Brief:
     """Compute the brief of one stadsdelsområde (code or name) for one period.
 
     Pass ``data`` from :func:`load_city_data` to make several briefs of the same period
     without reading the store again. Counts of incidents are suppressed below
     ``threshold``; counts of findings only with ``suppress_findings`` (findings describe
     places, not people, and the brief lists the oldest ones one by one anyway).
+
+    Findings and sites are taken as they were at the period's end (see
+    :func:`as_of_time`); ``now`` (default :func:`layers.clock.now`) only dates the brief
+    ("Framtagen") and caps a period that is not over yet, so a brief for a closed
+    period has the same figures whenever it is made.
     """
     period = _as_period(period)
     if data is None:
@@ -1133,7 +1267,7 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     if start < data.window[0] or end > data.window[1]:
         raise ValueError("the loaded data do not cover this period")
     area = data.area(sdn)
-    today = today or pd.Timestamp.now(tz=LOCAL_TZ).date()
+    now = clock.now() if now is None else clock.as_local(now)
     comparison = period.year_before()
     footnotes: list[str] = []
     population, pop_year = data.population_of(area.code, _year_of(period))
@@ -1141,7 +1275,8 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     ctx = _Context(data, area, period, comparison, threshold, population,
                    data.population_of(area.code, _year_of(comparison))[0], city_pop,
                    _Counter(data, area), _Counter(data, None), footnotes,
-                   threshold if suppress_findings else 0)
+                   as_of=as_of_time(period, now),
+                   findings_threshold=threshold if suppress_findings else 0)
     _division_notes(ctx)
     _population_notes(ctx, pop_year, city_years)
     groups = _groups_table(ctx)
@@ -1151,7 +1286,7 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     trend, points = _trend(ctx)
     place_list, source = _priority(ctx)
     places = _places_table(place_list, source)
-    findings = _findings_tables(ctx, today)
+    findings = _findings_tables(ctx)
     sites, series, site_frame = _sites(ctx)
     summary = _summary(ctx, groups, strategic, gender, findings.by_category, sites)
     if not data.covered(comparison):
@@ -1160,7 +1295,8 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     frame = ctx.local.table
     demo = bool((frame["source"] == "demo").any()) if not frame.empty else False
     return Brief(
-        area=area, period=period, comparison=comparison, created=today, threshold=threshold,
+        area=area, period=period, comparison=comparison, created=now.date(),
+        as_of=_last_day(ctx), threshold=threshold,
         population=population, population_year=pop_year, summary=summary,
         highlights=_highlights(ctx, summary, victims, findings.oldest, place_list), groups=groups,
         strategic=strategic, victims=victims, gender=gender, trend=trend, trend_points=points,
@@ -1207,7 +1343,17 @@ def method_notes(threshold: int = SUPPRESS_BELOW) -> list[str]:
         "Lägesbilden har samma indikatorer för alla stadsdelsområden, så att staden kan "
         "jämföra dem. Händelser räknas per 1 000 invånare under perioden (inte omräknat till "
         "helår). Stadens genomsnitt är alla händelser i staden delat med stadens folkmängd.",
-        "Förändringen jämförs med samma period året innan, så att årstiden inte påverkar.",
+        "Förändringen jämförs med samma period året innan, så att årstiden inte påverkar. "
+        f"Den anges i procent bara när båda perioderna har minst {CHANGE_MIN_COUNT} "
+        "händelser; annars visas de två antalen (till exempel 5 → 11), eftersom några få "
+        "händelser hit eller dit ger stora procenttal.",
+        "Fynd från trygghetsvandringar och platssamverkan redovisas som läget var vid "
+        "periodens slut (för en pågående period: den dag lägesbilden togs fram): öppna fynd "
+        "är fynd gjorda senast då med status ny eller tilldelad enligt fyndens "
+        "statushistorik, dagar öppet räknas till periodens slut och mediantiden till åtgärd "
+        "gäller fynd som åtgärdades under perioden. Platser som startat efter periodens slut "
+        "tas inte med; registret har inget slutdatum, så en plats som avslutats senare visas "
+        "som avslutad. Samma lägesbild ger därför samma siffror när den tas fram igen.",
         f"Strategiska brott enligt stadens trygghetsprogram: {strategic}.",
         f"Små tal skyddas: antal mellan 1 och {threshold - 1} visas som <{threshold}. Tal som "
         "beräknas ur ett dolt antal (per 1 000 invånare, förändring, andel) visas som "
@@ -1278,8 +1424,12 @@ class CityOverview:
 
 def build_city_overview(store: Store | None, period: Period | str, *,
                         data: CityData | None = None,
-                        threshold: int = SUPPRESS_BELOW) -> CityOverview:
-    """Every current stadsdelsområde on the same indicators, with the city total."""
+                        threshold: int = SUPPRESS_BELOW,
+                        now: dt.datetime | pd.Timestamp | None = None) -> CityOverview:
+    """Every current stadsdelsområde on the same indicators, with the city total.
+
+    Open findings and active sites are as of the period's end, as in the briefs.
+    """
     period = _as_period(period)
     if data is None:
         if store is None:
@@ -1295,20 +1445,24 @@ def build_city_overview(store: Store | None, period: Period | str, *,
     values = np.zeros((len(areas) + 1, n_cols), dtype=np.int64)
     populations: list[int | None] = []
     site_counts: list[int] = []
-    _, end = _bounds(period)
+    as_of = as_of_time(period, clock.now() if now is None else clock.as_local(now))
+    last_day = (as_of - pd.Timedelta(microseconds=1)).date()
+    open_findings = findings_as_of(data.findings, data.history, as_of)
+    open_findings = open_findings[open_findings["status"].isin(OPEN_STATUSES).to_numpy()] \
+        if not open_findings.empty else open_findings
+    sites = sites_as_of(data.sites, last_day)
     for i, area in enumerate([*areas, None]):
         counter = _Counter(data, area) if area is not None else city_counter
         by_group = counter.by(period, "group")
         frame = counter.table
         now = frame[_in_period(frame["occurred_at"], period)]
-        findings = data.findings
-        if area is not None:
-            f = findings[area.mask(findings)] if not findings.empty else findings
+        f = open_findings
+        if f.empty:
+            open_n = 0
+        elif area is not None:
+            open_n = int(area.mask(f).sum())
         else:
-            f = findings[findings["sdo_code"].notna().to_numpy()] if not findings.empty \
-                else findings
-        open_n = int((f["status"].isin(OPEN_STATUSES) & (f["found_at"] < end)).sum()) \
-            if not f.empty else 0
+            open_n = int(f["sdo_code"].notna().sum())
         values[i] = [
             len(now), counter.total(comparison),
             *(int(by_group.get(g, 0)) for g in groups),
@@ -1317,7 +1471,6 @@ def build_city_overview(store: Store | None, period: Period | str, *,
         ]
         if area is not None:
             populations.append(data.population_of(area.code, year)[0])
-            sites = data.sites
             site_counts.append(int(((sites["sdo_code"].isin(area.codes))
                                     & (sites["status"] == "aktiv")).sum())
                                if not sites.empty else 0)
@@ -1360,7 +1513,8 @@ def build_city_overview(store: Store | None, period: Period | str, *,
     if used and used != {year}:
         footnotes.append("Folkmängd den 31 december " + ", ".join(map(str, sorted(used)))
                          + f" (närmaste år med uppgift; perioden gäller {year}).")
-    footnotes.append("Öppna fynd: registrerade till och med periodens slut och öppna i dag.")
+    footnotes.append(f"Öppna fynd och aktiva platser: läget {format_date(last_day)} (öppna fynd "
+                     "= registrerade senast då med status ny eller tilldelad då).")
     demo = bool((data.incidents["source"] == "demo").any()) if not data.incidents.empty \
         else False
     return CityOverview(period, comparison, table, chart,

@@ -206,7 +206,7 @@ def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
 
     document.add_heading("Karta", level=1)
     if picture is not None:
-        _picture(document, picture)
+        _picture(document, picture, "Karta över vandringens rutt med fynden numrerade")
         document.add_paragraph("Vandringens rutt och fynden, numrerade som i listan nedan.",
                                style="Caption")
     else:

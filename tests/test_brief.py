@@ -21,7 +21,9 @@ import shapely
 from infra import create_user, login
 
 import geodata
+from layers import clock
 from layers.brief import (
+    CHANGE_MIN_COUNT,
     HIDDEN,
     NBSP,
     PRIMARY,
@@ -31,9 +33,11 @@ from layers.brief import (
     BriefError,
     build_brief,
     build_city_overview,
+    change_cell,
     column_lines,
     load_city_data,
     load_texts,
+    method_notes,
     row_lines,
     save_texts,
     suppress,
@@ -268,12 +272,13 @@ def test_brief_numbers_equal_independent_computation(fixture_store):
     assert groups.cell("alla", "count").value == total_now
     assert groups.cell("alla", "rate").value == pytest.approx(2.4)
     assert groups.cell("alla", "previous").value == total_before
-    assert groups.cell("alla", "change").value == pytest.approx(pct(24, 16))
-    assert groups.cell("alla", "change").text == f"+50{NBSP}%"
+    # 16 is below the minimum for a per cent change: the two counts instead
+    assert groups.cell("alla", "change").value is None
+    assert groups.cell("alla", "change").text == f"16{NBSP}→{NBSP}24"
     assert groups.cell("alla", "city_rate").value == pytest.approx(rate(44, CITY_2024))
     vald_now = count(rows, sdo="jarva", group="vald", period=T2_2025)
     vald_before = count(rows, sdo="jarva", group="vald", period=T2_2024)
-    assert groups.cell("vald", "change").value == pytest.approx(pct(vald_now, vald_before))
+    assert groups.cell("vald", "change").text == f"{vald_before}{NBSP}→{NBSP}{vald_now}"
     assert groups.cell("vald", "city_rate").value == pytest.approx(
         rate(count(rows, group="vald", period=T2_2025), CITY_2024))
     # suppression: the comparison column hides övrigt (2) alone -> egendom (5, the smallest
@@ -336,12 +341,13 @@ def test_brief_numbers_equal_independent_computation(fixture_store):
     owners = brief.findings.by_owner
     assert owners.cell("trafikkontoret", "oppna").value == 1
     assert owners.cell("trafikkontoret", "atgardad").value == 2
-    assert owners.cell("trafikkontoret", "median_days").value == pytest.approx(15.0)
+    # time to fix counts the findings fixed within the period: f3 (20 days), not f1
+    assert owners.cell("trafikkontoret", "median_days").value == pytest.approx(20.0)
     assert [r.key for r in owners.rows] == ["trafikkontoret", "fastighetsagare",
                                             "bostadsbolag", "totalt"]
     assert brief.findings.by_category.cell("belysning", "atgardad").value == 2
     assert brief.findings.by_category.cell("totalt", "totalt").value == 5
-    assert brief.findings.median_days.value == pytest.approx(15.0)
+    assert brief.findings.median_days.value == pytest.approx(20.0)
     assert [r.key for r in brief.findings.oldest.rows] == ["f2", "f4"]
     assert brief.summary.cell("oppna_fynd", "count").value == 2
 
@@ -445,12 +451,12 @@ def test_city_overview_lists_all_areas_with_the_same_indicators(fixture_store):
     assert len(keys) == 1  # the same indicators in every row
     skarholmen = table.row("skarholmen").cells
     assert skarholmen["count"].text == "0" and skarholmen["rate"].value == 0.0
-    assert skarholmen["change"].text == f"±0{NBSP}%"
+    assert skarholmen["change"].text == f"0{NBSP}→{NBSP}0"
     assert skarholmen["rate_vald"].value == 0.0 and skarholmen["women"].value == 0
     jarva = table.row("jarva").cells
     assert jarva["count"].value == 24
     assert jarva["rate"].value == pytest.approx(2.4)
-    assert jarva["change"].value == pytest.approx(50.0)
+    assert jarva["change"].value is None  # 16 -> 24: below the per cent minimum
     assert jarva["open_findings"].value == 2
     assert jarva["sites"].value == 1
     assert table.row("bromma").cells["count"].text == "<5"
@@ -590,3 +596,112 @@ def test_a_period_without_any_data_is_not_reported_as_zero_incidents(fixture_sto
     text = " ".join(brief.highlights)
     assert "Databasen har inga händelser alls" in text
     assert "registrerades" not in text and "oförändrat" not in text
+
+
+# --- as of the period's end (issue 11) ----------------------------------------------------
+
+
+def _ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=LOCAL_TZ)
+
+
+#: Findings whose status changed after the period (2025-T2 ends 2025-08-31), with the
+#: status they have in the register now: id, found, status now, fixed now.
+LATER_FINDINGS = [
+    ("g1", "2025-04-01 18:00", "atgardad", "2026-03-01 09:00"),  # open at the end
+    ("g2", "2025-02-01 18:00", "tilldelad", None),  # fixed in the period, reopened after
+    ("g3", "2025-04-10 18:00", "atgardad", "2025-07-10 18:00"),  # fixed in the period
+]
+#: (finding, changed at, from, to)
+LATER_HISTORY = [
+    ("g1", "2025-04-05 09:00", "ny", "tilldelad"),
+    ("g1", "2026-03-01 09:00", "tilldelad", "atgardad"),
+    ("g2", "2025-02-02 09:00", "ny", "tilldelad"),
+    ("g2", "2025-06-01 18:00", "tilldelad", "atgardad"),
+    ("g2", "2025-10-01 09:00", "atgardad", "tilldelad"),
+    ("g3", "2025-04-11 09:00", "ny", "tilldelad"),
+    ("g3", "2025-07-10 18:00", "tilldelad", "atgardad"),
+]
+
+
+@pytest.fixture
+def history_store(fixture_store):
+    """The fixture store plus findings with a status history and a site that starts
+    after the period: the register now differs from the state at 2025-08-31."""
+    rows = pd.DataFrame({
+        "id": [f[0] for f in LATER_FINDINGS],
+        "found_at": [_ts(f[1]) for f in LATER_FINDINGS],
+        "category": "klotter", "severity": np.array([2] * 3, dtype="int64"),
+        "description": [f"fynd {f[0]}" for f in LATER_FINDINGS],
+        "owner": "bostadsbolag",
+        "status": [f[2] for f in LATER_FINDINGS],
+        "fixed_at": pd.Series([_ts(f[3]) if f[3] else pd.NaT for f in LATER_FINDINGS]),
+        "stadsdel": "rinkeby", "sdo_code": "jarva", "sdo_name": "Järva",
+    })
+    findings = gpd.GeoDataFrame(rows, geometry=[_point("rinkeby", 60 + k) for k in range(3)],
+                                crs=STORE_EPSG)
+    history = pd.DataFrame([{
+        "id": f"{fid}:{k}", "finding_id": fid, "changed_at": _ts(at), "changed_by": "test",
+        "from_status": before, "to_status": after, "owner": "bostadsbolag", "comment": None,
+    } for k, (fid, at, before, after) in enumerate(LATER_HISTORY)])
+    site = gpd.GeoDataFrame({
+        "id": ["site-2"], "name": ["Nya torget"], "status": ["aktiv"],
+        "start_date": [pd.Timestamp("2025-10-01").date()],
+        "sdo_code": ["jarva"], "sdo_name": ["Järva"],
+    }, geometry=[_point("rinkeby", 90).buffer(40)], crs=STORE_EPSG)
+    fixture_store.write({"findings": findings, "finding_history": history, "sites": site})
+    return fixture_store
+
+
+def test_findings_and_sites_are_as_of_the_period_end(history_store):
+    with clock.frozen("2026-12-01 12:00"):
+        brief = build_brief(history_store, "jarva", "2025-T2")
+    assert brief.as_of == pd.Timestamp("2025-08-31").date()
+    assert brief.created == pd.Timestamp("2026-12-01").date()
+    status = brief.findings.status
+    # at 2025-08-31: f2 ny; f4, g1 tilldelad; f1, f3, g2, g3 åtgärdade; f6 avvisad
+    assert [status.cell(s, "all").value for s in ("ny", "tilldelad", "atgardad", "avvisad",
+                                                  "totalt")] == [1, 2, 4, 1, 8]
+    assert brief.summary.cell("oppna_fynd", "count").value == 3
+    oldest = brief.findings.oldest
+    assert [r.key for r in oldest.rows] == ["g1", "f2", "f4"]
+    # days open counted to the period's end (2025-09-01 00:00), not to the clock
+    assert oldest.cell("g1", "days_open").value == (_ts("2025-09-01") - _ts(
+        "2025-04-01 18:00")).days == 152
+    assert oldest.cell("g1", "status").text == "tilldelad"
+    assert "status vid periodens slut (2025-08-31)" in " ".join(status.notes)
+    # time to fix: fixed within the period -> f3 20 days, g2 120 days, g3 91 days
+    assert brief.findings.median_days.value == pytest.approx(91.0)
+    # the site that starts after the period is not listed (nor drawn on the map)
+    assert [r.key for r in brief.sites.rows] == ["site-1"]
+    assert list(brief.map.sites["name"]) == ["Testtorget"]
+    assert "152 dagar" in " ".join(brief.highlights)
+
+
+def test_a_period_not_over_yet_is_taken_at_now(history_store):
+    with clock.frozen("2025-07-01 12:00"):
+        brief = build_brief(history_store, "jarva", "2025-T2")
+    assert brief.as_of == pd.Timestamp("2025-07-01").date()
+    oldest = brief.findings.oldest
+    assert oldest.cell("f2", "days_open").value == (_ts("2025-07-01 12:00") - _ts(
+        "2025-05-10 18:00")).days
+    assert "perioden pågår" in " ".join(oldest.notes)
+
+
+def test_city_overview_open_findings_are_as_of_the_period_end(history_store):
+    with clock.frozen("2026-12-01 12:00"):
+        overview = build_city_overview(history_store, "2025-T2")
+    assert overview.table.row("jarva").cells["open_findings"].value == 3
+    assert overview.table.row("jarva").cells["sites"].value == 1
+
+
+def test_per_cent_change_needs_the_minimum_in_both_periods():
+    assert CHANGE_MIN_COUNT == 20
+    assert change_cell(30, SHOWN, 20, SHOWN).text == f"+50{NBSP}%"
+    assert change_cell(30, SHOWN, 20, SHOWN).value == pytest.approx(50.0)
+    small = change_cell(11, SHOWN, 5, SHOWN)
+    assert small.text == f"5{NBSP}→{NBSP}11" and small.value is None
+    assert change_cell(11, SHOWN, 19, SHOWN).value is None
+    assert change_cell(11, SHOWN, 3, PRIMARY).text == HIDDEN  # never reveals a hidden count
+    assert change_cell(11, SHOWN, None, SHOWN).text == "–"
+    assert any(f"minst {CHANGE_MIN_COUNT} händelser" in p for p in method_notes())

@@ -221,3 +221,16 @@ def test_pages_as_png_for_people_to_look_at(demo_briefs, artifacts_dir):
         (target / f"map-{code}.png").write_bytes(made.pictures_map)
     assert len(list(target.glob("jarva-page-*.png"))) >= 6
     assert len(list(target.glob("map-page-*.png"))) == len(CODES)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_brief_with_its_texts_written_is_board_ready(demo_briefs, code):
+    """All three texts written: no UTKAST; the PDF tagged; every DOCX picture described."""
+    made = demo_briefs[code]
+    info = subprocess.run([_tool("pdfinfo"), str(made.files["pdf"])], check=True,
+                          capture_output=True, text=True).stdout
+    assert re.search(r"^Tagged:\s+yes$", info, re.M), info
+    assert "UTKAST" not in pdf_text(made.files["pdf"])
+    document = docx.Document(str(made.files["docx"]))
+    assert all(shape._inline.docPr.get("descr") for shape in document.inline_shapes)
+    assert "UTKAST" not in made.files["html"].read_text(encoding="utf-8")

@@ -8,6 +8,7 @@
   district against the city, and per category group.
 * :func:`sites_chart` — incidents at each platssamverkan site over the periods.
 * :func:`city_chart` — the 11 stadsdelsområden's rates side by side.
+* :func:`draft_watermark` — the diagonal UTKAST of a draft, an A4-sized SVG.
 
 Only the object-oriented API (``Figure`` + the Agg canvas) is used, never pyplot, so
 drawing is safe in the web app's threads. Labels are Swedish, decimals use commas.
@@ -17,7 +18,9 @@ Values hidden by the brief's suppression are ``None`` and are not drawn.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -77,6 +80,25 @@ def _style() -> dict:
     return {"font.family": FONT, "font.size": 8, "axes.titlesize": 9,
             "axes.titleweight": "bold", "axes.spines.top": False,
             "axes.spines.right": False, "legend.frameon": False}
+
+
+@lru_cache(maxsize=1)
+def draft_watermark(word: str = "UTKAST") -> bytes:
+    """The diagonal watermark of a draft brief: an A4 page (SVG) with ``word`` across it.
+
+    matplotlib writes the letters as outlines (``svg.fonttype`` "path"), not as text:
+    the mark is seen on every page but never read out or copied into the page's text.
+    """
+    width, height = 21.0, 29.7
+    with mpl.rc_context({"svg.fonttype": "path", "font.family": FONT}):
+        fig = _figure(width, height)
+        fig.text(0.5, 0.5, word, ha="center", va="center", fontsize=110,
+                 fontweight="bold", color="#b00020", alpha=0.13,
+                 rotation=math.degrees(math.atan2(height, width)),
+                 rotation_mode="anchor")
+        out = io.BytesIO()
+        fig.savefig(out, format="svg", transparent=True)
+    return out.getvalue()
 
 
 # --- the map ---------------------------------------------------------------------------

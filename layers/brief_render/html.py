@@ -17,7 +17,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from layers.brief import NBSP, SECTION_HEADINGS, TEXT_FIELDS, Brief
-from layers.brief_render import Pictures, median_text
+from layers.brief_render import (
+    DRAFT_MARK,
+    EMPTY_TEXT,
+    WRITE_HINT,
+    Pictures,
+    describe_pictures,
+    draft_text,
+    figures,
+    median_text,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -87,6 +96,16 @@ def _data_uri(png: bytes | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def watermark_uri() -> str:
+    """The diagonal UTKAST of a draft (:func:`figures.draft_watermark`) as a data URI.
+
+    It is the page's background, so it is on every page, behind the text, and not part
+    of the tagged content a screen reader reads (the first page's note says it in words).
+    """
+    svg = figures.draft_watermark(DRAFT_MARK)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
 def render_html(brief: Brief, pictures: Pictures, *, mode: str = "html",
                 back_url: str | None = None) -> str:
     """The brief as one HTML document (``mode`` "pdf" adds page rules and fonts)."""
@@ -96,5 +115,8 @@ def render_html(brief: Brief, pictures: Pictures, *, mode: str = "html",
         brief=brief, mode=mode, css=Markup(css), back_url=back_url,
         fonts=font_faces() if mode == "pdf" else (),
         headings=SECTION_HEADINGS, text_fields=TEXT_FIELDS, median_text=median_text(brief),
+        draft=draft_text(brief), watermark=watermark_uri() if brief.draft else None,
+        draft_mark=DRAFT_MARK, empty_text=EMPTY_TEXT, write_hint=WRITE_HINT,
+        alts=describe_pictures(brief),
         images={"map": _data_uri(pictures.map), "trend": _data_uri(pictures.trend),
                 "sites": _data_uri(pictures.sites)})

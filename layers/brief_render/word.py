@@ -1,9 +1,12 @@
 """The brief as an editable Word document (DOCX) with python-docx.
 
 Headings use Word's built-in heading styles (they show in the navigation pane and a
-table of contents), tables are real tables with a repeated header row, the pictures
-are the same PNGs as in the PDF, and the secretary's sections are plain paragraphs to
-edit. The document language is Swedish; the footer numbers the pages.
+table of contents), tables are real tables whose header row repeats on every page
+(``w:tblHeader``), the pictures are the same PNGs as in the PDF, each with a Swedish
+description (``wp:docPr/@descr``, Word's "alt text"), and the secretary's sections are
+plain paragraphs to edit. The document language is Swedish; the footer numbers the
+pages. A draft (an analysis section empty) says so on the first page and in the
+header of every page.
 """
 
 from __future__ import annotations
@@ -19,14 +22,22 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from layers.brief import SECTION_HEADINGS, TEXT_FIELDS, Brief, Table
-from layers.brief_render import Pictures, median_text
+from layers.brief_render import (
+    DRAFT_NOTE,
+    EMPTY_TEXT,
+    WRITE_HINT,
+    Pictures,
+    describe_pictures,
+    draft_text,
+    median_text,
+)
 
 BLUE = RGBColor(0x0B, 0x3D, 0x6B)
 GREY = RGBColor(0x55, 0x55, 0x55)
+RED = RGBColor(0xB0, 0x00, 0x20)
 FONT = "Arial"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-PLACEHOLDER = ("Ingen text ännu. Förvaltningen skriver texten i Trygghetskartan under "
-               "Lägesbilder → Skriv analys, eller direkt här i dokumentet.")
+PLACEHOLDER = f"{EMPTY_TEXT}. {WRITE_HINT}, eller direkt här i dokumentet."
 
 
 def _clean(text: str) -> str:
@@ -58,6 +69,16 @@ def _page_number_footer(section, title: str) -> None:
     for r in paragraph.runs:
         r.font.size = Pt(8)
         r.font.color.rgb = GREY
+
+
+def _draft_header(section) -> None:
+    """UTKAST at the top of every page of a draft."""
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    run = paragraph.add_run(DRAFT_NOTE)
+    run.bold = True
+    run.font.size = Pt(9)
+    run.font.color.rgb = RED
 
 
 def _repeat_header(row) -> None:
@@ -120,10 +141,13 @@ def add_table(document, table: Table) -> None:
     document.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
-def _picture(document, png: bytes | None, width_cm: float = 16.5) -> None:
+def _picture(document, png: bytes | None, description: str,
+             width_cm: float = 16.5) -> None:
+    """A picture with its description as alt text (``descr`` of ``wp:docPr``)."""
     if png is None:
         return
-    document.add_picture(io.BytesIO(png), width=Cm(width_cm))
+    shape = document.add_picture(io.BytesIO(png), width=Cm(width_cm))
+    shape._inline.docPr.set("descr", _clean(description))
     document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
@@ -138,7 +162,10 @@ def _title_page(document, brief: Brief) -> None:
         p.paragraph_format.space_after = Pt(space)
         return p
 
-    for _ in range(4):
+    note = draft_text(brief)
+    if note:
+        line(note, 11, bold=True, colour=RED, space=12)
+    for _ in range(4 if not note else 2):
         document.add_paragraph()
     line(f"Stockholms stad · stadsdelsområde {brief.area.name}", 10, colour=GREY,
          space=24)
@@ -151,6 +178,7 @@ def _title_page(document, brief: Brief) -> None:
                   + f" (31 december {brief.population_year})") if brief.population \
         else "uppgift saknas"
     for label, value in (("Framtagen", brief.created.isoformat()),
+                         ("Fynd och platser per", brief.as_of.isoformat()),
                          ("Jämförelseperiod", brief.comparison.label),
                          ("Folkmängd", population), ("Källa", "Trygghetskartan")):
         p = document.add_paragraph()
@@ -177,6 +205,9 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     section.left_margin = section.right_margin = Cm(2.0)
     section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
     _page_number_footer(section, brief.title)
+    if brief.draft:
+        _draft_header(section)
+    described = describe_pictures(brief)
     h = SECTION_HEADINGS
     _title_page(document, brief)
 
@@ -190,13 +221,13 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
             document.add_paragraph(_clean(note), style="List Number")
 
     document.add_heading(h[1], level=1)
-    _picture(document, pictures.map)
+    _picture(document, pictures.map, described["map"])
     document.add_paragraph(f"{brief.area.name}: stadsdelar, prioriterade platser (numrerade "
                            "som i tabellen Prioriterade platser) och platser med "
                            "platssamverkan.", style="Caption")
 
     document.add_heading(h[2], level=1)
-    _picture(document, pictures.trend)
+    _picture(document, pictures.trend, described["trend"])
     add_table(document, brief.trend)
     document.add_heading(h[3], level=1)
     add_table(document, brief.groups)
@@ -216,7 +247,7 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
                   brief.findings.by_owner, brief.findings.oldest):
         add_table(document, table)
     document.add_heading(h[8], level=1)
-    _picture(document, pictures.sites)
+    _picture(document, pictures.sites, described.get("sites", ""))
     add_table(document, brief.sites)
 
     for field, heading in TEXT_FIELDS.items():
