@@ -1152,10 +1152,20 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     hit = cache.get(key)
     if hit is not None:
         return hit
-    size = store_cell_size(store, config)
-    obs, _ = observations_from_store(store, period, sdn=code)
-    result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit)
-    cache.put(key, result)
+    # one computation per key: requests arriving while it runs (after an import
+    # committed, say) wait for it instead of ranking the city in parallel
+    with _CACHE_LOCK:
+        if len(_COMPUTING) > 256:
+            _COMPUTING.clear()
+        computing = _COMPUTING.setdefault((id(cache), key), threading.Lock())
+    with computing:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        size = store_cell_size(store, config)
+        obs, _ = observations_from_store(store, period, sdn=code)
+        result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit)
+        cache.put(key, result)
     return result
 
 
@@ -1164,6 +1174,8 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
 CACHE_SECONDS = 3600.0
 _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
+#: a lock per ranking being computed (see priority_for_store)
+_COMPUTING: dict[tuple, threading.Lock] = {}
 #: (data version, data_span) per store, for default_period
 _SPANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
