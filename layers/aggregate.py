@@ -281,17 +281,9 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
 
 
 def data_version(store: Store) -> tuple:
-    """Something that changes when incidents are added (deletions and edits of
-    incidents are caught by the cache's expiry, :data:`CACHE_SECONDS`)."""
-    from layers.store.geopackage import GeoPackageStore
-
-    if isinstance(store, GeoPackageStore):
-        # cheap on a fresh connection too (a count would read the whole table)
-        row = store.conn.execute(
-            "SELECT (SELECT last_change FROM gpkg_contents WHERE table_name = 'incidents'), "
-            "(SELECT max(fid) FROM incidents)").fetchone()
-        return tuple(row)
-    return (store.count("incidents"),)
+    """The store's data version (:meth:`Store.data_version`): changes with every
+    committed write of any layer, never with an uncommitted one, and never waits."""
+    return store.data_version()
 
 
 class _TimedCache:

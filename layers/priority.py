@@ -1031,9 +1031,23 @@ def _open_at(findings: gpd.GeoDataFrame, end: dt.datetime) -> gpd.GeoDataFrame:
     return findings[(found & still_open).to_numpy()]
 
 
-def default_period(store) -> Period | None:
-    """The tertial of the latest incident in the store (None for an empty store)."""
-    span = data_span(store)
+def default_period(store, version: tuple | None = None) -> Period | None:
+    """The tertial of the latest incident in the store (None for an empty store).
+
+    With the store's data ``version`` the span is remembered for that version: it
+    counts and pages through the time index, too slow to repeat per request.
+    """
+    if version is None:
+        span = data_span(store)
+    else:
+        with _CACHE_LOCK:
+            known = _SPANS.get(store)
+        if known is not None and known[0] == version:
+            span = known[1]
+        else:
+            span = data_span(store)
+            with _CACHE_LOCK:
+                _SPANS[store] = (version, span)
     if span is None:
         return None
     last = span[1]
@@ -1117,18 +1131,20 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
 
     ``sdn`` is a code or name (ValueError in Swedish when unknown); ``period`` a
     :class:`Period` or its text (default: the tertial of the latest incident).
-    Results are kept for :data:`CACHE_SECONDS` per store and data version, so the
-    page, the API and the map layer share one computation.
+    Results are kept per store and data version (:meth:`Store.data_version`, which
+    a running import does not change before it commits), so the page, the API and
+    the map layer share one computation and keep serving while an import runs.
     """
     from layers.aggregate import _TimedCache, data_version
 
     config = config or load_config()
+    version = data_version(store)
     code = resolve_sdn(sdn) if sdn else None
     if isinstance(period, str):
         period = parse_period(period)
     if period is None:
-        period = default_period(store) or Period.tertial(dt.date.today().year, 1)
-    key = (data_version(store), _layers_version(store), code, period.code, limit, repr(config))
+        period = default_period(store, version) or Period.tertial(dt.date.today().year, 1)
+    key = (version, code, period.code, limit, repr(config))
     with _CACHE_LOCK:
         cache = _CACHES.get(store)
         if cache is None:
@@ -1136,17 +1152,32 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     hit = cache.get(key)
     if hit is not None:
         return hit
-    size = store_cell_size(store, config)
-    obs, _ = observations_from_store(store, period, sdn=code)
-    result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit)
-    cache.put(key, result)
+    # one computation per key: requests arriving while it runs (after an import
+    # committed, say) wait for it instead of ranking the city in parallel
+    with _CACHE_LOCK:
+        if len(_COMPUTING) > 256:
+            _COMPUTING.clear()
+        computing = _COMPUTING.setdefault((id(cache), key), threading.Lock())
+    with computing:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        size = store_cell_size(store, config)
+        obs, _ = observations_from_store(store, period, sdn=code)
+        result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit)
+        cache.put(key, result)
     return result
 
 
-#: Seconds a ranking is reused (a finding's status change shows within this time).
-CACHE_SECONDS = 60.0
+#: Seconds a ranking is reused at most. The key holds the store's data version, so a
+#: change shows at once; the expiry only bounds memory of rankings nobody asks for.
+CACHE_SECONDS = 3600.0
 _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
+#: a lock per ranking being computed (see priority_for_store)
+_COMPUTING: dict[tuple, threading.Lock] = {}
+#: (data version, data_span) per store, for default_period
+_SPANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def clear_cache() -> None:
@@ -1154,18 +1185,17 @@ def clear_cache() -> None:
     with _CACHE_LOCK:
         for cache in _CACHES.values():
             cache.clear()
+        _SPANS.clear()
 
 
-def _layers_version(store) -> tuple:
-    """Something that changes when findings or sites are added, removed or updated."""
-    from layers.store.geopackage import GeoPackageStore
+def warm_cache(store) -> PriorityResult:
+    """Compute the default ranking (the city, the latest tertial) into the cache.
 
-    if isinstance(store, GeoPackageStore):
-        return store.conn.execute(
-            "SELECT (SELECT count(*) FROM findings), (SELECT max(status_changed_at) FROM "
-            "findings), (SELECT max(fid) FROM findings), (SELECT count(*) FROM sites), "
-            "(SELECT max(fid) FROM sites)").fetchone()
-    return (store.count("findings"), store.count("sites"))
+    The web app runs this in a background thread at start and whenever the data
+    version changes, so ``/priority`` and ``/api/priority`` answer from the cache
+    even while the machine is busy with an import.
+    """
+    return priority_for_store(store)
 
 
 __all__ = [
@@ -1191,4 +1221,5 @@ __all__ = [
     "relative_rise",
     "resolve_sdn",
     "study_area",
+    "warm_cache",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from layers.store.base import StoreBusy
 from mapapp import store_
 
 csrf = CSRFProtect()
@@ -147,6 +148,14 @@ def _register_page_helpers(app: Flask) -> None:
         limit = app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
         return error_page(413, "Filen är för stor",
                           f"Filen är för stor: högst {limit:.0f} MB tas emot. Inget sparades.")
+
+    @app.errorhandler(StoreBusy)
+    def store_busy(exc: StoreBusy):
+        # an import holds the write lock: nothing was stored, the client may retry
+        response, status = error_page(503, "Lagret är upptaget", str(exc))
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):

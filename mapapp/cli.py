@@ -174,8 +174,9 @@ def export(store: Store, layer: str, file: str) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--threads", default=8, type=int, show_default=True,
-              help="Antal trådar som svarar på anrop.")
+@click.option("--threads", default=16, type=int, show_default=True,
+              help="Antal trådar som svarar på anrop (de flesta väntar på disk eller "
+                   "lås, så fler än kärnorna).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Mapp med GeoPackage-databasen.")
 @click.option("--debug", is_flag=True, help="Flasks utvecklingsserver med felsökning "
@@ -196,6 +197,9 @@ def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool)
         return
     from waitress import serve as waitress_serve
 
+    from mapapp.priority import start_cache_warmer
+
+    start_cache_warmer(app)
     waitress_serve(app, host=host, port=port, threads=threads, ident="trygghetskartan")
 
 

@@ -12,9 +12,11 @@ district maps can show them too.
 from __future__ import annotations
 
 import copy
+import logging
+import threading
 
 import folium
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 from markupsafe import escape
 
 from layers.periods import Period, PeriodError, parse_period, period_choices
@@ -24,11 +26,13 @@ from layers.priority import (
     priority_for_store,
     resolve_sdn,
     study_area,
+    warm_cache,
 )
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.store_ import get_store
 
 bp = Blueprint("priority", __name__)
+LOGGER = logging.getLogger(__name__)
 
 #: Fill colour by rank: the first five darkest.
 RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
@@ -207,3 +211,30 @@ def ranking():
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)
+
+
+def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread:
+    """Keep the default ranking warm in a daemon thread (``serve`` starts it).
+
+    It computes the ranking at once and again whenever the store's data version
+    changes (an import or another process committed). Reading the version is
+    cheap and never waits for a writer, so the thread costs nothing while an
+    import runs, and a page request never has to pay for the first computation.
+    """
+    def run() -> None:
+        seen = None
+        with app.app_context():
+            store = get_store()
+            while True:
+                try:
+                    version = store.data_version()
+                    if version != seen:
+                        warm_cache(store)
+                        seen = version
+                except Exception:  # a store that is down now may answer later
+                    LOGGER.warning("warming the priority cache failed", exc_info=True)
+                threading.Event().wait(interval)
+
+    thread = threading.Thread(target=run, name="priority-cache-warmer", daemon=True)
+    thread.start()
+    return thread

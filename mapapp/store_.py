@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from layers.store import Store, open_store, store_location
+from layers.store.base import DEFAULT_BUSY_TIMEOUT
 
 
 def location_for(app: Flask) -> str:
@@ -17,7 +18,10 @@ def get_store() -> Store:
     """Return the app's store, opening (and, if new, initialising) it on first use."""
     store = current_app.extensions.get("trygghetskartan.store")
     if store is None:
-        store = open_store(location_for(current_app))
+        config = current_app.config
+        store = open_store(location_for(current_app),
+                           busy_timeout=float(config["STORE_BUSY_TIMEOUT"]),
+                           statement_timeout=config.get("STORE_STATEMENT_TIMEOUT") or None)
         if not store.is_initialized():
             from layers.reference import load_reference
 
@@ -28,5 +32,12 @@ def get_store() -> Store:
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to tear down per request: the store keeps one connection per thread."""
+    """Nothing to tear down per request: the store keeps one connection per thread.
+
+    ``STORE_BUSY_TIMEOUT`` (s): how long a web write waits for an import's write
+    lock before it answers 503 with Retry-After; ``STORE_STATEMENT_TIMEOUT`` (s,
+    PostGIS): the longest a request's statement may run.
+    """
+    app.config.setdefault("STORE_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
+    app.config.setdefault("STORE_STATEMENT_TIMEOUT", 60.0)
     app.extensions.setdefault("trygghetskartan.store", None)

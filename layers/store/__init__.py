@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from layers.store.base import Query, Store, WriteResult
+from layers.store.base import DEFAULT_BUSY_TIMEOUT, Query, Store, StoreBusy, WriteResult
 from layers.store.geopackage import GeoPackageStore
 
-__all__ = ["Query", "Store", "WriteResult", "GeoPackageStore", "open_store", "store_location"]
+__all__ = ["Query", "Store", "StoreBusy", "WriteResult", "GeoPackageStore", "open_store",
+           "store_location"]
 
 DATABASE_ENV = "TRYGGHETSKARTAN_DATABASE"
 DATA_DIR_ENV = "TRYGGHETSKARTAN_DATA_DIR"
@@ -31,11 +32,18 @@ def store_location(data_dir: str | Path | None, default_dir: str | Path | None) 
     return str(default_dir)
 
 
-def open_store(location: str | Path) -> Store:
-    """Open the store at a folder / .gpkg path, or a ``postgresql://`` URL."""
+def open_store(location: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+               statement_timeout: float | None = None) -> Store:
+    """Open the store at a folder / .gpkg path, or a ``postgresql://`` URL.
+
+    ``busy_timeout``: seconds a write waits for another writer's lock before
+    :class:`StoreBusy`; ``statement_timeout`` (PostGIS only): seconds any statement
+    may run, for the web app, whose requests must end (SQLite reads never wait).
+    """
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
         from layers.store.postgis import PostGISStore
 
-        return PostGISStore(text)
-    return GeoPackageStore(Path(text))
+        return PostGISStore(text, busy_timeout=busy_timeout,
+                            statement_timeout=statement_timeout)
+    return GeoPackageStore(Path(text), busy_timeout=busy_timeout)

@@ -16,7 +16,28 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
+
+#: Seconds a writer waits for the store's write lock (SQLite busy timeout, PostGIS
+#: lock_timeout) before :class:`StoreBusy` is raised. An import holds the lock only
+#: for its final short transaction, so this is far longer than that.
+DEFAULT_BUSY_TIMEOUT = 20.0
+
+
+class StoreBusy(StoreError):
+    """The store's write lock was not free within the busy timeout (an import runs).
+
+    Raised by every backend, so the web layer can answer 503 with ``Retry-After``
+    instead of a 500, and the CLI can say "try again". Nothing was written.
+    """
+
+    #: Seconds a client should wait before it tries again (the Retry-After header).
+    retry_after = 10
+
+    def __init__(self, message: str = "Lagret är upptaget av en import just nu. "
+                                      "Försök igen om en stund.") -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,15 @@ class Store(ABC):
     @abstractmethod
     def delete(self, layer: str, ids: Iterable[str]) -> int:
         """Delete rows by id in one transaction; return how many went."""
+
+    @abstractmethod
+    def data_version(self) -> tuple:
+        """A cheap token that changes whenever a committed write changes any layer.
+
+        Caches of derived results (grids, priority rankings) are keyed on it. It
+        reads only committed state and never waits for a writer, so a running
+        (uncommitted) import neither blocks it nor changes it.
+        """
 
     @abstractmethod
     def ping(self) -> bool:

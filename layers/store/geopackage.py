@@ -14,8 +14,10 @@ import logging
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +35,14 @@ from layers.schema import (
     WEB_EPSG,
     LayerSchema,
 )
-from layers.store.base import Query, Store, WriteResult, schema_of
+from layers.store.base import (
+    DEFAULT_BUSY_TIMEOUT,
+    Query,
+    Store,
+    StoreBusy,
+    WriteResult,
+    schema_of,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -237,11 +246,16 @@ class GeoPackageStore(Store):
     #: Page cache (KiB) of the connection during a bulk write (then set back).
     bulk_cache_kib = 256 * 1024
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         path = Path(path)
         if path.suffix.lower() != ".gpkg":
             path = path / FILE_NAME
         self.path = path
+        #: Seconds a write waits for another connection's write lock (then StoreBusy).
+        self.busy_timeout = busy_timeout
+        #: Seconds the last write transaction of this object held the write lock
+        #: (BEGIN IMMEDIATE to the end of COMMIT), for logs and benchmarks.
+        self.last_lock_seconds = 0.0
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -252,8 +266,8 @@ class GeoPackageStore(Store):
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None,
+                                   timeout=self.busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"Kan inte öppna databasen {self.path}: {exc}") from exc
         conn.execute("PRAGMA journal_mode=WAL")
@@ -282,16 +296,45 @@ class GeoPackageStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a block in one write transaction; roll back everything on error."""
+        """Run a block in one write transaction; roll back everything on error.
+
+        ``BEGIN IMMEDIATE`` takes the write lock at once, waiting up to
+        ``busy_timeout`` seconds for another writer (an import's final transaction):
+        then :class:`StoreBusy`, and nothing was written. Readers are never blocked
+        (WAL): they see the last committed state until the COMMIT.
+        """
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy() from exc
+            raise
+        started = time.perf_counter()
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # e.g. SQLITE_BUSY on commit: the transaction is still open
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if _is_busy(exc):
+                    raise StoreBusy() from exc
+                raise
+        finally:
+            self.last_lock_seconds = time.perf_counter() - started
+
+    def data_version(self) -> tuple:
+        # gpkg_contents.last_change is bumped in every write transaction that changes a
+        # table (see _touch); reading a 20-row table in WAL never waits for a writer
+        rows = self.conn.execute(
+            "SELECT table_name, last_change FROM gpkg_contents ORDER BY table_name").fetchall()
+        return tuple(rows)
 
     # schema -------------------------------------------------------------------
 
@@ -315,44 +358,83 @@ class GeoPackageStore(Store):
     # writing ------------------------------------------------------------------
 
     def write(self, layers, *, replace=(), then=None):
+        """Write in one transaction; big frames are staged first, outside the lock.
+
+        A frame of at least ``bulk_min_rows`` rows (an import) is converted and
+        written into a private temporary SQLite database attached as ``stage``
+        while no lock is held on the store; the write transaction then only copies
+        it with ``INSERT … SELECT`` (in C, no Python per row), fills the RTree and
+        writes the import log. Other writers wait seconds, not the whole import.
+        The staging database is deleted by SQLite when it is detached, and at
+        once by the OS if the process dies, so a kill leaves nothing behind and
+        the store nothing half-written.
+        """
         replace = set(replace)
         results: dict[str, WriteResult] = {}
-        big = sum(len(frame) for frame in layers.values()) >= self.bulk_min_rows
+        big = {name for name, frame in layers.items() if len(frame) >= self.bulk_min_rows}
         conn = self.conn
+        staged: dict[str, _Staged] = {}
         if big:
-            # a bigger page cache for this transaction only: fewer pages spilled to the WAL
+            # a bigger page cache for this write only: fewer pages spilled to the WAL
             cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
             conn.execute(f"PRAGMA cache_size = {-self.bulk_cache_kib:d}")
+            conn.execute("ATTACH DATABASE '' AS stage")
         try:
+            for name in big:
+                staged[name] = self._stage(conn, schema_of(name), layers[name])
             with self.transaction() as conn:
-                self._write_frames(conn, layers, replace, results)
+                self._write_frames(conn, layers, replace, results, staged)
                 if then is not None:
                     self._write_frames(conn, then(dict(results)), set(), results)
+            if big:
+                LOGGER.info("write lock held %.2f s for %d staged rows",
+                            self.last_lock_seconds, sum(s.n for s in staged.values()))
         finally:
             if big:
+                conn.execute("DETACH DATABASE stage")
                 conn.execute(f"PRAGMA cache_size = {cache_size:d}")
         return results
 
+    def _stage(self, conn: sqlite3.Connection, schema: LayerSchema,
+               frame: pd.DataFrame) -> _Staged:
+        """Convert a frame and copy it into ``stage."<layer>"`` (no lock on the store)."""
+        names, data, envelopes = self._sql_columns(schema, frame)
+        table = f'stage."{schema.name}"'
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} ({', '.join(names)})")
+        conn.execute("BEGIN")  # only the stage database is written: the store stays free
+        try:
+            self._execute_chunks(conn, f"INSERT INTO {table} VALUES "
+                                       f"({', '.join('?' * len(names))})", data)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return _Staged(table, names, envelopes, len(frame))
+
     def _write_frames(self, conn: sqlite3.Connection, layers: dict[str, pd.DataFrame],
-                      replace: set[str], results: dict[str, WriteResult]) -> None:
+                      replace: set[str], results: dict[str, WriteResult],
+                      staged: dict[str, _Staged] | None = None) -> None:
         for name, frame in layers.items():
             schema = schema_of(name)
             if name in replace:
                 conn.execute(f'DELETE FROM "{name}"')
             before = _row_count(conn, name)
-            self._insert_rows(conn, schema, frame)
+            if staged and name in staged:
+                self._insert_staged(conn, schema, staged[name])
+            else:
+                self._insert_rows(conn, schema, frame)
             # counted, not taken from total_changes: the RTree triggers add changes
             inserted = _row_count(conn, name) - before
-            if schema.geometry_type:
-                _update_extent(conn, name)
+            if inserted or name in replace:
+                if schema.geometry_type:
+                    _update_extent(conn, name)
+                _touch(conn, name)
             results[name] = WriteResult(inserted=inserted, unchanged=len(frame) - inserted)
 
-    def _insert_rows(self, conn: sqlite3.Connection, schema: LayerSchema,
-                     frame: pd.DataFrame) -> None:
-        """Insert the rows of ``frame`` (rows with a stored id are ignored).
-
-        Many rows of a spatial layer take the bulk path: see :meth:`_insert_bulk`.
-        """
+    def _sql_columns(self, schema: LayerSchema, frame: pd.DataFrame
+                     ) -> tuple[list[str], list[list], np.ndarray | None]:
+        """Quoted column names, their SQL values and (spatial layers) the envelopes."""
         columns = [f for f in schema.fields if f.name in frame.columns]
         data = [_to_sql_column(frame[f.name], f.kind) for f in columns]
         names = [f'"{f.name}"' for f in columns]
@@ -362,8 +444,38 @@ class GeoPackageStore(Store):
             blobs, envelopes = _encode(geoms.values)
             data.append(blobs)
             names.append(GEOM)
+        return names, data, envelopes
+
+    def _insert_staged(self, conn: sqlite3.Connection, schema: LayerSchema,
+                       staged: _Staged) -> None:
+        """Copy staged rows into the layer (rows with a stored id are ignored)."""
+        cols = ", ".join(staged.names)
+        if staged.envelopes is None:
+            conn.execute(f'INSERT OR IGNORE INTO "{schema.name}" ({cols}) '
+                         f"SELECT {cols} FROM {staged.table} ORDER BY rowid")
+            return
+
+        def insert(head: str, first: int) -> None:
+            # the stage's rowids are 1..n in frame order: fid = first - 1 + rowid
+            conn.execute(f"{head} SELECT rowid + ?, {cols} FROM {staged.table} ORDER BY rowid",
+                         (first - 1,))
+
+        self._insert_bulk(conn, schema.name, staged.names, staged.envelopes, insert)
+
+    def _insert_rows(self, conn: sqlite3.Connection, schema: LayerSchema,
+                     frame: pd.DataFrame) -> None:
+        """Insert the rows of ``frame`` (rows with a stored id are ignored).
+
+        Many rows of a spatial layer take the bulk path: see :meth:`_insert_bulk`.
+        """
+        names, data, envelopes = self._sql_columns(schema, frame)
         if envelopes is not None and len(frame) >= self.bulk_min_rows:
-            self._insert_bulk(conn, schema.name, names, data, envelopes)
+            def insert(head: str, first: int) -> None:
+                fids = list(range(first, first + len(frame)))
+                self._execute_chunks(conn, f"{head} VALUES ({', '.join('?' * (len(names) + 1))})",
+                                     [fids, *data])
+
+            self._insert_bulk(conn, schema.name, names, envelopes, insert)
             return
         sql = (f'INSERT OR IGNORE INTO "{schema.name}" ({", ".join(names)}) '
                f'VALUES ({", ".join("?" * len(names))})')
@@ -377,8 +489,12 @@ class GeoPackageStore(Store):
             conn.executemany(sql, zip(*(c[start:stop] for c in columns), strict=True))
 
     def _insert_bulk(self, conn: sqlite3.Connection, table: str, names: list[str],
-                     data: list, envelopes: np.ndarray) -> None:
+                     envelopes: np.ndarray, insert: Callable[[str, int], None]) -> None:
         """Insert many rows of a spatial layer, then index them all at once.
+
+        ``insert(head, first)`` runs ``head`` (``INSERT OR IGNORE INTO t (fid, …)``)
+        with the rows in frame order and fids from ``first`` on: from values in
+        memory or from the staging database.
 
         The RTree insert trigger would call the ST_* SQL functions (Python) for every
         row and insert into the RTree one entry at a time, in random order. Instead,
@@ -410,9 +526,7 @@ class GeoPackageStore(Store):
                 "AND sql IS NOT NULL", (table,)).fetchall()
             for index, _ in indexes:
                 conn.execute(f'DROP INDEX "{index}"')
-        sql = (f'INSERT OR IGNORE INTO "{table}" (fid, {", ".join(names)}) '
-               f'VALUES ({", ".join("?" * (len(names) + 1))})')
-        self._execute_chunks(conn, sql, [fids.tolist(), *data])
+        insert(f'INSERT OR IGNORE INTO "{table}" (fid, {", ".join(names)})', first)
         for _, create in indexes:
             conn.execute(create)
         if _row_count(conn, table) - before == n:
@@ -447,6 +561,7 @@ class GeoPackageStore(Store):
                                f'WHERE {" AND ".join(where)}', [*params, *where_params])
             if cur.rowcount == 0:
                 return False
+            _touch(conn, layer)
             if rows:
                 self._write_frames(conn, rows, set(), {})
             return True
@@ -456,7 +571,10 @@ class GeoPackageStore(Store):
         with self.transaction() as conn:
             before = _row_count(conn, layer)
             conn.executemany(f'DELETE FROM "{layer}" WHERE id = ?', [(i,) for i in ids])
-            return before - _row_count(conn, layer)
+            gone = before - _row_count(conn, layer)
+            if gone:
+                _touch(conn, layer)
+            return gone
 
     # reading ------------------------------------------------------------------
 
@@ -847,7 +965,35 @@ def _update_extent(conn: sqlite3.Connection, table: str) -> None:
     """Set the layer's extent in gpkg_contents from its RTree (one pass over it)."""
     extent = conn.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) '
                           f'FROM "rtree_{table}_{GEOM}"').fetchone()
+    conn.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
+                 "WHERE table_name = ?", (*extent, table))
+
+
+def _touch(conn: sqlite3.Connection, table: str) -> None:
+    """Move the table's ``last_change`` on, strictly: the store's data version.
+
+    The spec's timestamp has milliseconds; two changes in the same millisecond
+    still give two versions because the new value is at least the old one + 1 ms.
+    """
     conn.execute(
-        """UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?,
-            last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-            WHERE table_name = ?""", (*extent, table))
+        "UPDATE gpkg_contents SET last_change = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+        "strftime('%Y-%m-%dT%H:%M:%fZ', last_change, '+0.001 seconds')) WHERE table_name = ?",
+        (table,))
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Is this SQLite's "database is locked" / "busy" (another writer holds the lock)?"""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """Rows of one layer waiting in the staging database for the write transaction."""
+
+    table: str
+    names: list[str]
+    envelopes: np.ndarray | None
+    n: int

@@ -12,11 +12,20 @@ A write is one transaction. Rows go in by ``COPY`` into a temporary table and th
 ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a million incidents load without a round
 trip per row, and rows whose id is already stored are left as they are, exactly as
 :class:`layers.store.geopackage.GeoPackageStore` does with ``INSERT OR IGNORE``.
-Geometries travel as hex WKB and are read back as WKB.
+Geometries travel as hex WKB and are read back as WKB. A big frame (an import) is
+copied into its temporary (unlogged, session-private) table *before* the write
+transaction begins, so the transaction itself is one short ``INSERT … SELECT``.
+
+Every connection sets ``lock_timeout`` (the store's busy timeout) and, when given,
+``statement_timeout`` (the web app's): a wait past them raises
+:class:`~layers.store.base.StoreBusy`. The table ``store_contents`` (one row per
+table: a version counter bumped in the transaction that changes it) gives
+:meth:`PostGISStore.data_version`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
@@ -33,7 +42,14 @@ from psycopg import conninfo, sql
 
 from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG, LayerSchema
-from layers.store.base import Query, Store, WriteResult, schema_of
+from layers.store.base import (
+    DEFAULT_BUSY_TIMEOUT,
+    Query,
+    Store,
+    StoreBusy,
+    WriteResult,
+    schema_of,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -160,12 +176,21 @@ class PostGISStore(Store):
     kind = "postgis"
     #: Rows converted at a time while copying: keeps memory flat on million-row imports.
     chunk_size = 50_000
+    #: A frame of at least this many rows is copied before the transaction begins.
+    bulk_min_rows = 1_000
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10,
+                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                 statement_timeout: float | None = None) -> None:
         self.url = url
         self.connect_timeout = connect_timeout
+        #: Seconds a statement waits for a lock (lock_timeout), then StoreBusy.
+        self.busy_timeout = busy_timeout
+        #: Seconds any statement may run (statement_timeout; the web app sets it).
+        self.statement_timeout = statement_timeout
         self._local = threading.local()
         self._staging = itertools.count()
+        self._has_contents: bool | None = None
 
     def __repr__(self) -> str:
         return f"PostGISStore({_safe_url(self.url)!r})"
@@ -177,6 +202,10 @@ class PostGISStore(Store):
             params = conninfo.conninfo_to_dict(self.url)
             params.setdefault("connect_timeout", str(self.connect_timeout))
             params.setdefault("application_name", "trygghetskartan")
+            timeouts = [f"-c lock_timeout={int(self.busy_timeout * 1000)}"]
+            if self.statement_timeout:
+                timeouts.append(f"-c statement_timeout={int(self.statement_timeout * 1000)}")
+            params["options"] = " ".join([params.get("options", ""), *timeouts]).strip()
             # autocommit: reads never leave a transaction open; writes BEGIN explicitly
             return psycopg.connect(**params, autocommit=True)
         except psycopg.Error as exc:
@@ -203,6 +232,9 @@ class PostGISStore(Store):
         """Turn a lost or refused connection into a StoreError with a Swedish message."""
         try:
             yield
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+            # lock_timeout / statement_timeout: nothing was written, try again later
+            raise StoreBusy() from exc
         except psycopg.OperationalError as exc:
             conn = getattr(self._local, "conn", None)
             if conn is not None and (conn.closed or conn.broken):
@@ -249,6 +281,8 @@ class PostGISStore(Store):
             for schema in (*SPATIAL_LAYERS.values(), *ATTRIBUTE_TABLES.values()):
                 for statement in table_ddl(schema):
                     conn.execute(statement)
+            conn.execute(_CONTENTS_DDL)
+        self._has_contents = True
         LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
 
     # writing ------------------------------------------------------------------
@@ -262,26 +296,80 @@ class PostGISStore(Store):
     ) -> dict[str, WriteResult]:
         replace = set(replace)
         results: dict[str, WriteResult] = {}
-        with self.transaction() as conn:
-            self._write_frames(conn, layers, replace, results)
-            if then is not None:
-                self._write_frames(conn, then(dict(results)), set(), results)
+        staged: dict[str, sql.Identifier] = {}
+        try:
+            with self._reachable():
+                # COPY the big frames first, in autocommit: no transaction, no lock
+                for name, frame in layers.items():
+                    if len(frame) >= self.bulk_min_rows:
+                        staged[name] = self._stage(self.conn, schema_of(name), frame,
+                                                   on_commit_drop=False)
+            with self.transaction() as conn:
+                self._write_frames(conn, layers, replace, results, staged)
+                if then is not None:
+                    self._write_frames(conn, then(dict(results)), set(), results)
+        finally:
+            if staged:
+                with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
+                    for stage in staged.values():
+                        self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
         return results
 
     def _write_frames(self, conn: psycopg.Connection, layers: dict[str, pd.DataFrame],
-                      replace: set[str], results: dict[str, WriteResult]) -> None:
+                      replace: set[str], results: dict[str, WriteResult],
+                      staged: dict[str, sql.Identifier] | None = None) -> None:
         for name, frame in layers.items():
             schema = schema_of(name)
             if name in replace:
                 conn.execute(sql.SQL("DELETE FROM {}").format(_ident(name)))
-            inserted = self._insert_rows(conn, schema, frame)
+            if staged and name in staged:
+                inserted = self._insert_staged(conn, schema, frame, staged[name])
+            else:
+                inserted = self._insert_rows(conn, schema, frame)
+            if inserted or name in replace:
+                self._touch(conn, name)
             results[name] = WriteResult(inserted=inserted, unchanged=len(frame) - inserted)
+
+    def _touch(self, conn: psycopg.Connection, table: str) -> None:
+        """Bump the table's version in ``store_contents`` (in the caller's transaction)."""
+        if self._contents_exist():
+            conn.execute(_TOUCH, [table])
+
+    def _contents_exist(self) -> bool:
+        """Does ``store_contents`` exist (a store made before it: ``init`` adds it)?"""
+        if self._has_contents is None:
+            rows = self._fetch(sql.SQL("SELECT to_regclass('store_contents') IS NOT NULL"), [])
+            self._has_contents = bool(rows[0][0])
+        return self._has_contents
+
+    def data_version(self) -> tuple:
+        # MVCC: a running import's uncommitted rows and bumps are invisible here, and
+        # reading never waits for a writer
+        if self._contents_exist():
+            return tuple(self._fetch(sql.SQL(
+                "SELECT table_name, version FROM store_contents ORDER BY table_name"), []))
+        return tuple(self._fetch(sql.SQL(
+            "SELECT (SELECT max(fid) FROM incidents), (SELECT count(*) FROM findings), "
+            "(SELECT max(status_changed_at) FROM findings), (SELECT count(*) FROM sites), "
+            "(SELECT max(fid) FROM sites)"), [])[0])
 
     def _insert_rows(self, conn: psycopg.Connection, schema: LayerSchema,
                      frame: pd.DataFrame) -> int:
         """Copy ``frame`` into a staging table, then insert the rows with a new id."""
         if len(frame) == 0:
             return 0
+        stage = self._stage(conn, schema, frame, on_commit_drop=True)
+        inserted = self._insert_staged(conn, schema, frame, stage)
+        conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+        return inserted
+
+    def _stage(self, conn: psycopg.Connection, schema: LayerSchema, frame: pd.DataFrame,
+               *, on_commit_drop: bool) -> sql.Identifier:
+        """COPY ``frame`` into a new temporary table and return its name.
+
+        Temporary tables are not WAL-logged and die with the session, so a killed
+        import leaves nothing behind.
+        """
         fields = [f for f in schema.fields if f.name in frame.columns]
         geoms = None
         if schema.geometry_type:
@@ -291,8 +379,9 @@ class PostGISStore(Store):
                 for f in fields]
         if geoms is not None:
             cols.append(sql.SQL("{} text").format(_ident(GEOM)))
-        conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-            stage, sql.SQL(", ").join(cols)))
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}){}").format(
+            stage, sql.SQL(", ").join(cols),
+            sql.SQL(" ON COMMIT DROP" if on_commit_drop else "")))
         names = [f.name for f in fields] + ([GEOM] if geoms is not None else [])
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             stage, sql.SQL(", ").join(map(_ident, names)))
@@ -304,12 +393,18 @@ class PostGISStore(Store):
                     data.append(_hex_wkb(geoms.values[start:start + self.chunk_size]))
                 for row in zip(*data, strict=True):
                     copy.write_row(row)
+        return stage
 
+    def _insert_staged(self, conn: psycopg.Connection, schema: LayerSchema,
+                       frame: pd.DataFrame, stage: sql.Identifier) -> int:
+        """Insert the staged rows whose id is new; return how many went in."""
+        fields = [f for f in schema.fields if f.name in frame.columns]
+        names = [f.name for f in fields] + ([GEOM] if schema.geometry_type else [])
         selected = []
         for f in fields:
             col = _ident(f.name)
             selected.append(sql.SQL(_EPOCH_US).format(col) if f.kind == "datetime" else col)
-        if geoms is not None:
+        if schema.geometry_type:
             selected.append(_geom_sql(schema, _ident(GEOM)))
         # Like INSERT OR IGNORE in SQLite: a row without an id is skipped, not an error.
         where = sql.SQL(' WHERE "id" IS NOT NULL') if "id" in schema.names else sql.SQL("")
@@ -317,9 +412,7 @@ class PostGISStore(Store):
             "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
             _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
             sql.SQL(", ").join(selected), stage, where)
-        inserted = conn.execute(insert).rowcount
-        conn.execute(sql.SQL("DROP TABLE {}").format(stage))
-        return inserted
+        return conn.execute(insert).rowcount
 
     def update(self, layer: str, row_id: str, values: dict[str, object], *,
                expect: dict[str, object] | None = None,
@@ -354,6 +447,7 @@ class PostGISStore(Store):
                 [*params, *where_params])
             if cur.rowcount == 0:
                 return False
+            self._touch(conn, layer)
             if rows:
                 self._write_frames(conn, rows, set(), {})
             return True
@@ -364,6 +458,8 @@ class PostGISStore(Store):
         with self.transaction() as conn:
             cur = conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s::text[])").format(
                 _ident(layer)), [ids])
+            if cur.rowcount:
+                self._touch(conn, layer)
             return cur.rowcount
 
     # reading ------------------------------------------------------------------
@@ -457,6 +553,14 @@ class PostGISStore(Store):
 
 
 # --- DDL ---------------------------------------------------------------------------
+
+#: One row per table: a counter bumped by every transaction that changes the table.
+_CONTENTS_DDL = sql.SQL(
+    "CREATE TABLE IF NOT EXISTS store_contents (table_name text PRIMARY KEY, "
+    "version bigint NOT NULL, last_change timestamptz NOT NULL)")
+_TOUCH = sql.SQL(
+    "INSERT INTO store_contents VALUES (%s, 1, now()) ON CONFLICT (table_name) DO UPDATE "
+    "SET version = store_contents.version + 1, last_change = now()")
 
 
 def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
