@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from layers.sessions import now, token_hash
+from layers import sessions
+from layers.sessions import token_hash
 from layers.store.base import Query, Store
 
 
@@ -49,7 +50,7 @@ def _locked_until(times: pd.Series, limit: int, policy: Policy) -> pd.Timestamp 
 
 def locked_for(store: Store, name: str, address: str | None, policy: Policy) -> dt.timedelta:
     """How long log-ins for ``name`` or from ``address`` are still refused (0: not)."""
-    at = now()
+    at = sessions.now()
     since = (at - policy.window - policy.lockout).to_pydatetime()
     until = []
     checks = [({"username_hash": _name_key(name)}, policy.max_failures)]
@@ -65,7 +66,7 @@ def locked_for(store: Store, name: str, address: str | None, policy: Policy) -> 
 
 def record_failure(store: Store, name: str, address: str | None, policy: Policy) -> None:
     """Store one failed log-in, and delete the failures too old to matter any more."""
-    at = now()
+    at = sessions.now()
     store.write({"login_attempts": pd.DataFrame([{
         "id": uuid.uuid4().hex, "username_hash": _name_key(name),
         "address": (address or None) and address[:64], "attempted_at": at,

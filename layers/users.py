@@ -16,8 +16,9 @@ from enum import Enum
 import pandas as pd
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from layers import sessions
 from layers.schema import LOCAL_TZ, ROLES
-from layers.sessions import TOUCH_SECONDS, end_user_sessions, now, token_hash
+from layers.sessions import TOUCH_SECONDS, end_user_sessions, token_hash
 from layers.store.base import Query, Store
 
 ROLE_ORDER = list(ROLES)
@@ -176,7 +177,7 @@ def new_token(store: Store, name: str, *, days: int = DEFAULT_TOKEN_DAYS,
     if days < 1:
         raise UserError("En API-nyckel måste gälla minst en dag.")
     token = "tk_" + secrets.token_urlsafe(32)
-    at = now()
+    at = sessions.now()
     store.write({"api_tokens": pd.DataFrame([{
         "id": token_hash(token), "user_id": name, "created_at": at, "revoked": False,
         "name": label or None, "expires_at": at + pd.Timedelta(days=days),
@@ -200,7 +201,7 @@ def check_token(store: Store, token: str) -> tuple[User | None, TokenProblem | N
     if rows.empty:
         return None, TokenProblem.UNKNOWN
     row = rows.iloc[0]
-    at = now()
+    at = sessions.now()
     if not pd.isna(row["revoked"]) and bool(row["revoked"]):
         return None, TokenProblem.REVOKED
     if at >= _expires(row):

@@ -331,7 +331,7 @@ def users_tokens(store: Store, name: str) -> None:
     """Lista användarens API-nycklar (id, namn, skapad, går ut, senast använd, status)."""
     import pandas as pd
 
-    from layers.sessions import now
+    from layers import sessions
     from layers.users import list_tokens
 
     rows = list_tokens(store, name)
@@ -346,7 +346,7 @@ def users_tokens(store: Store, name: str) -> None:
                "senast använd     status")
     for row in rows.itertuples():
         status = "återkallad" if row.revoked else (
-            "utgången" if row.expires_at <= now() else "giltig")
+            "utgången" if row.expires_at <= sessions.now() else "giltig")
         click.echo(f"{row.token_id:<13} {(row.name or '–')[:20]:<20} {when(row.created_at):<17} "
                    f"{when(row.expires_at):<17} {when(row.last_used_at):<17} {status}")
 
