@@ -39,11 +39,19 @@ def store_config(request, data_dir) -> dict:
 
 @pytest.fixture
 def make_app(data_dir, store_config):
-    """Build apps on the backend of this run (extra config per call)."""
-    def make(**config):
-        return make_test_app(data_dir, **store_config, **config)
+    """Build apps on the backend of this run (extra config per call); their stores'
+    connections are closed at the end."""
+    apps = []
 
-    return make
+    def make(**config):
+        apps.append(make_test_app(data_dir, **store_config, **config))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        store = app.extensions.get("trygghetskartan.store")
+        if store is not None:
+            store.close()
 
 
 @pytest.fixture
