@@ -260,32 +260,28 @@ def users_password(store: Store, name: str) -> None:
     click.echo(f"Lösenordet för {name} är bytt; {ended} sessioner avslutades.")
 
 
-@users.command("disable")
-@click.argument("name")
-@with_store
-def users_disable(store: Store, name: str) -> None:
-    """Stäng av en användare: inloggning och API-nycklar slutar gälla, sessioner avslutas."""
-    from layers.users import UserError, set_active
+def _set_active_command(verb: str, active: bool, help_text: str, done: str) -> None:
+    """Register ``users disable`` / ``users enable`` (one body: they differ in a flag)."""
 
-    try:
-        ended = set_active(store, name, False)
-    except UserError as exc:
-        _user_error(exc)
-    click.echo(f"Användaren {name} är avstängd; {ended} sessioner avslutades.")
+    @users.command(verb, help=help_text)
+    @click.argument("name")
+    @with_store
+    def command(store: Store, name: str) -> None:
+        from layers.users import UserError, set_active
+
+        try:
+            ended = set_active(store, name, active)
+        except UserError as exc:
+            _user_error(exc)
+        click.echo(done.format(name=name, ended=ended))
 
 
-@users.command("enable")
-@click.argument("name")
-@with_store
-def users_enable(store: Store, name: str) -> None:
-    """Aktivera en avstängd användare igen."""
-    from layers.users import UserError, set_active
-
-    try:
-        set_active(store, name, True)
-    except UserError as exc:
-        _user_error(exc)
-    click.echo(f"Användaren {name} är aktiv.")
+_set_active_command("disable", False,
+                    "Stäng av en användare: inloggning och API-nycklar slutar gälla, "
+                    "sessioner avslutas.",
+                    "Användaren {name} är avstängd; {ended} sessioner avslutades.")
+_set_active_command("enable", True, "Aktivera en avstängd användare igen.",
+                    "Användaren {name} är aktiv.")
 
 
 @users.command("end-sessions")

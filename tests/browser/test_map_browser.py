@@ -89,6 +89,15 @@ def open_page(browser, server, width: int = 1366, height: int = 900):
     return context, page, Watch(page, server.url)
 
 
+def sign_in(page, server, name: str) -> None:
+    """Log in through the form (password of infra.create_user); lands on the map."""
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Användarnamn").fill(name)
+    page.get_by_label("Lösenord").fill("losenord123")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(server.url + "/")
+
+
 def settle(page) -> dict:
     page.wait_for_function(SETTLED, timeout=20_000)
     return page.evaluate("tkMap.state")
@@ -423,11 +432,7 @@ def test_handlaggare_sees_sensitive_points_but_never_imprecise_ones(server, brow
     page.on("response", lambda r: answers.append(r.json())
             if urlparse(r.url).path == "/api/incidents" else None)
     try:
-        page.goto(server.url + "/auth/login")
-        page.get_by_label("Användarnamn").fill("hanna")
-        page.get_by_label("Lösenord").fill("losenord123")
-        page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url(server.url + "/")
+        sign_in(page, server, "hanna")
         page.goto(server.url + "/?zoom=15&lat=59.3146&lon=18.0718&period=2025")
         state = settle(page)
         assert state["incidents"]["mode"] == "points"
@@ -544,11 +549,7 @@ def test_pages_run_under_the_content_security_policy(server, browser):
             e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile
             + ':' + e.lineNumber));""")
     try:
-        page.goto(server.url + "/auth/login")
-        page.get_by_label("Användarnamn").fill("ada")
-        page.get_by_label("Lösenord").fill("losenord123")
-        page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url(server.url + "/")
+        sign_in(page, server, "ada")
         for path in CSP_PAGES:
             response = page.goto(server.url + path)
             assert response.status == 200, path
