@@ -444,6 +444,46 @@ API_TOKENS = LayerSchema(
         Field("user_id", "str", "användare", required=True),
         Field("created_at", "datetime", "skapad"),
         Field("revoked", "bool", "återkallad"),
+        # a label the owner chooses ("mobilappen"), shown in `users tokens`
+        Field("name", "str", "namn", max_length=200),
+        # NULL only on tokens made before tokens expired: created_at + the default term
+        Field("expires_at", "datetime", "går ut"),
+        # updated at most once a minute, so a busy client does not write on every call
+        Field("last_used_at", "datetime", "senast använd"),
+    ),
+)
+
+#: Signed-in browser sessions. The cookie carries a random session token; only its
+#: sha256 is stored, so a copy of the table signs nobody in. Deleting a row ends the
+#: session at once (log-out, password change, disabled user, an admin's decision).
+SESSIONS = LayerSchema(
+    name="sessions",
+    label="inloggningar",
+    geometry_type="",
+    # the time field lets a Query find idle sessions (start/end) for pruning
+    time_field="last_seen_at",
+    fields=(
+        Field("id", "str", "sessionens sha256", required=True),
+        Field("user_id", "str", "användare", required=True),
+        Field("created_at", "datetime", "inloggad", required=True),
+        Field("last_seen_at", "datetime", "senast aktiv", required=True),
+        Field("ip", "str", "adress", max_length=64),
+        Field("user_agent", "str", "webbläsare", max_length=300),
+    ),
+)
+
+#: Failed log-ins, kept only as long as the throttle needs them (minutes). The name
+#: typed is stored as a sha256 because people sometimes type their password there.
+LOGIN_ATTEMPTS = LayerSchema(
+    name="login_attempts",
+    label="misslyckade inloggningar",
+    geometry_type="",
+    time_field="attempted_at",
+    fields=(
+        Field("id", "str", "id", required=True),
+        Field("username_hash", "str", "användarnamnets sha256", required=True),
+        Field("address", "str", "klientens adress", max_length=64),
+        Field("attempted_at", "datetime", "tidpunkt", required=True),
     ),
 )
 
@@ -542,5 +582,6 @@ WALK_PARTICIPANTS = LayerSchema(
 
 #: Every table without geometry that the store keeps.
 ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS,
+                                        SESSIONS, LOGIN_ATTEMPTS,
                                         BRIEF_TEXTS, FINDING_HISTORY,
                                         SITE_MEASURES, SITE_ACTIVITY_LOG, WALK_PARTICIPANTS)}

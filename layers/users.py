@@ -1,19 +1,24 @@
 """Users, roles and API tokens, kept in the store.
 
 Passwords are hashed with werkzeug's scrypt implementation (never our own
-crypto); API tokens are random and only their sha256 is stored.
+crypto); API tokens are random, expire, can be revoked, and only their sha256 is
+stored. Changing a password or disabling a user ends that user's sessions
+(:mod:`layers.sessions`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import secrets
 from dataclasses import dataclass
+from enum import Enum
 
 import pandas as pd
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from layers import sessions
 from layers.schema import LOCAL_TZ, ROLES
+from layers.sessions import TOUCH_SECONDS, end_user_sessions, token_hash
 from layers.store.base import Query, Store
 
 ROLE_ORDER = list(ROLES)
@@ -95,38 +100,152 @@ def get_user(store: Store, name: str) -> User | None:
     return _row_to_user(rows.iloc[0])
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made once per process with the same scrypt parameters as real ones.
+
+    An unknown name is checked against it, so it costs exactly one scrypt
+    computation, like a known name: names cannot be probed by timing.
+    """
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(store: Store, name: str, password: str) -> User | None:
-    """Return the user when the password is right, else None."""
+    """Return the user when the password is right, else None.
+
+    Known, unknown and disabled names all cost one password check.
+    """
     rows = store.read("users", Query(where={"id": name}))
     if rows.empty:
-        # spend the same time as a real check, so names cannot be probed by timing
-        check_password_hash(generate_password_hash("x"), password)
+        check_password_hash(_dummy_hash(), password)
         return None
     row = rows.iloc[0]
-    if _inactive(row) or not check_password_hash(row["password_hash"], password):
+    if not check_password_hash(row["password_hash"], password) or _inactive(row):
         return None
     return _row_to_user(row)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _stored_user(store: Store, name: str) -> pd.Series:
+    """The user's row, active or not; UserError when there is none."""
+    rows = store.read("users", Query(where={"id": name}))
+    if rows.empty:
+        raise UserError(f"Användaren '{name}' finns inte.")
+    return rows.iloc[0]
 
 
-def new_token(store: Store, name: str) -> str:
+def set_password(store: Store, name: str, password: str) -> int:
+    """Give a user a new password and end all their sessions; return how many ended.
+
+    Whoever knew the old password (or held a copied cookie) is signed out.
+    """
+    _stored_user(store, name)
+    if len(password) < 8:
+        raise UserError("Lösenordet måste vara minst 8 tecken.")
+    store.update("users", name, {"password_hash": generate_password_hash(password)})
+    return end_user_sessions(store, name)
+
+
+def set_active(store: Store, name: str, active: bool) -> int:
+    """Enable or disable a user; disabling ends their sessions (return how many)."""
+    _stored_user(store, name)
+    store.update("users", name, {"active": active})
+    return 0 if active else end_user_sessions(store, name)
+
+
+# --- API tokens ---------------------------------------------------------------------
+
+#: How long a new token lasts unless told otherwise (config TOKEN_DAYS, --days).
+DEFAULT_TOKEN_DAYS = 365
+#: Characters of the token's sha256 that name it in lists and in `users revoke`.
+TOKEN_ID_LENGTH = 12
+
+
+class TokenProblem(Enum):
+    """Why a bearer token is refused (the value is the Swedish message)."""
+
+    UNKNOWN = "API-nyckeln är ogiltig."
+    REVOKED = "API-nyckeln är återkallad."
+    EXPIRED = "API-nyckeln har gått ut. Be en administratör om en ny."
+    USER = "API-nyckelns användare finns inte eller är avstängd."
+
+
+def new_token(store: Store, name: str, *, days: int = DEFAULT_TOKEN_DAYS,
+              label: str | None = None) -> str:
     """Create an API token for a user and return it (it is not stored in clear)."""
     if get_user(store, name) is None:
         raise UserError(f"Användaren '{name}' finns inte.")
+    if days < 1:
+        raise UserError("En API-nyckel måste gälla minst en dag.")
     token = "tk_" + secrets.token_urlsafe(32)
+    at = sessions.now()
     store.write({"api_tokens": pd.DataFrame([{
-        "id": _token_hash(token), "user_id": name,
-        "created_at": pd.Timestamp.now(tz=LOCAL_TZ), "revoked": False,
+        "id": token_hash(token), "user_id": name, "created_at": at, "revoked": False,
+        "name": label or None, "expires_at": at + pd.Timedelta(days=days),
     }])})
     return token
 
 
+def _expires(row: pd.Series) -> pd.Timestamp:
+    # tokens made before tokens expired have no expires_at: they get the default term
+    if pd.isna(row["expires_at"]):
+        return row["created_at"] + pd.Timedelta(days=DEFAULT_TOKEN_DAYS)
+    return row["expires_at"]
+
+
+def check_token(store: Store, token: str) -> tuple[User | None, TokenProblem | None]:
+    """The user a bearer token acts for, or None and why it is refused.
+
+    Marks the token as used when it was last marked more than a minute ago.
+    """
+    rows = store.read("api_tokens", Query(where={"id": token_hash(token)}))
+    if rows.empty:
+        return None, TokenProblem.UNKNOWN
+    row = rows.iloc[0]
+    at = sessions.now()
+    if not pd.isna(row["revoked"]) and bool(row["revoked"]):
+        return None, TokenProblem.REVOKED
+    if at >= _expires(row):
+        return None, TokenProblem.EXPIRED
+    user = get_user(store, row["user_id"])
+    if user is None:
+        return None, TokenProblem.USER
+    last = row["last_used_at"]
+    if pd.isna(last) or (at - last).total_seconds() >= TOUCH_SECONDS:
+        store.update("api_tokens", row["id"], {"last_used_at": at})
+    return user, None
+
+
 def user_for_token(store: Store, token: str) -> User | None:
-    """Return the user a valid, unrevoked token belongs to."""
-    rows = store.read("api_tokens", Query(where={"id": _token_hash(token)}))
-    if rows.empty or bool(rows["revoked"].iloc[0]):
-        return None
-    return get_user(store, rows["user_id"].iloc[0])
+    """Return the user a valid, unrevoked, unexpired token belongs to."""
+    return check_token(store, token)[0]
+
+
+def list_tokens(store: Store, name: str) -> pd.DataFrame:
+    """A user's tokens, newest first: ``token_id`` (a prefix of the stored hash),
+    ``name``, ``created_at``, ``expires_at``, ``last_used_at``, ``revoked``."""
+    rows = store.read("api_tokens", Query(where={"user_id": name}))
+    if rows.empty:
+        return rows.assign(token_id=[])
+    return rows.assign(
+        token_id=rows["id"].str[:TOKEN_ID_LENGTH],
+        expires_at=[_expires(r) for _, r in rows.iterrows()],
+        revoked=rows["revoked"].fillna(False).astype(bool),
+    ).drop(columns=["id"]).sort_values("created_at", ascending=False).reset_index(drop=True)
+
+
+def revoke_token(store: Store, token_id: str) -> str:
+    """Revoke the token whose id (hash prefix, at least 8 characters) is given.
+
+    Returns the user it belonged to; UserError when no or several tokens match.
+    """
+    token_id = token_id.strip().lower()
+    if len(token_id) < 8:
+        raise UserError("Ange minst 8 tecken av nyckelns id (se `users tokens NAMN`).")
+    rows = store.read("api_tokens")
+    hits = rows[rows["id"].str.startswith(token_id)]
+    if hits.empty:
+        raise UserError(f"Ingen API-nyckel har id {token_id}.")
+    if len(hits) > 1:
+        raise UserError(f"Flera API-nycklar börjar med {token_id}: ange fler tecken.")
+    store.update("api_tokens", hits["id"].iloc[0], {"revoked": True})
+    return str(hits["user_id"].iloc[0])

@@ -31,6 +31,7 @@ NAV_ITEMS = [
     ("walks.lighting", "Belysning", None),
     ("briefs.index", "Lägesbilder", None),
     ("briefs.city", "Stadsöversikt", None),
+    ("auth.sessions", "Inloggningar", "admin"),
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                          "OpenStreetMap</a>-bidragsgivare",
         SITE_DISTANCE_M=50.0,
         SUPPRESS_BELOW=5,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("TRYGGHETSKARTAN_INSECURE_COOKIES") != "1",
+        # sessions, log-in throttling, tokens, headers: see mapapp/security.py, auth.py
+        SESSION_COOKIE_SECURE="auto",
+        SESSION_IDLE_MINUTES=60,
+        SESSION_MAX_HOURS=12,
+        LOGIN_MAX_FAILURES=20,
+        LOGIN_MAX_FAILURES_PER_ADDRESS=100,
+        LOGIN_WINDOW_SECONDS=60,
+        LOGIN_LOCKOUT_MINUTES=5,
+        TOKEN_DAYS=365,
+        PROXY_FIX=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -62,6 +70,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
+    app.config["PERMANENT_SESSION_LIFETIME"] = int(float(app.config["SESSION_MAX_HOURS"]) * 3600)
+    from mapapp import security
+
+    security.init_app(app)
     store_.init_app(app)
     csrf.init_app(app)
     _register_page_helpers(app)

@@ -18,6 +18,7 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from mapapp.assets import localize
+from mapapp.security import csp_nonce
 
 #: Folium resources our pages never take from folium: base.html loads Bootstrap itself
 #: (a second copy of its JavaScript would toggle the menu twice).
@@ -26,6 +27,7 @@ PAGE_PROVIDES = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css"}
 ICON_RESOURCES = {"awesome_markers", "awesome_markers_css", "awesome_rotate_css",
                   "awesome_markers_font_css"}
 _VIEWPORT_TAG = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+_SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)", re.IGNORECASE)
 
 
 def vendor_url(path: str) -> str:
@@ -68,13 +70,21 @@ def _uses_icons(m: folium.Map) -> bool:
     return False
 
 
+def _with_nonce(html: str) -> str:
+    """Give folium's <script> tags this request's CSP nonce (its header has inline
+    scripts, e.g. ``L_NO_TOUCH = false``, that the Content-Security-Policy would block)."""
+    return _SCRIPT_TAG.sub(f'<script nonce="{csp_nonce()}"', html)
+
+
 def folium_parts(m: folium.Map) -> dict[str, Markup]:
     """Render a map for embedding: {"header", "html", "script", "name"}.
 
     Leaflet comes from folium's defaults; Bootstrap and jQuery are dropped (the
     page has them), and so are the icon resources when no marker uses an icon.
     Folium's ``user-scalable=no`` viewport tag is removed: people must be able to
-    zoom the page (WCAG 1.4.4), and base.html has its own viewport tag.
+    zoom the page (WCAG 1.4.4), and base.html has its own viewport tag. The script
+    tags of the header and html parts get the request's CSP nonce; the ``script``
+    part is bare JavaScript that the template wraps in ``<script nonce=…>``.
     """
     unused = PAGE_PROVIDES | (set() if _uses_icons(m) else ICON_RESOURCES)
     m.default_js = [(n, u) for n, u in m.default_js if n not in unused]
@@ -83,8 +93,8 @@ def folium_parts(m: folium.Map) -> dict[str, Markup]:
     root = m.get_root()
     root.render()
     return {
-        "header": Markup(_VIEWPORT_TAG.sub("", root.header.render())),
-        "html": Markup(root.html.render()),
+        "header": Markup(_with_nonce(_VIEWPORT_TAG.sub("", root.header.render()))),
+        "html": Markup(_with_nonce(root.html.render())),
         "script": Markup(root.script.render()),
         "name": m.get_name(),
     }

@@ -21,6 +21,7 @@ from infra import (  # noqa: F401  (re-exported for fixtures added later)
     ARTIFACTS_DIR,
     CHROMIUM_ARGS,
     in_ci,
+    make_test_app,
     require_or_skip,
     serve_wsgi_in_thread,
 )
@@ -214,19 +215,6 @@ def demo_data_dir(tmp_path: Path, demo_store_file: Path) -> Path:
     folder.mkdir()
     shutil.copy(demo_store_file, folder / demo_store_file.name)
     return folder
-
-
-def make_test_app(data_dir: Path, **config):
-    """Build an app for tests on ``data_dir`` (plain-http cookies, fixed secret)."""
-    from mapapp import create_app
-
-    return create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "DATA_DIR": str(data_dir),
-        "SESSION_COOKIE_SECURE": False,
-        **config,
-    })
 
 
 @pytest.fixture

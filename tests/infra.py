@@ -67,6 +67,19 @@ def serve_wsgi_in_thread(wsgi_app: Callable) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{server.server_port}", stop
 
 
+def make_test_app(data_dir: Path, **config):
+    """Build an app for tests on ``data_dir`` (plain-http cookies, fixed secret)."""
+    from mapapp import create_app
+
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATA_DIR": str(data_dir),
+        "SESSION_COOKIE_SECURE": False,
+        **config,
+    })
+
+
 def create_user(app, name: str, role: str, password: str = "losenord123", **kwargs) -> None:
     """Create a user in the app's store (for auth tests)."""
     from layers.users import add_user

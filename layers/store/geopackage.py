@@ -343,7 +343,10 @@ class GeoPackageStore(Store):
             return False
         names = {r[0] for r in self.conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
-        return {"gpkg_contents", *SPATIAL_LAYERS, *ATTRIBUTE_TABLES} <= names
+        if not {"gpkg_contents", *SPATIAL_LAYERS, *ATTRIBUTE_TABLES} <= names:
+            return False
+        # a store made by an older version lacks the columns added since
+        return not any(_missing_columns(self.conn, s) for s in ATTRIBUTE_TABLES.values())
 
     def initialize(self) -> None:
         with self.transaction() as conn:
@@ -946,12 +949,26 @@ def _rtree_rebuild(conn: sqlite3.Connection, rtree: str, ids: np.ndarray,
                      zip(ids[order][by_id].tolist(), rowid_nodes[by_id].tolist(), strict=True))
 
 
+def _missing_columns(conn: sqlite3.Connection, schema: LayerSchema) -> list[str]:
+    """The schema's fields that the stored table lacks (it was made by older code)."""
+    stored = {r[0] for r in conn.execute("SELECT name FROM pragma_table_info(?)",
+                                         (schema.name,))}
+    return [f.name for f in schema.fields if f.name not in stored]
+
+
 def _create_attribute_table(conn: sqlite3.Connection, schema: LayerSchema) -> None:
     name = schema.name
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone():
+        # no migration system: a field added to the schema later is added as an empty
+        # column, so a store made by an older version still opens
+        for column in _missing_columns(conn, schema):
+            kind = _SQL_TYPES[schema.field(column).kind]
+            conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
         return
     cols = ["fid INTEGER PRIMARY KEY AUTOINCREMENT", *_column_ddl(schema)]
     conn.execute(f'CREATE TABLE "{name}" ({", ".join(cols)})')
+    if schema.time_field:
+        conn.execute(f'CREATE INDEX "idx_{name}_time" ON "{name}" ("{schema.time_field}")')
     conn.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
         "VALUES (?, 'attributes', ?, ?)", (name, name, schema.label))

@@ -262,7 +262,15 @@ class PostGISStore(Store):
             sql.SQL("SELECT count(*) FROM pg_tables "
                     "WHERE schemaname = current_schema() AND tablename = ANY(%s)"),
             [names])
-        return rows[0][0] == len(names)
+        if rows[0][0] != len(names):
+            return False
+        # a store made by an older version lacks the columns added since
+        stored = set(self._fetch(
+            sql.SQL("SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = ANY(%s)"),
+            [list(ATTRIBUTE_TABLES)]))
+        return all((s.name, f.name) in stored
+                   for s in ATTRIBUTE_TABLES.values() for f in s.fields)
 
     def initialize(self) -> None:
         with self.transaction() as conn:
@@ -581,6 +589,11 @@ def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
         cols.append(sql.SQL('UNIQUE ("code")'))
     statements = [sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
         _ident(name), sql.SQL(", ").join(cols))]
+    # no migration system: a field added to the schema later is added as an empty
+    # column, so a store made by an older version still opens
+    statements += [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+        _ident(name), _ident(f.name), sql.SQL(_SQL_TYPES[f.kind]))
+        for f in schema.fields if f.name != "id"]
 
     def index(suffix: str, body: sql.Composable) -> sql.Composable:
         return sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} {}").format(

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 TILE_HOST = "tiles.example.test"
 TILE_URL = f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"
 DISTRICTS = sorted(geodata.stadsdelsomraden(division="2023")["code"])
-SETTLED = ("window.tkMap && tkMap.state.pending === 0 && !tkMap.state.moving"
+SETTLED = ("() => window.tkMap && tkMap.state.pending === 0 && !tkMap.state.moving"
            " && tkMap.state.loads >= 3")
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -87,6 +87,15 @@ def open_page(browser, server, width: int = 1366, height: int = 900):
                                   timezone_id="Europe/Stockholm")
     page = context.new_page()
     return context, page, Watch(page, server.url)
+
+
+def sign_in(page, server, name: str) -> None:
+    """Log in through the form (password of infra.create_user); lands on the map."""
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Användarnamn").fill(name)
+    page.get_by_label("Lösenord").fill("losenord123")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(server.url + "/")
 
 
 def settle(page) -> dict:
@@ -226,14 +235,14 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         assert page.evaluate(incidents_shown)
 
         page.get_by_label("Period").select_option("2024-T2")
-        page.wait_for_function("tkMap.state.incidents.period === '2024-T2'")
+        page.wait_for_function("() => tkMap.state.incidents.period === '2024-T2'")
         settle(page)
         total_t2 = int(page.locator("#tk-legend").get_attribute("data-total"))
         assert 0 < total_t2 < total_2025
         assert "tertial 2 2024" in page.locator("#tk-legend").inner_text()
 
         page.get_by_label("Kategori").select_option("ran")
-        page.wait_for_function(f"tkMap.state.loads > {first['loads'] + 4}")
+        page.wait_for_function(f"() => tkMap.state.loads > {first['loads'] + 4}")
         settle(page)
         total_ran = int(page.locator("#tk-legend").get_attribute("data-total"))
         assert 0 < total_ran < total_t2
@@ -257,7 +266,8 @@ def test_filters_change_the_map_keep_the_view_and_survive_a_reload(server, brows
         assert "händelser, tertial 2 2024" in popup.inner_text()
         assert "Rån" in popup.inner_text()
         page.wait_for_function(  # the popup's fade-in
-            "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+            "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity"
+            " === '1'")
         page.screenshot(path=str(artifacts_dir / "map_city_cell_popup.png"))
 
 
@@ -288,7 +298,7 @@ def test_mouse_clicks_reach_grid_cells_and_sites_under_the_priority_layer(server
             assert "händelser" in page.locator(".leaflet-popup-content .tk-popup").inner_text()
             if path.startswith("/?"):
                 page.wait_for_function(  # the popup's fade-in
-                    "getComputedStyle(document.querySelector('.leaflet-popup')).opacity"
+                    "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity"
                     " === '1'")
                 page.screenshot(path=str(artifacts_dir / "map_city_cell_click.png"))
             page.evaluate("void tkMap.map.closePopup()")
@@ -432,7 +442,7 @@ def test_close_zoom_shows_points_but_never_sensitive_ones_to_the_public(server, 
             for answer in answers for f in answer["features"])
         # only sensitive categories asked for: the public keeps the grid at any zoom
         page.get_by_label("Kategori").select_option("sexualbrott")
-        page.wait_for_function("tkMap.state.incidents.mode === 'grid'")
+        page.wait_for_function("() => tkMap.state.incidents.mode === 'grid'")
         watch.check()
     finally:
         context.close()
@@ -485,11 +495,7 @@ def test_handlaggare_sees_sensitive_points_but_never_imprecise_ones(server, brow
     page.on("response", lambda r: answers.append(r.json())
             if urlparse(r.url).path == "/api/incidents" else None)
     try:
-        page.goto(server.url + "/auth/login")
-        page.get_by_label("Användarnamn").fill("hanna")
-        page.get_by_label("Lösenord").fill("losenord123")
-        page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url(server.url + "/")
+        sign_in(page, server, "hanna")
         page.goto(server.url + "/?zoom=15&lat=59.3146&lon=18.0718&period=2025")
         state = settle(page)
         assert state["incidents"]["mode"] == "points"
@@ -528,7 +534,8 @@ def test_priority_layer_shows_the_cli_ranking(server, browser, artifacts_dir):
         expected = cli_ranking(server, "--period", "2024-T2")
         assert len(expected) >= 10
         page.goto(server.url + "/?period=2024-T2")
-        page.wait_for_function("tkMap.state.priority && tkMap.state.priority.period === '2024-T2'")
+        page.wait_for_function(
+            "() => tkMap.state.priority && tkMap.state.priority.period === '2024-T2'")
         settle(page)
         assert shown_ranking(page) == expected
         assert [int(r) for r in page.locator(".tk-priority-rank").all_text_contents()] == \
@@ -558,20 +565,21 @@ def test_priority_layer_shows_the_cli_ranking(server, browser, artifacts_dir):
         # a category filter changes the grid, not the ranking, and the popup says so
         loads = page.evaluate("tkMap.state.loads")
         page.get_by_label("Kategori").select_option("ran")
-        page.wait_for_function(f"tkMap.state.loads >= {loads + 3}")
+        page.wait_for_function(f"() => tkMap.state.loads >= {loads + 3}")
         settle(page)
         assert shown_ranking(page) == expected
         page.locator(".tk-priority-icon").first.click()
         note = page.locator(".leaflet-popup-content .tk-popup-unfiltered")
         assert "filtret för kategori används inte" in note.inner_text()
         page.wait_for_function(  # the popup's fade-in
-            "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+            "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity"
+            " === '1'")
         page.screenshot(path=str(artifacts_dir / "map_city_priority_popup.png"))
         page.evaluate("() => { tkMap.map.closePopup(); }")
 
         # a new period reloads the layer with that period's ranking
         page.get_by_label("Period").select_option("2025-T1")
-        page.wait_for_function("tkMap.state.priority.period === '2025-T1'")
+        page.wait_for_function("() => tkMap.state.priority.period === '2025-T1'")
         settle(page)
         expected_t1 = cli_ranking(server, "--period", "2025-T1")
         assert expected_t1 != expected
@@ -583,6 +591,39 @@ def test_priority_layer_shows_the_cli_ranking(server, browser, artifacts_dir):
         page.wait_for_url(f"{server.url}/priority?period=2025-T1")
         names = page.locator(".tk-place-name").all_text_contents()
         assert names == [name for _, name in expected_t1]
+        watch.check()
+    finally:
+        context.close()
+
+
+CSP_PAGES = ["/", "/sdn/jarva", "/findings/new", "/sites/new", "/priority",
+             "/briefs/jarva/2025-T1.html", "/auth/sessions", "/auth/password"]
+
+
+def test_pages_run_under_the_content_security_policy(server, browser):
+    """No page needs anything the CSP forbids: every inline script has the nonce, no
+    inline handlers, no foreign hosts except the tile host (allowed in img-src)."""
+    from infra import create_user
+
+    create_user(server.app, "ada", "admin")
+    context, page, watch = open_page(browser, server)
+    context.add_init_script("""window.__csp = [];
+        document.addEventListener('securitypolicyviolation', e => window.__csp.push(
+            e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile
+            + ':' + e.lineNumber));""")
+    try:
+        sign_in(page, server, "ada")
+        for path in CSP_PAGES:
+            response = page.goto(server.url + path)
+            assert response.status == 200, path
+            assert "script-src 'self' 'nonce-" in response.headers["content-security-policy"]
+            if path in ("/", "/sdn/jarva"):
+                settle(page)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("window.__csp") == [], path
+            if path in ("/", "/sdn/jarva", "/findings/new", "/sites/new", "/priority"):
+                # the map ran: folium's inline scripts were allowed
+                assert page.locator(".leaflet-container").count() >= 1, path
         watch.check()
     finally:
         context.close()
