@@ -59,7 +59,6 @@ from layers.schema import (
     WEB_EPSG,
 )
 from layers.store.base import Query, Store
-from layers.users import User
 from layers.validate import validate
 
 LOGGER = logging.getLogger(__name__)
@@ -179,7 +178,13 @@ def validate_form(store: Store, values: dict[str, str], lat: str, lon: str
 
 def complete_rows(frame: gpd.GeoDataFrame, *, user: str, now: pd.Timestamp | None = None,
                   walk_id: str | None = None, owner: str | None = None) -> gpd.GeoDataFrame:
-    """Fill who recorded the rows and when, and the walk and owner where rows have none."""
+    """Fill who recorded the rows and when, and the walk and owner where rows have none.
+
+    Used by every web and API path (form, upload, ``POST /api/findings``, GPX
+    waypoints): the status is always reset to ``ny`` (see the comment below). The
+    command-line ``import findings`` does not come here, so an admin can load a
+    historical data set with its statuses.
+    """
     now = now or now_local()
     frame = frame.copy()
     for f in FINDINGS.input_fields:
@@ -192,13 +197,13 @@ def complete_rows(frame: gpd.GeoDataFrame, *, user: str, now: pd.Timestamp | Non
             frame[column] = None
         if default:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), default)
-    if "status" not in frame.columns:
-        frame["status"] = "ny"
-    frame["status"] = frame["status"].fillna("ny")
-    changed = frame["status"] != "ny"
-    frame["status_changed_at"] = pd.Series(now, index=frame.index).where(changed, pd.NaT)
-    frame["fixed_at"] = pd.Series(now, index=frame.index).where(
-        frame["status"] == "atgardad", pd.NaT)
+    # A new finding starts the workflow as "ny", whatever the file or payload says: a
+    # status is only changed through change_status, which writes the history row and
+    # sets fixed_at at the real time of the fix (not the upload's time).
+    frame["status"] = "ny"
+    frame["status_changed_at"] = pd.Series(pd.NaT, index=frame.index,
+                                           dtype=f"datetime64[ns, {LOCAL_TZ}]")
+    frame["fixed_at"] = frame["status_changed_at"].copy()
     return frame
 
 
@@ -413,19 +418,6 @@ def _cell(value: object) -> str:
 def allowed_transitions(status: str) -> tuple[str, ...]:
     """The statuses a finding with ``status`` may get next."""
     return FINDING_TRANSITIONS.get(status, ())
-
-
-def may_manage(user: User | None, sdo_code: str | None) -> bool:
-    """Tell whether ``user`` may assign and change the status of a finding in ``sdo_code``.
-
-    Handläggare with a stadsdelsområde manage the findings there (and those outside
-    every area); handläggare without one and admins manage all.
-    """
-    if user is None or not user.can("handläggare"):
-        return False
-    if user.role == "admin" or not user.sdo_code or not sdo_code or pd.isna(sdo_code):
-        return True
-    return user.sdo_code == sdo_code
 
 
 def get_finding(store: Store, finding_id: str) -> pd.Series | None:

@@ -143,15 +143,6 @@ def test_concurrent_change_is_refused(store, monkeypatch):
     assert store.count("finding_history") == 0
 
 
-def test_who_may_manage():
-    assert not core.may_manage(None, "jarva")
-    assert not core.may_manage(User("i", "inventerare"), "jarva")
-    assert core.may_manage(User("h", "handläggare"), "jarva")
-    assert core.may_manage(User("h", "handläggare", sdo_code="jarva"), "jarva")
-    assert not core.may_manage(User("h", "handläggare", sdo_code="farsta"), "jarva")
-    assert core.may_manage(User("a", "admin", sdo_code="farsta"), "jarva")
-
-
 # --- duplicates ------------------------------------------------------------------------------
 
 
