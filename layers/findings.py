@@ -20,7 +20,7 @@ import (:mod:`layers.validate`) and are stored in one transaction each.
   with BOM, for Excel) or GeoPackage. In the CSV every text cell that starts with
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe,
   so a spreadsheet shows it as text and never runs it as a formula (OWASP "CSV
-  injection").
+  injection"; :func:`layers.exporters.spreadsheet_safe`, used by every CSV export).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import FileRejected, RowError, TrygghetskartanError
-from layers.exporters import export_frame
+from layers.exporters import export_frame, spreadsheet_safe
 from layers.importer import ImportReport, PreparedImport, commit_import, prepare_import
 from layers.readers import SWEDEN_BOUNDS, RawTable, _canonical_columns
 from layers.schema import (
@@ -70,8 +70,6 @@ FORM_SOURCE = "webb"
 UPLOAD_SOURCE = "vandring"
 #: Largest upload (web form and API).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-#: Text cells starting with one of these are prefixed with an apostrophe in CSV exports.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CATEGORY_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
 SEVERITY_LABELS = {1: "1 – låg", 2: "2 – medel", 3: "3 – hög"}
 
@@ -382,8 +380,10 @@ def api_payload_file(payload: object, folder: Path) -> tuple[Path, str, Callable
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_cell(row.get(h)) for h in headers])
+    # escaped as in our exports, which the CSV reader undoes: the texts arrive exactly
+    cells = pd.DataFrame([[_cell(row.get(h)) for h in headers] for row in rows],
+                         columns=headers, dtype=object)
+    writer.writerows(spreadsheet_safe(cells).itertuples(index=False))
     path = folder / f"{stem}.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     # the CSV's header is row 1, so object k is row k + 1
@@ -645,20 +645,6 @@ def owner_list(frame: gpd.GeoDataFrame,
         "breddgrad": wgs.y.round(6) if len(wgs) else [],
         "längdgrad": wgs.x.round(6) if len(wgs) else [],
     }, columns=list(OWNER_LIST_HEADERS))
-    return out
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
-            continue
-        text = values.astype("string")
-        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(bool)
-        if risky.any():
-            out[column] = values.astype(object).where(~risky, "'" + text.astype(object))
     return out
 
 

@@ -20,7 +20,6 @@ from layers.importer import join_layer
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, read_gps, store_photo
 from layers.schema import FINDINGS, LOCAL_TZ, STORE_EPSG
 from layers.store.base import Query
-from layers.users import User
 
 #: A place in Husby (WGS 84) and the same place in the store CRS.
 HUSBY = (59.40912, 17.92810)
