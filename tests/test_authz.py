@@ -241,3 +241,244 @@ def test_role_matrix(world, endpoint, method):
         if allowed != _expected_allowed(role, need, scoped):
             wrong.append((role, response.status_code))
     assert not wrong, f"{method} {endpoint}: wrong access for {wrong}"
+
+
+# --- acceptance 1: district scope on every write ---------------------------------------------
+
+
+@pytest.fixture
+def scoped(demo_data_dir):
+    """A demo app without CSRF, a Järva-bound handläggare and inventerare signed in."""
+    app = make_test_app(demo_data_dir, WTF_CSRF_ENABLED=False)
+    clients = {}
+    for name, role in (("hj", "handläggare"), ("ij", "inventerare")):
+        create_user(app, name, role, sdo_code="jarva")
+        clients[name] = app.test_client()
+        response = clients[name].post("/auth/login", data={"username": name,
+                                                           "password": "losenord123"})
+        assert response.status_code == 302
+    return app, clients
+
+
+def _first(app, table: str, sdo: str) -> str:
+    with app.app_context():
+        frame = get_store().read(table, Query(where={"sdo_code": sdo}))
+    return str(frame["id"].iloc[0])
+
+
+def _write_routes(app) -> list[tuple[str, str, dict]]:
+    """(label, url template, form) of every write on an existing object; {site}, {walk}, …"""
+    return [
+        ("finding status", "/findings/{finding}/status",
+         {"status": "tilldelad", "owner": "trafikkontoret"}),
+        ("measure", "/sites/{site}/measures",
+         {"measure": "Ny belysning", "owner": "trafikkontoret", "due_date": "2025-12-01"}),
+        ("measure status", "/sites/{site}/measures/{measure}/status", {"status": "klar"}),
+        ("site log", "/sites/{site}/log",
+         {"date": "2025-05-01", "kind": "mote", "note": "Möte med fastighetsägare"}),
+        ("brief text", "/briefs/{sdo}/2024-T2/text", {"analysis": "Läget är lugnt."}),
+        ("walk edit", "/walks/{walk}/edit", {}),
+        ("site edit", "/sites/{site}/edit", {}),
+        ("walk delete", "/walks/{walk}/delete", {}),
+        ("site delete", "/sites/{site}/delete", {}),
+    ]
+
+
+@pytest.mark.parametrize("sdo", ["sodermalm", "hasselby-vallingby"])
+def test_area_bound_handlaggare_is_refused_every_write_outside_the_area(scoped, sdo):
+    app, clients = scoped
+    client = clients["hj"]
+    objects = {"finding": _first(app, "findings", sdo), "site": _first(app, "sites", sdo),
+               "walk": _first(app, "walks", sdo), "sdo": sdo, "measure": "t:m-out"}
+    with app.app_context():
+        get_store().write({"site_measures": pd.DataFrame([{
+            "id": "t:m-out", "site_id": objects["site"], "measure": "Belysning", "owner": "x",
+            "due_date": None, "status": "planerad", "created_at": None, "created_by": "t"}])})
+        status = get_store().read("findings", Query(where={"id": objects["finding"]}))[
+            "status"].iloc[0]
+        before = {t: len(get_store().read(t)) for t in ("sites", "walks", "site_measures",
+                                                      "site_activity_log", "brief_texts",
+                                                      "finding_history")}
+    for label, template, form in _write_routes(app):
+        response = client.post(template.format(**objects), data=form)
+        assert response.status_code == 403, label
+        assert "stadsdelsområde" in response.get_data(as_text=True), label
+    # the edit forms are refused before they are shown
+    for url in (f"/sites/{objects['site']}/edit", f"/walks/{objects['walk']}/edit"):
+        assert client.get(url).status_code == 403, url
+    with app.app_context():
+        after = {t: len(get_store().read(t)) for t in before}
+        measure = get_store().read("site_measures", Query(where={"id": "t:m-out"}))
+        finding = get_store().read("findings", Query(where={"id": objects["finding"]}))
+    assert after == before
+    assert measure["status"].iloc[0] == "planerad" and finding["status"].iloc[0] == status
+    # the walk edit is an inventerare's write: the Järva inventerare is refused too
+    assert clients["ij"].get(f"/walks/{objects['walk']}/edit").status_code == 403
+
+
+def test_area_bound_handlaggare_writes_inside_the_area(scoped):
+    app, clients = scoped
+    client = clients["hj"]
+    with app.app_context():
+        new = get_store().read("findings", Query(where={"sdo_code": "jarva", "status": "ny"}))
+    objects = {"finding": str(new["id"].iloc[0]), "site": _first(app, "sites", "jarva"),
+               "walk": _first(app, "walks", "jarva"), "sdo": "jarva", "measure": "t:m-in"}
+    with app.app_context():
+        get_store().write({"site_measures": pd.DataFrame([{
+            "id": "t:m-in", "site_id": objects["site"], "measure": "Belysning", "owner": "x",
+            "due_date": None, "status": "planerad", "created_at": None, "created_by": "t"}])})
+    for label, template, form in _write_routes(app):
+        if "edit" in label:
+            assert client.get(template.format(**objects)).status_code == 200, label
+            continue
+        response = client.post(template.format(**objects), data=form)
+        assert response.status_code == 302, label
+    with app.app_context():
+        store = get_store()
+        assert store.read("findings", Query(where={"id": objects["finding"]}))[
+            "status"].iloc[0] == "tilldelad"
+        assert store.count("sites", Query(where={"id": objects["site"]})) == 0
+        assert store.count("walks", Query(where={"id": objects["walk"]})) == 0
+        assert len(store.read("brief_texts")) == 1
+    # an area of the old division belongs to Järva too: Rinkeby-Kista's brief text
+    assert client.post("/briefs/rinkeby-kista/2023-T1/text",
+                       data={"analysis": "Före sammanslagningen."}).status_code == 302
+
+
+def test_area_bound_user_cannot_create_outside_the_area(scoped, tmp_path):
+    from test_sites import _drawn
+
+    app, clients = scoped
+    with app.app_context():
+        store = get_store()
+        sodermalm = store.read("sites", Query(where={"id": "demo:site-11"})).geometry.iloc[0]
+        token = new_token(store, "hj")
+    form = {"name": "Ny plats på Söder", "status": "planerad", "start_date": "2025-01-01",
+            "geometry": _drawn(sodermalm)}
+    response = clients["hj"].post("/sites/new", data=form)
+    assert response.status_code == 403
+    # moving a Järva site to Södermalm is refused too
+    jarva_site = _first(app, "sites", "jarva")
+    response = clients["hj"].post(f"/sites/{jarva_site}/edit", data=form)
+    assert response.status_code == 403
+    # the API: a finding on Medborgarplatsen by a Järva-bound user
+    headers = {"Authorization": f"Bearer {token}"}
+    finding = {"datum": "2025-05-14 21:30", "kategori": "belysning", "allvarlighet": 3,
+               "lat": 59.3143, "lon": 18.0735}
+    response = app.test_client().post("/api/findings", headers=headers, json=[finding])
+    assert response.status_code == 403 and "error" in response.get_json()
+    inside = {**finding, "lat": 59.4091, "lon": 17.9281}
+    assert app.test_client().post("/api/findings", headers=headers,
+                                  json=[inside]).status_code == 201
+    with app.app_context():
+        assert get_store().count("sites", Query(where={"name": "Ny plats på Söder"})) == 0
+
+
+# --- the status workflow cannot be skipped ----------------------------------------------------
+
+
+def test_posted_status_is_ignored_new_findings_start_as_ny(app):
+    create_user(app, "ingrid", "inventerare")
+    with app.app_context():
+        token = new_token(get_store(), "ingrid")
+    rows = [{"datum": "2025-05-14 21:30", "kategori": "belysning", "allvarlighet": 3,
+             "status": status, "lat": 59.4091 + i / 1e4, "lon": 17.9281}
+            for i, status in enumerate(("atgardad", "avvisad", "tilldelad"))]
+    response = app.test_client().post("/api/findings", json=rows,
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        stored = get_store().read("findings")
+        assert get_store().count("finding_history") == 0
+    assert stored["status"].tolist() == ["ny"] * 3
+    assert stored["fixed_at"].isna().all() and stored["status_changed_at"].isna().all()
+
+
+# --- what anonymous API callers see ------------------------------------------------------------
+
+
+def test_anonymous_api_reads_get_no_texts_owners_or_walks(demo_app):
+    anonymous = demo_app.test_client()
+    features = anonymous.get("/api/findings?limit=50").get_json()["features"]
+    assert features
+    for f in features:
+        props = f["properties"]
+        assert not {"description", "owner", "walk_id", "photo", "created_by"} & set(props)
+        # what the public map draws is still there
+        assert {"id", "category", "severity", "status", "found_at"} <= set(props)
+        assert f["geometry"] is not None
+    assert anonymous.get("/api/walks").status_code == 401
+    create_user(demo_app, "lisa", "läsare")
+    reader = demo_app.test_client()
+    login(reader, "lisa")
+    props = reader.get("/api/findings?limit=5").get_json()["features"][0]["properties"]
+    assert "description" in props and "owner" in props
+    assert reader.get("/api/walks").status_code == 200
+
+
+# --- ids that would break addresses -------------------------------------------------------
+
+
+def test_site_id_with_slash_is_refused_naming_row_and_field(app):
+    from test_sites import _drawn
+
+    create_user(app, "hanna", "handläggare")
+    with app.app_context():
+        token = new_token(get_store(), "hanna")
+    collection = json.loads(_drawn())
+    good = {**collection["features"][0], "properties": {
+        "id": "ok-1", "name": "Husby torg", "start_date": "2024-06-01"}}
+    bad = {**collection["features"][0], "properties": {
+        "id": "a/b", "name": "Kista torg", "start_date": "2024-06-01"}}
+    response = app.test_client().post(
+        "/api/sites", headers={"Authorization": f"Bearer {token}"},
+        json={"type": "FeatureCollection", "features": [good, bad]})
+    assert response.status_code == 422
+    errors = response.get_json()
+    assert [(e["row"], e["field"]) for e in errors] == [(2, "id")]
+    assert "a/b" in errors[0]["message"] and "kan inte vara ett id" in errors[0]["message"]
+    with app.app_context():
+        assert get_store().count("sites") == 0
+
+
+# --- refused uploads leave no files -------------------------------------------------------------
+
+
+def test_refused_form_post_deletes_its_photo(app, data_dir):
+    from test_findings_domain import jpeg_with_gps
+
+    create_user(app, "ingrid", "inventerare")
+    client = app.test_client()
+    login(client, "ingrid")
+    page = client.get("/findings/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/findings/new", data={
+        "csrf_token": token, "category": "ingen-sadan", "severity": "3",
+        "found_at": "2025-05-14T21:30", "lat": "59.4091", "lon": "17.9281",
+        "photo": (io.BytesIO(jpeg_with_gps()), "IMG_1.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    photos = data_dir / "photos"
+    assert not photos.exists() or not any(photos.iterdir())
+
+
+def test_abandoned_api_folders_are_removed_at_start_and_on_refusal(app, data_dir):
+    import os
+    import time
+
+    old = data_dir / "uploads" / "api" / "killed-request"
+    old.mkdir(parents=True)
+    (old / "upload.csv").write_text("x", encoding="utf-8")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    fresh = data_dir / "uploads" / "api" / "running-request"
+    fresh.mkdir()
+    make_test_app(data_dir)  # a restart
+    assert not old.exists() and fresh.exists()
+    fresh.rmdir()
+    create_user(app, "ingrid", "inventerare")
+    with app.app_context():
+        token = new_token(get_store(), "ingrid")
+    response = app.test_client().post("/api/findings", headers={
+        "Authorization": f"Bearer {token}"}, json=[{"kategori": "okänd", "lat": 1, "lon": 2}])
+    assert response.status_code == 422
+    assert not any((data_dir / "uploads" / "api").iterdir())
