@@ -89,6 +89,15 @@ def open_page(browser, server, width: int = 1366, height: int = 900):
     return context, page, Watch(page, server.url)
 
 
+def sign_in(page, server, name: str) -> None:
+    """Sign in through the log-in form (the user must exist, password losenord123)."""
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Användarnamn").fill(name)
+    page.get_by_label("Lösenord").fill("losenord123")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(server.url + "/")
+
+
 def settle(page) -> dict:
     page.wait_for_function(SETTLED, timeout=20_000)
     return page.evaluate("tkMap.state")
@@ -389,8 +398,13 @@ def test_user_text_in_popups_is_text_not_html(server, browser):
                 "id": ["xss-site"], "name": [f"Torget {XSS}"], "status": ["aktiv"],
                 "partners": ["<script>alert(2)</script>"], "sdo_code": ["norra-innerstaden"]},
                 geometry=point.buffer(60), crs=STORE_EPSG)})
+    from infra import create_user
+
+    # descriptions are for signed-in users (anonymous API callers do not get them)
+    create_user(server.app, "lisa", "läsare")
     context, page, watch = open_page(browser, server)
     try:
+        sign_in(page, server, "lisa")
         page.goto(server.url + f"/?zoom=17&lat={lat}&lon={lon}&period=2025")
         settle(page)
         marker = page.locator(".leaflet-marker-icon[title='Övrigt (ny)']")
@@ -422,11 +436,7 @@ def test_handlaggare_sees_sensitive_points_but_never_imprecise_ones(server, brow
     page.on("response", lambda r: answers.append(r.json())
             if urlparse(r.url).path == "/api/incidents" else None)
     try:
-        page.goto(server.url + "/auth/login")
-        page.get_by_label("Användarnamn").fill("hanna")
-        page.get_by_label("Lösenord").fill("losenord123")
-        page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url(server.url + "/")
+        sign_in(page, server, "hanna")
         page.goto(server.url + "/?zoom=15&lat=59.3146&lon=18.0718&period=2025")
         state = settle(page)
         assert state["incidents"]["mode"] == "points"
