@@ -20,7 +20,7 @@ import (:mod:`layers.validate`) and are stored in one transaction each.
   with BOM, for Excel) or GeoPackage. In the CSV every text cell that starts with
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe,
   so a spreadsheet shows it as text and never runs it as a formula (OWASP "CSV
-  injection").
+  injection"; :func:`layers.exporters.spreadsheet_safe`, used by every CSV export).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import FileRejected, RowError, TrygghetskartanError
-from layers.exporters import export_frame
+from layers.exporters import export_frame, spreadsheet_safe
 from layers.importer import ImportReport, PreparedImport, commit_import, prepare_import
 from layers.readers import SWEDEN_BOUNDS, RawTable, _canonical_columns
 from layers.schema import (
@@ -59,7 +59,6 @@ from layers.schema import (
     WEB_EPSG,
 )
 from layers.store.base import Query, Store
-from layers.users import User
 from layers.validate import validate
 
 LOGGER = logging.getLogger(__name__)
@@ -71,8 +70,6 @@ FORM_SOURCE = "webb"
 UPLOAD_SOURCE = "vandring"
 #: Largest upload (web form and API).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-#: Text cells starting with one of these are prefixed with an apostrophe in CSV exports.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CATEGORY_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
 SEVERITY_LABELS = {1: "1 – låg", 2: "2 – medel", 3: "3 – hög"}
 
@@ -179,7 +176,13 @@ def validate_form(store: Store, values: dict[str, str], lat: str, lon: str
 
 def complete_rows(frame: gpd.GeoDataFrame, *, user: str, now: pd.Timestamp | None = None,
                   walk_id: str | None = None, owner: str | None = None) -> gpd.GeoDataFrame:
-    """Fill who recorded the rows and when, and the walk and owner where rows have none."""
+    """Fill who recorded the rows and when, and the walk and owner where rows have none.
+
+    Used by every web and API path (form, upload, ``POST /api/findings``, GPX
+    waypoints): the status is always reset to ``ny`` (see the comment below). The
+    command-line ``import findings`` does not come here, so an admin can load a
+    historical data set with its statuses.
+    """
     now = now or now_local()
     frame = frame.copy()
     for f in FINDINGS.input_fields:
@@ -192,13 +195,13 @@ def complete_rows(frame: gpd.GeoDataFrame, *, user: str, now: pd.Timestamp | Non
             frame[column] = None
         if default:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), default)
-    if "status" not in frame.columns:
-        frame["status"] = "ny"
-    frame["status"] = frame["status"].fillna("ny")
-    changed = frame["status"] != "ny"
-    frame["status_changed_at"] = pd.Series(now, index=frame.index).where(changed, pd.NaT)
-    frame["fixed_at"] = pd.Series(now, index=frame.index).where(
-        frame["status"] == "atgardad", pd.NaT)
+    # A new finding starts the workflow as "ny", whatever the file or payload says: a
+    # status is only changed through change_status, which writes the history row and
+    # sets fixed_at at the real time of the fix (not the upload's time).
+    frame["status"] = "ny"
+    frame["status_changed_at"] = pd.Series(pd.NaT, index=frame.index,
+                                           dtype=f"datetime64[ns, {LOCAL_TZ}]")
+    frame["fixed_at"] = frame["status_changed_at"].copy()
     return frame
 
 
@@ -377,8 +380,10 @@ def api_payload_file(payload: object, folder: Path) -> tuple[Path, str, Callable
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_cell(row.get(h)) for h in headers])
+    # escaped as in our exports, which the CSV reader undoes: the texts arrive exactly
+    cells = pd.DataFrame([[_cell(row.get(h)) for h in headers] for row in rows],
+                         columns=headers, dtype=object)
+    writer.writerows(spreadsheet_safe(cells).itertuples(index=False))
     path = folder / f"{stem}.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     # the CSV's header is row 1, so object k is row k + 1
@@ -413,19 +418,6 @@ def _cell(value: object) -> str:
 def allowed_transitions(status: str) -> tuple[str, ...]:
     """The statuses a finding with ``status`` may get next."""
     return FINDING_TRANSITIONS.get(status, ())
-
-
-def may_manage(user: User | None, sdo_code: str | None) -> bool:
-    """Tell whether ``user`` may assign and change the status of a finding in ``sdo_code``.
-
-    Handläggare with a stadsdelsområde manage the findings there (and those outside
-    every area); handläggare without one and admins manage all.
-    """
-    if user is None or not user.can("handläggare"):
-        return False
-    if user.role == "admin" or not user.sdo_code or not sdo_code or pd.isna(sdo_code):
-        return True
-    return user.sdo_code == sdo_code
 
 
 def get_finding(store: Store, finding_id: str) -> pd.Series | None:
@@ -653,20 +645,6 @@ def owner_list(frame: gpd.GeoDataFrame,
         "breddgrad": wgs.y.round(6) if len(wgs) else [],
         "längdgrad": wgs.x.round(6) if len(wgs) else [],
     }, columns=list(OWNER_LIST_HEADERS))
-    return out
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
-            continue
-        text = values.astype("string")
-        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(bool)
-        if risky.any():
-            out[column] = values.astype(object).where(~risky, "'" + text.astype(object))
     return out
 
 

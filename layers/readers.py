@@ -49,6 +49,7 @@ import shapely
 from pyproj import CRS
 
 from layers.errors import FileRejected, RowError
+from layers.exporters import spreadsheet_text
 from layers.schema import ACCEPTED_EPSG, STORE_EPSG, WEB_EPSG, LayerSchema, category_lookup
 
 LOGGER = logging.getLogger(__name__)
@@ -368,7 +369,8 @@ def _read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Ra
     if len(records) == 0:
         raise FileRejected(f"Filen {name} har rubriker men inga rader.")
     problems: list[RowError] = []
-    frame = _csv_frame(header, records, rows, problems)
+    # our own CSV exports escape formula-like texts with an apostrophe: undo it
+    frame = spreadsheet_text(_csv_frame(header, records, rows, problems))
     mapping = _canonical_columns(list(frame.columns), schema, name=name)
     headers = _headers(mapping)
     frame = frame.rename(columns=mapping)

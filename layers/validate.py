@@ -85,6 +85,8 @@ def validate(table: RawTable, schema: LayerSchema, *, source: str,
                                    f"ogiltig geometri ({shapely.is_valid_reason(geoms.iloc[i])})"))
     out["id"] = _stable_ids(frame, out, geoms, schema, source)
     _check_duplicate_ids(out["id"], table.rows, errors)
+    if schema.name in URL_ID_LAYERS:
+        _check_url_ids(out["id"], table.rows, errors, table.headers.get("id"))
     _derive(out, schema, source)
     bad_rows = {e.row for e in errors}
     keep = ~np.isin(table.rows, list(bad_rows)) if bad_rows else np.ones(len(out), bool)
@@ -300,6 +302,26 @@ def _stable_ids(frame: pd.DataFrame, parsed: pd.DataFrame, geoms: gpd.GeoSeries,
     given = ids.where(ids.str.contains(":", regex=False), source + ":" + ids)
     blank = ids.isna() | (ids == "")
     return given.where(~blank, generated).astype(object)
+
+
+#: Layers whose ids are part of page addresses (``/sites/<id>``, ``/walks/<id>``, …).
+URL_ID_LAYERS = frozenset({"findings", "sites", "walks"})
+#: What such an id may hold: letters (Swedish too), digits and ``_ . : @ + ~ -``. A ``/``,
+#: ``?``, ``#``, ``%``, a space or a control character would make the object's page
+#: unreachable (a site with ``/`` in its id could not be opened, edited or deleted).
+URL_ID_RE = r"[\w.:@+~-]{1,200}"
+
+
+def _check_url_ids(ids: pd.Series, rows: np.ndarray, errors: list[RowError],
+                   header: str | None) -> None:
+    """Refuse ids that cannot be part of an address, naming the row and the field."""
+    text = ids.astype("string")
+    bad = ~text.str.fullmatch(URL_ID_RE).fillna(True).to_numpy(bool)
+    for i in np.flatnonzero(bad):
+        errors.append(RowError(int(rows[i]), "id",
+                               f"'{text.iloc[i]}' kan inte vara ett id: använd bara bokstäver, "
+                               "siffror och _ . : @ + ~ - (inte / ? # % eller mellanslag)",
+                               header=header))
 
 
 def _check_duplicate_ids(ids: pd.Series, rows: np.ndarray, errors: list[RowError]) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -410,6 +410,9 @@ def delete_walk(store: Store, walk_id: str) -> bool:
 
 # --- files: GPX ----------------------------------------------------------------------------
 
+#: A check of the areas an import is about to write to; it raises to refuse.
+Authorize = Callable[[list], None]
+
 
 @dataclass
 class WalkImport:
@@ -463,13 +466,14 @@ def _gpx_times(path: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
 def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
                     display_name: str | None = None, area: str | None = None,
                     organisers: str = "", date: dt.date | None = None,
-                    owner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
-                    ) -> WalkImport:
+                    owner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                    authorize: Authorize | None = None) -> WalkImport:
     """Import a GPX file as one walk: track → route, waypoints → findings (module doc).
 
     ``area``, ``organisers`` and ``date`` override what the file says. Raises
     :class:`FileRejected` for a file that cannot be a walk and
     :class:`layers.errors.RowsRejected` when a waypoint is invalid (nothing stored).
+    ``authorize`` (see :func:`import_walk_file`) sees the walk's and the findings' areas.
     """
     path = Path(path)
     name = display_name or path.name
@@ -499,6 +503,8 @@ def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
         pd.Timestamp(day).tz_localize(LOCAL_TZ)
     prepared = _prepare_waypoints(store, path, name, walk_id, start, user=user or "import",
                                   owner=owner, max_bytes=max_bytes)
+    if authorize is not None and not prepared.errors:  # invalid rows: 422 first
+        authorize([sdo_code, *prepared.frame.get("sdo_code", [])])
     already = store.count("walks", Query(where={"id": walk_id})) > 0
     times = " – ".join(t for t in walk[["start_time", "end_time"]].iloc[0] if t)
     prepared.notes.insert(0, f"Trygghetsvandring {day} {times} {area} (id {walk_id}): "
@@ -616,11 +622,14 @@ def prepare_walk_table(store: Store, path: Path, *, display_name: str | None = N
 
 def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
                      display_name: str | None = None, allow_partial: bool = False,
-                     **gpx_options) -> WalkImport:
+                     authorize: Authorize | None = None, **gpx_options) -> WalkImport:
     """Import walks from a GPX file (one walk) or a table (one walk a row).
 
     All or nothing unless ``allow_partial``: with an invalid row nothing is stored
-    and :class:`layers.errors.RowsRejected` is raised.
+    and :class:`layers.errors.RowsRejected` is raised. ``authorize`` is called with
+    the stadsdelsområde codes of everything about to be stored, after validation and
+    before the write, so the web can refuse an upload outside the user's area
+    (it raises; nothing is stored).
     """
     from layers.errors import RowsRejected
     from layers.importer import _log_frame
@@ -628,13 +637,16 @@ def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
     path = Path(path)
     name = display_name or path.name
     if detect_format(Path(name)) == "gpx":
-        return import_gpx_walk(store, path, user=user, display_name=name, **gpx_options)
+        return import_gpx_walk(store, path, user=user, display_name=name, authorize=authorize,
+                               **gpx_options)
     walks, errors, n_read = prepare_walk_table(store, path, display_name=name)
     report = ImportReport("walks", name, file_checksum(path), n_read, errors=errors)
     if errors and not allow_partial:
         report.status = "rejected"
         store.write({"import_log": _log_frame(report, FILE_SOURCE, user)})
         raise RowsRejected(errors, n_read)
+    if authorize is not None and walks:
+        authorize([w.walk["sdo_code"].iloc[0] for w in walks])
     report.status = "partial" if errors else "loaded"
     routes = [w.route for w in walks if not w.route.empty]
     layers = {

@@ -55,6 +55,10 @@ INCIDENT_FULL_FIELDS = (*INCIDENT_PUBLIC_FIELDS, "sensitive", "victim_gender", "
 FINDING_FIELDS = ("id", "found_at", "category", "severity", "description", "owner", "status",
                   "walk_id", "photo", "status_changed_at", "fixed_at", "stadsdel", "sdo_code",
                   "sdo_name", "site_id")
+#: What anonymous callers get of a finding: what the public city map draws (icon, colour,
+#: place, date), without the description, owner, walk or photo, which are for läsare.
+FINDING_PUBLIC_FIELDS = ("id", "found_at", "category", "severity", "status", "stadsdel",
+                         "sdo_code", "sdo_name", "site_id")
 SITE_FIELDS = ("id", "name", "status", "start_date", "partners", "activities", "contact",
                "sdo_code", "sdo_name")
 AREA_FIELDS = ("code", "name", "number", "division", "valid_from", "valid_to")
@@ -246,8 +250,12 @@ def layer(layer: str):
     catalogue = area_catalogue(store)
     if layer == "findings":
         user = current_user()
-        fields = FINDING_FIELDS if user is None or not user.can("handläggare") \
-            else (*FINDING_FIELDS, "created_by", "created_at")
+        if user is None:
+            fields = FINDING_PUBLIC_FIELDS
+        elif user.can("handläggare"):
+            fields = (*FINDING_FIELDS, "created_by", "created_at")
+        else:
+            fields = FINDING_FIELDS
         query = flt.layer_query(paged=True)
 
         def labels(p: dict) -> dict:

@@ -45,6 +45,7 @@ from markupsafe import Markup
 from werkzeug.utils import secure_filename
 
 from layers import findings as core
+from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
 from layers.readers import FORMATS
@@ -56,6 +57,7 @@ from layers.schema import (
     WEB_EPSG,
 )
 from mapapp import csrf
+from mapapp.access import may_write, require_write
 from mapapp.auth import role_required
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.store_ import get_store, location_for
@@ -70,6 +72,11 @@ PAGE_SIZE = 50
 MAP_LIMIT = 3000
 #: Uploads not confirmed within this many seconds are deleted.
 PENDING_MAX_AGE_S = 24 * 3600
+#: API and walk upload folders older than this were left by a killed request (a request
+#: that finishes, stored or refused, removes its own folder at once).
+ABANDONED_MAX_AGE_S = 15 * 60
+#: The file in a pending upload's folder naming the user who uploaded it.
+PENDING_OWNER_FILE = ".owner"
 #: Pending uploads remembered per session.
 PENDING_PER_SESSION = 5
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -98,6 +105,27 @@ def data_folder(*parts: str) -> Path:
 
 def _user_name() -> str:
     return g.user.name
+
+
+def remove_old_folders(root: Path, max_age_s: float) -> None:
+    """Delete the sub-folders of ``root`` not changed for ``max_age_s`` seconds."""
+    if not root.is_dir():
+        return
+    limit = time.time() - max_age_s
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+@bp.record_once
+def _clean_abandoned_uploads(state) -> None:
+    """At app start: remove payload folders that killed API or walk uploads left behind."""
+    with state.app.app_context():
+        for kind in ("api", "walks"):
+            remove_old_folders(data_folder("uploads", kind), ABANDONED_MAX_AGE_S)
 
 
 def _labels() -> dict:
@@ -259,7 +287,7 @@ def _render_form(values: dict[str, str], errors: list[RowError] | None = None,
 
 
 @bp.get("/findings/new")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def new_finding():
     """Show the phone form to record one finding, and the upload of a whole walk."""
     return _render_form(_form_defaults())
@@ -302,7 +330,7 @@ def _walk_from_form(form, errors: list[RowError]) -> tuple[str | None, pd.DataFr
 
 
 @bp.post("/findings/new")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def create_finding():
     """Store one finding from the form: photo without EXIF, walk, place, all or nothing."""
     form = request.form
@@ -319,6 +347,7 @@ def create_finding():
     # the photo first: its position is the place when none was chosen
     photo_name = values["photo_name"] if is_photo_name(values["photo_name"]) and \
         data_folder("photos", values["photo_name"]).is_file() else ""
+    saved_photo: Path | None = None  # saved by this request: deleted when it is refused
     upload = request.files.get("photo")
     if upload is not None and upload.filename:
         try:
@@ -327,6 +356,7 @@ def create_finding():
             errors.append(RowError(1, "foto", str(exc)))
         else:
             photo_name = store_photo(data_folder("photos"), cleaned)
+            saved_photo = data_folder("photos", photo_name)
             if cleaned.gps and not (lat and lon):
                 lat, lon = (str(v) for v in cleaned.gps)
                 values["lat"], values["lon"] = lat, lon
@@ -347,8 +377,15 @@ def create_finding():
     }
     frame, row_errors = core.validate_form(store, row, lat, lon)
     errors += row_errors
+    refusal = None if errors else write_refusal(g.user, RECORD_ROLE, frame["sdo_code"])
+    if (errors or refusal) and saved_photo is not None:
+        # nothing is stored, so neither is the photo (the form asks for it again)
+        saved_photo.unlink(missing_ok=True)
+        values["photo_name"] = ""
     if errors:
         return _render_form(values, errors, status=422)
+    if refusal:
+        abort(403, description=refusal)
     frame = core.complete_rows(frame, user=_user_name())
     duplicates = core.likely_duplicates(store, frame)
     if walk is not None and len(frame) and pd.notna(frame["sdo_code"].iloc[0]):
@@ -374,13 +411,29 @@ def _pending_dir(token: str) -> Path:
     return data_folder("uploads", "pending", token)
 
 
-def _pending(token: str) -> tuple[dict, Path]:
-    """The session's record of a pending upload and its file, or 404."""
-    meta = session.get("uploads", {}).get(token)
-    folder = _pending_dir(token)
-    if meta is None or not folder.is_dir():
+def _pending_owner(folder: Path) -> str | None:
+    try:
+        return (folder / PENDING_OWNER_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _check_pending_owner(folder: Path, *, admin_may: bool = False) -> None:
+    """404 for an upload that is gone, 403 for someone else's (admin may cancel it)."""
+    if not folder.is_dir():
         abort(404, description="Uppladdningen finns inte längre. Ladda upp filen igen.")
-    files = [p for p in folder.iterdir() if p.is_file()]
+    if _pending_owner(folder) != _user_name() and not (admin_may and g.user.role == "admin"):
+        abort(403, description="Uppladdningen tillhör en annan användare.")
+
+
+def _pending(token: str) -> tuple[dict, Path]:
+    """The session's record of this user's pending upload and its file, or 404/403."""
+    folder = _pending_dir(token)
+    _check_pending_owner(folder)
+    meta = session.get("uploads", {}).get(token)
+    if meta is None:
+        abort(404, description="Uppladdningen finns inte längre. Ladda upp filen igen.")
+    files = [p for p in folder.iterdir() if p.is_file() and p.name != PENDING_OWNER_FILE]
     if not files:
         abort(404)
     return meta, files[0]
@@ -393,16 +446,7 @@ def _forget(token: str) -> None:
 
 
 def _clean_old_pending() -> None:
-    root = data_folder("uploads", "pending")
-    if not root.is_dir():
-        return
-    limit = time.time() - PENDING_MAX_AGE_S
-    for folder in root.iterdir():
-        try:
-            if folder.is_dir() and folder.stat().st_mtime < limit:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
+    remove_old_folders(data_folder("uploads", "pending"), PENDING_MAX_AGE_S)
 
 
 def kept_path(display_name: str, suffix: str) -> Path:
@@ -418,7 +462,7 @@ def keep_upload(path: Path, target: Path) -> None:
 
 
 @bp.get("/findings/template.csv")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def upload_template():
     """The CSV template for a whole walk (Swedish headers, ';' for Excel)."""
     return Response(core.template_csv(), mimetype="text/csv",
@@ -427,7 +471,7 @@ def upload_template():
 
 
 @bp.post("/findings/upload")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def upload_file():
     """Receive a file of findings and keep it until the preview is confirmed."""
     upload = request.files.get("file")
@@ -448,6 +492,7 @@ def upload_file():
     token = secrets.token_urlsafe(18)
     folder = _pending_dir(token)
     folder.mkdir(parents=True)
+    (folder / PENDING_OWNER_FILE).write_text(_user_name(), encoding="utf-8")
     upload.save(folder / f"upload{suffix}")
     uploads = dict(session.get("uploads", {}))
     uploads[token] = {
@@ -478,7 +523,7 @@ def _walk_frame(meta: dict) -> pd.DataFrame | None:
 
 
 @bp.get("/findings/upload/<token>")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def upload_preview(token: str):
     """Preview an upload: valid rows on a map, rejected rows with reasons, duplicates."""
     try:
@@ -501,7 +546,7 @@ def upload_preview(token: str):
 
 
 @bp.post("/findings/upload/<token>/confirm")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def confirm_upload(token: str):
     """Store every valid row of a previewed upload in one transaction."""
     try:
@@ -510,6 +555,10 @@ def confirm_upload(token: str):
         flash(f"{exc} Inget sparades.", "error")
         return redirect(url_for("findings.new_finding"))
     skip = request.form.get("skip_duplicates") == "1"
+    rows = upload.frame
+    if skip and upload.duplicates:
+        rows = rows.drop(index=rows.index[list(upload.duplicates)])
+    require_write(RECORD_ROLE, rows["sdo_code"] if len(rows) else ())
     target = kept_path(meta["name"], path.suffix)
     note = f"Filen sparas i datamappen som {target.relative_to(data_folder()).as_posix()}."
     try:
@@ -540,10 +589,12 @@ def confirm_upload(token: str):
 
 
 @bp.post("/findings/upload/<token>/cancel")
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def cancel_upload(token: str):
-    """Throw a pending upload away."""
-    shutil.rmtree(_pending_dir(token), ignore_errors=True)
+    """Throw a pending upload away (the uploader's own, or any for an admin)."""
+    folder = _pending_dir(token)
+    _check_pending_owner(folder, admin_may=True)
+    shutil.rmtree(folder, ignore_errors=True)
     _forget(token)
     flash("Uppladdningen avbröts. Inget sparades.", "info")
     return redirect(url_for("findings.new_finding"))
@@ -575,22 +626,21 @@ def show_finding(finding_id: str):
         _text(finding["stadsdel"]), _text(finding["stadsdel"]))
     return render_template(
         "findings/detail.html", f=finding, history=history, choices=choices, stadsdel=stadsdel,
-        can_manage=core.may_manage(g.user, _text(finding["sdo_code"]) or None),
+        can_manage=may_write(MANAGE_ROLE, [finding["sdo_code"]]),
         photo_ok=is_photo_name(_text(finding["photo"])),
         days=core.days_to_fix(frame).iloc[0], walk=walk, map_parts=_map_parts(zoom=15),
         map_items=map_data(frame), local=_local, text=_text, **_labels())
 
 
 @bp.post("/findings/<path:finding_id>/status")
-@role_required("handläggare")
+@role_required(MANAGE_ROLE)
 def change_status(finding_id: str):
     """Change a finding's status and owner, with a comment, kept in its history."""
     store = get_store()
     finding = core.get_finding(store, finding_id)
     if finding is None:
         abort(404)
-    if not core.may_manage(g.user, _text(finding["sdo_code"]) or None):
-        abort(403, description="Fyndet ligger utanför ditt stadsdelsområde.")
+    require_write(MANAGE_ROLE, [finding["sdo_code"]])
     owner = request.form.get("owner") or None
     try:
         entry = core.change_status(store, finding_id, request.form.get("status", ""),
@@ -638,7 +688,7 @@ def _api_file(folder: Path) -> tuple[Path, str, object]:
 
 @bp.post("/api/findings")
 @csrf.exempt
-@role_required("inventerare")
+@role_required(RECORD_ROLE)
 def api_create():
     """Create findings from JSON, GeoJSON or a file; all rows or none (422 per row).
 
@@ -656,6 +706,7 @@ def api_create():
         upload = core.prepare_upload(store, path, display_name=name, user=_user_name())
         if upload.prepared.errors:
             return _api_errors(upload.prepared.errors, row_map)
+        require_write(RECORD_ROLE, upload.frame["sdo_code"] if len(upload.frame) else ())
         target = kept_path(name if row_map is None else f"api{path.suffix}", path.suffix)
         note = f"Via API:t; sparad i datamappen som {target.relative_to(data_folder()).as_posix()}."
         report = core.commit_upload(store, upload, user=_user_name(), allow_partial=False,

@@ -52,6 +52,7 @@ from layers.schema import (
     WEB_EPSG,
 )
 from mapapp import csrf
+from mapapp.access import may_write, require_write
 from mapapp.api import suppress_below
 from mapapp.auth import current_user, role_required
 from mapapp.findings import (
@@ -106,15 +107,17 @@ def keep_file(path, name: str) -> None:
     keep_upload(path, kept_path(name, path.suffix))
 
 
-def _may_edit() -> bool:
-    user = current_user()
-    return user is not None and user.can(EDIT_ROLE)
-
-
 def _site_or_404(site_id: str) -> pd.Series:
     site = core.get_site(get_store(), site_id)
     if site is None:
         abort(404)
+    return site
+
+
+def _editable_site(site_id: str) -> pd.Series:
+    """The site, when this user may change it (404 when missing, 403 outside their area)."""
+    site = _site_or_404(site_id)
+    require_write(EDIT_ROLE, [site["sdo_code"]])
     return site
 
 
@@ -210,7 +213,7 @@ def list_sites():
     return render_template(
         "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
         chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
-        month_choices=core.WINDOW_CHOICES, may_edit=_may_edit(), suppress=below,
+        month_choices=core.WINDOW_CHOICES, may_edit=may_write(EDIT_ROLE), suppress=below,
         text=_text)
 
 
@@ -239,7 +242,8 @@ def show_site(site_id: str):
         findings_data=findings_data, shapes=_shapes(site, ring), parts=parts,
         context=context_shapes(site.geometry, sites=True, skip=site_id),
         measures=core.measures_of(store, site_id), log=core.activity_log_of(store, site_id),
-        ring=ring, months=months, month_choices=core.WINDOW_CHOICES, may_edit=_may_edit(),
+        ring=ring, months=months, month_choices=core.WINDOW_CHOICES,
+        may_edit=may_write(EDIT_ROLE, [site["sdo_code"]]),
         signed_in=current_user() is not None, labels=core.LABELS, owners=OWNERS,
         suppress=below, text=_text,
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
@@ -302,6 +306,7 @@ def new_site():
     frame, errors = core.site_from_form(store, values, drawn)
     if errors:
         return _render_form(None, values, drawn, errors, 422)
+    require_write(EDIT_ROLE, frame["sdo_code"])
     site_id = core.create_site(store, frame)
     flash(f"Platsen {values['name']} sparades.", "success")
     return redirect(url_for("sites.show_site", site_id=site_id))
@@ -310,8 +315,8 @@ def new_site():
 @bp.route("/sites/<site_id>/edit", methods=("GET", "POST"))
 @role_required(EDIT_ROLE)
 def edit_site(site_id: str):
-    """Change a site's description or redraw its polygon."""
-    site = _site_or_404(site_id)
+    """Change a site's description or redraw its polygon (its old and new area: the user's)."""
+    site = _editable_site(site_id)
     if request.method == "GET":
         values = {k: _text(site[k]) for k in ("name", "status", "start_date", "contact",
                                               "partners", "activities")}
@@ -321,6 +326,7 @@ def edit_site(site_id: str):
     frame, errors = core.site_from_form(store, values, drawn, site_id=site_id)
     if errors:
         return _render_form(site, values, drawn, errors, 422)
+    require_write(EDIT_ROLE, frame["sdo_code"])
     if not core.update_site(store, site_id, frame):
         abort(404)
     flash("Ändringarna sparades.", "success")
@@ -331,7 +337,7 @@ def edit_site(site_id: str):
 @role_required(EDIT_ROLE)
 def delete_site(site_id: str):
     """Delete a site with its measures and log."""
-    site = _site_or_404(site_id)
+    site = _editable_site(site_id)
     core.delete_site(get_store(), site_id)
     flash(f"Platsen {site['name']} togs bort.", "success")
     return redirect(url_for("sites.list_sites"))
@@ -350,7 +356,7 @@ def _flash_outcome(errors: list, refused: str, saved: str) -> None:
 @role_required(EDIT_ROLE)
 def add_measure(site_id: str):
     """Add an agreed measure (what, who, by when)."""
-    _site_or_404(site_id)
+    _editable_site(site_id)
     errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
     _flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
@@ -360,6 +366,7 @@ def add_measure(site_id: str):
 @role_required(EDIT_ROLE)
 def measure_status(site_id: str, measure_id: str):
     """Mark a measure as planned, under way, done or cancelled."""
+    _editable_site(site_id)
     if not core.set_measure_status(get_store(), site_id, measure_id,
                                    request.form.get("status", "")):
         abort(404)
@@ -371,7 +378,7 @@ def measure_status(site_id: str, measure_id: str):
 @role_required(EDIT_ROLE)
 def add_log_entry(site_id: str):
     """Log a meeting or an activity at the site."""
-    _site_or_404(site_id)
+    _editable_site(site_id)
     errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
     _flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
@@ -409,6 +416,7 @@ def api_create():
         prepared = prepare_import(store, "sites", path, source="api", display_name=name)
         if prepared.errors:
             return _api_errors(prepared.errors, row_map)
+        require_write(EDIT_ROLE, prepared.frame["sdo_code"])
         report = commit_import(store, prepared, user=g.user.name)
         keep_file(path, name if row_map is None else f"api{path.suffix}")
     except FileRejected as exc:

@@ -11,7 +11,7 @@ Inventerare and above record walks (``/walks/new``, the route drawn with
 Leaflet.draw) and change them; handläggare delete them.
 
 ``/lighting`` puts the open lighting findings against incidents after dark nearby.
-``GET /api/walks`` is open, like the map's layers.
+``GET /api/walks`` needs läsare, like the pages.
 
 API: ``GET /api/walks`` (GeoJSON: the route as geometry, null without one) and
 ``POST /api/walks`` (bearer token; a JSON list of walks, a FeatureCollection, or a
@@ -55,6 +55,7 @@ from layers.protocol import ProtocolError, build_protocol, file_name, owner_choi
 from layers.readers import FORMATS
 from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
 from mapapp import csrf
+from mapapp.access import may_write, require_write
 from mapapp.api import latest_data_year, suppress_below
 from mapapp.auth import current_user, role_required
 from mapapp.findings import _api_errors, data_folder, map_data
@@ -86,9 +87,16 @@ def _walk_or_404(walk_id: str) -> core.Walk:
     return walk
 
 
-def _can(role: str) -> bool:
-    user = current_user()
-    return user is not None and user.can(role)
+def _changeable_walk(walk_id: str, role: str) -> core.Walk:
+    """The walk, when this user may change it with ``role`` (404 missing, 403 outside area)."""
+    walk = _walk_or_404(walk_id)
+    require_write(role, [walk.row["sdo_code"]])
+    return walk
+
+
+def _authorize_import(areas: list) -> None:
+    """The walk importer's check before it writes (403 outside the user's area)."""
+    require_write(RECORD_ROLE, areas)
 
 
 # --- the list and the upload ---------------------------------------------------------------
@@ -112,7 +120,7 @@ def list_walks():
     return render_template(
         "walks/list.html", walks=frame, areas=areas, chosen_sdo=sdo, light=light,
         light_labels=LIGHT_LABELS, year=year, years=years, groups=PARTICIPANT_GROUPS,
-        may_record=_can(RECORD_ROLE), text=_text, formats=sorted(FORMATS))
+        may_record=may_write(RECORD_ROLE), text=_text, formats=sorted(FORMATS))
 
 
 @bp.post("/walks/import")
@@ -138,7 +146,7 @@ def import_walk():
                    "organisers": request.form.get("organisers", "").strip()}
     try:
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       **options)
+                                       authorize=_authorize_import, **options)
         keep_file(path, name)
     except FileRejected as exc:
         flash(f"{exc} Inget sparades.", "error")
@@ -194,7 +202,8 @@ def show_walk(walk_id: str):
         groups=PARTICIPANT_GROUPS, categories=CATEGORY_LABELS, severities=SEVERITY_LABELS,
         statuses=FINDING_STATUSES, text=_text, area_name=_area_names().get(
             _text(walk.row["sdo_code"]), _text(walk.row["sdo_code"])),
-        may_record=_can(RECORD_ROLE), may_delete=_can(DELETE_ROLE),
+        may_record=may_write(RECORD_ROLE, [walk.row["sdo_code"]]),
+        may_delete=may_write(DELETE_ROLE, [walk.row["sdo_code"]]),
         signed_in=current_user() is not None)
 
 
@@ -234,6 +243,7 @@ def new_walk():
     walk, errors = core.walk_from_form(store, values, drawn, counts, user=g.user.name)
     if errors:
         return _render_form(None, values, counts, drawn, errors, 422)
+    require_write(RECORD_ROLE, walk.walk["sdo_code"])
     if not core.save_new_walk(store, walk):
         flash("En vandring med samma datum, område och arrangörer fanns redan; den visas "
               "här. Ändra den vid behov.", "info")
@@ -252,8 +262,8 @@ def _drawn_of(walk: core.Walk) -> str:
 @bp.route("/walks/<walk_id>/edit", methods=("GET", "POST"))
 @role_required(RECORD_ROLE)
 def edit_walk(walk_id: str):
-    """Change a walk's details, head counts and route."""
-    walk = _walk_or_404(walk_id)
+    """Change a walk's details, head counts and route (its old and new area: the user's)."""
+    walk = _changeable_walk(walk_id, RECORD_ROLE)
     if request.method == "GET":
         row = walk.row
         values = {k: _text(row[k]) for k in ("date", "start_time", "end_time", "area",
@@ -266,6 +276,7 @@ def edit_walk(walk_id: str):
                                           user=g.user.name)
     if errors:
         return _render_form(walk, values, counts, drawn, errors, 422)
+    require_write(RECORD_ROLE, changed.walk["sdo_code"])
     if not core.update_walk(store, walk_id, changed):
         abort(404)
     flash("Ändringarna sparades.", "success")
@@ -276,7 +287,7 @@ def edit_walk(walk_id: str):
 @role_required(DELETE_ROLE)
 def delete_walk(walk_id: str):
     """Delete a walk, its route and head counts (its findings stay)."""
-    walk = _walk_or_404(walk_id)
+    walk = _changeable_walk(walk_id, DELETE_ROLE)
     core.delete_walk(get_store(), walk_id)
     flash(f"Vandringen {walk.label} togs bort; dess fynd finns kvar.", "success")
     return redirect(url_for("walks.list_walks"))
@@ -354,8 +365,13 @@ def lighting():
 
 
 @bp.get("/api/walks")
+@role_required("läsare")
 def api_list():
-    """Every walk as GeoJSON (the route as geometry, null without one), newest first."""
+    """Every walk as GeoJSON (the route as geometry, null without one), newest first.
+
+    For läsare and above, like the walk pages: organisers, participants and routes
+    are not public (anonymous callers get 401; the public map does not use it).
+    """
     store = get_store()
     overview = core.walks_overview(store)
     routes = core.routes_of(store)
@@ -430,7 +446,8 @@ def api_create():
     folder.mkdir(parents=True, exist_ok=True)
     try:
         path, name = _payload_file(folder)
-        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name)
+        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+                                       authorize=_authorize_import)
         keep_file(path, name if request.files.get("file") else "api-walks.geojson")
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])

@@ -175,3 +175,61 @@ def test_export_to_unknown_suffix_is_a_usage_error(runner, data_dir, tmp_path):
                                  "--data-dir", str(data_dir)])
     assert result.exit_code == 2
     assert "Okänd filändelse '.xlsx'" in result.output
+
+
+#: Descriptions a spreadsheet would run as formulas (and one that only looks escaped).
+RISKY_TEXTS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "'=redan", "vanlig text"]
+
+
+def test_spreadsheet_safe_and_its_undo():
+    from layers.exporters import spreadsheet_safe, spreadsheet_text
+
+    frame = pd.DataFrame({"text": ["=1", "+1", "-1", "@a", "\tx", "\rx", "'=x", "a=b", None],
+                          "number": [-1.5] * 9})
+    safe = spreadsheet_safe(frame)
+    assert [None if pd.isna(v) else v for v in safe["text"]] == [
+        "'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "''=x", "a=b", None]
+    assert safe["number"].tolist() == [-1.5] * 9  # numbers are not text
+    back = spreadsheet_text(safe)["text"]
+    assert [None if pd.isna(v) else v for v in back] == \
+        [None if pd.isna(v) else v for v in frame["text"]]
+
+
+def test_cli_csv_export_neutralises_formulas_and_gpkg_keeps_them(runner, data_dir, fresh_dir,
+                                                                 tmp_path):
+    import csv
+
+    import pyogrio
+
+    features = [{"type": "Feature",
+                 "properties": {"id": f"r{i}", "datum": "2024-05-01 21:00",
+                                "kategori": "klotter", "allvarlighet": 2, "beskrivning": text},
+                 "geometry": {"type": "Point", "coordinates": [17.9446 + i / 1e4, 59.4030]}}
+                for i, text in enumerate(RISKY_TEXTS)]
+    source = tmp_path / "risk.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                      encoding="utf-8")
+    assert run(runner, "import", "findings", source, "--data-dir", data_dir).exit_code == 0
+    ids = [f"import:r{i}" for i in range(len(RISKY_TEXTS))]
+
+    exported = tmp_path / "fynd.csv"
+    assert run(runner, "export", "findings", exported, "--data-dir", data_dir).exit_code == 0
+    with exported.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cells = {r["id"]: r["description"] for r in rows}
+    assert [cells[i] for i in ids] == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(A1)",
+                                       "''=redan", "vanlig text"]
+    for row in rows:  # no cell of the file starts a formula
+        for value in row.values():
+            assert not (value or "").startswith(("=", "+", "@", "\t", "\r")), value
+
+    gpkg = tmp_path / "fynd.gpkg"
+    assert run(runner, "export", "findings", gpkg, "--data-dir", data_dir).exit_code == 0
+    kept = pyogrio.read_dataframe(gpkg, layer="findings").set_index("id")["description"]
+    assert [kept[i] for i in ids] == RISKY_TEXTS
+
+    # and the CSV imported again gives the texts exactly
+    target = fresh_dir()
+    assert run(runner, "import", "findings", exported, "--data-dir", target).exit_code == 0
+    back = read(target, "findings").set_index("id")["description"]
+    assert [back[i] for i in ids] == RISKY_TEXTS

@@ -20,7 +20,6 @@ from layers.importer import join_layer
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, read_gps, store_photo
 from layers.schema import FINDINGS, LOCAL_TZ, STORE_EPSG
 from layers.store.base import Query
-from layers.users import User
 
 #: A place in Husby (WGS 84) and the same place in the store CRS.
 HUSBY = (59.40912, 17.92810)
@@ -141,15 +140,6 @@ def test_concurrent_change_is_refused(store, monkeypatch):
     with pytest.raises(core.StatusChangeRefused, match="samtidigt"):
         core.change_status(store, "t:1", "avvisad", user="bo", comment="Fel plats")
     assert store.count("finding_history") == 0
-
-
-def test_who_may_manage():
-    assert not core.may_manage(None, "jarva")
-    assert not core.may_manage(User("i", "inventerare"), "jarva")
-    assert core.may_manage(User("h", "handläggare"), "jarva")
-    assert core.may_manage(User("h", "handläggare", sdo_code="jarva"), "jarva")
-    assert not core.may_manage(User("h", "handläggare", sdo_code="farsta"), "jarva")
-    assert core.may_manage(User("a", "admin", sdo_code="farsta"), "jarva")
 
 
 # --- duplicates ------------------------------------------------------------------------------

@@ -324,15 +324,30 @@ def test_cancel_throws_the_file_away(app, data_dir):
     assert count(app, "findings") == 0
 
 
-def test_another_session_cannot_see_or_confirm_an_upload(app):
+def test_another_user_cannot_see_confirm_or_cancel_an_upload(app, data_dir):
     first = user_client(app, "ingrid", "inventerare")
     token = preview_token(upload(first, walk_csv(2)))
     other = user_client(app, "olle", "inventerare")
-    assert other.get(f"/findings/upload/{token}").status_code == 404
+    assert other.get(f"/findings/upload/{token}").status_code == 403
     response = other.post(f"/findings/upload/{token}/confirm",
                           data={"csrf_token": csrf_token(other)})
-    assert response.status_code == 404
+    assert response.status_code == 403
+    response = other.post(f"/findings/upload/{token}/cancel",
+                          data={"csrf_token": csrf_token(other)})
+    assert response.status_code == 403
+    assert (data_dir / "uploads" / "pending" / token).is_dir()
     assert count(app, "findings") == 0
+    # a handläggare is not the uploader either; an admin may throw it away
+    boss = user_client(app, "hanna", "handläggare")
+    assert boss.get(f"/findings/upload/{token}").status_code == 403
+    admin = user_client(app, "ada", "admin")
+    assert admin.get(f"/findings/upload/{token}").status_code == 403
+    response = admin.post(f"/findings/upload/{token}/cancel",
+                          data={"csrf_token": csrf_token(admin)})
+    assert response.status_code == 302
+    assert not (data_dir / "uploads" / "pending" / token).exists()
+    # the uploader's own preview is gone with it
+    assert first.get(f"/findings/upload/{token}").status_code == 404
 
 
 def test_template_download(app):

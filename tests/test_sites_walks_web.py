@@ -116,7 +116,8 @@ def test_anonymous_and_missing_csrf(app):
     for path in ("/walks", "/walks/walk:1", "/walks/walk:1/protocol.pdf", "/lighting"):
         assert anonymous.get(path).status_code == 302, path
     assert anonymous.get("/sites").status_code == 200
-    assert anonymous.get("/api/walks").status_code == 200
+    # organisers, participants and routes are for läsare, like the walk pages
+    assert anonymous.get("/api/walks").status_code == 401
     client = user_client(app, "hanna", "handläggare")
     for url in routes(app, "POST"):
         response = client.post(url, data={"name": "x"})
@@ -277,7 +278,7 @@ def test_api_walks_all_or_nothing_and_list(app, tmp_path):
                            data={"file": _gpx_file(tmp_path)},
                            content_type="multipart/form-data")
     assert response.status_code == 201 and response.get_json()["findings_inserted"] == 12
-    listing = app.test_client().get("/api/walks").get_json()
+    listing = client.get("/api/walks", headers=headers).get_json()
     by_area = {f["properties"]["area"]: f for f in listing["features"]}
     assert by_area["Husby centrum"]["properties"]["participants_by_group"] == \
         {"boende": 7, "polis": 2}

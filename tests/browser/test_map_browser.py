@@ -462,8 +462,13 @@ def test_user_text_in_popups_is_text_not_html(server, browser):
                 "id": ["xss-site"], "name": [f"Torget {XSS}"], "status": ["aktiv"],
                 "partners": ["<script>alert(2)</script>"], "sdo_code": ["norra-innerstaden"]},
                 geometry=point.buffer(60), crs=STORE_EPSG)})
+    from infra import create_user
+
+    # descriptions are for signed-in users (anonymous API callers do not get them)
+    create_user(server.app, "lisa", "läsare")
     context, page, watch = open_page(browser, server)
     try:
+        sign_in(page, server, "lisa")
         page.goto(server.url + f"/?zoom=17&lat={lat}&lon={lon}&period=2025")
         settle(page)
         marker = page.locator(".leaflet-marker-icon[title='Övrigt (ny)']")

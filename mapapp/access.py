@@ -1,0 +1,29 @@
+"""The web side of the write rule (:mod:`layers.access`): a refusal becomes a 403.
+
+Routes first let ``role_required`` send anonymous visitors to the log-in page, then
+call :func:`require_write` with the areas of the object as stored (and its new
+place, for edits), so role and district scope are checked in one place. The 403
+is the Swedish error page, or ``{"error": …}`` for ``/api/`` routes (the app's
+403 handler decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import abort
+
+from layers.access import write_refusal
+from mapapp.auth import current_user
+
+
+def may_write(role: str, areas: Iterable[object] = ()) -> bool:
+    """Tell whether this request's user may write with ``role`` in ``areas`` (for templates)."""
+    return write_refusal(current_user(), role, areas) is None
+
+
+def require_write(role: str, areas: Iterable[object] = ()) -> None:
+    """Abort with 403 (Swedish reason) unless this request's user may write here."""
+    reason = write_refusal(current_user(), role, list(areas))
+    if reason is not None:
+        abort(403, description=reason)
