@@ -1120,7 +1120,9 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     Results are kept for :data:`CACHE_SECONDS` per store and data version, so the
     page, the API and the map layer share one computation.
     """
-    from layers.aggregate import _TimedCache, data_version
+    from layers.aggregate import _TimedCache, cache_key
+    from layers.filters import MapFilter
+    from layers.privacy import VISIBILITY_RAW
 
     config = config or load_config()
     code = resolve_sdn(sdn) if sdn else None
@@ -1128,7 +1130,10 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
         period = parse_period(period)
     if period is None:
         period = default_period(store) or Period.tertial(dt.date.today().year, 1)
-    key = (data_version(store), _layers_version(store), code, period.code, limit, repr(config))
+    # the ranking reads every category; roles are filtered in Place.to_dict
+    key = cache_key(store, "priority", MapFilter(period=period, sdn=code),
+                    visibility=VISIBILITY_RAW,
+                    extra=(_layers_version(store), limit, repr(config)))
     with _CACHE_LOCK:
         cache = _CACHES.get(store)
         if cache is None:
