@@ -680,6 +680,9 @@
         add(incidentsBox, "div", "tk-legend-total", "I kartbilden: " + fmt(collection.total) +
             " (" + collection.previous_period_label + ": " + fmt(collection.total_previous) + ")");
         add(incidentsBox, "div", "tk-legend-note", "Rutor om " + collection.cell_size + " m");
+        if (collection.restricted) {
+          add(incidentsBox, "div", "tk-legend-note tk-legend-restricted", collection.restricted);
+        }
         root.dataset.total = String(collection.total);
         root.dataset.mode = "grid";
       },
