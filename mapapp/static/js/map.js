@@ -470,6 +470,7 @@
         cells.slice(1).forEach(function (t) { add(tr, "td", "num", t); });
       });
       if (p.window_note) { add(box, "p", "tk-popup-note", p.window_note); }
+      if (p.restricted) { add(box, "p", "tk-popup-note", p.restricted); }
     }
     if (p.url) {
       var more = add(box, "a", "tk-popup-more", "Visa platsen");
