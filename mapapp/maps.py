@@ -86,7 +86,10 @@ GROUP_COLOURS = {"vald": "#b71c1c", "egendom": "#1565c0", "narkotika": "#6a1b9a"
 
 @bp.app_template_filter("antal")
 def count_filter(value: object, suppress_below: int | None = None) -> str:
-    """A count the Swedish way ("12 345"), or "<5" when small counts are hidden."""
+    """A count the Swedish way ("12 345"), or "<5" when small counts are hidden
+    (a count suppressed already, such as "<5", is shown as it is)."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value
     shown = privacy.suppress(int(value), suppress_below)  # type: ignore[arg-type]
     return shown if isinstance(shown, str) else f"{shown:,}".replace(",", "\u00a0")
 
