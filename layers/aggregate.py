@@ -13,9 +13,12 @@ and shown in the district figures instead. Counts shown to the public go through
 :func:`layers.privacy.suppress` ("<5").
 
 A whole-city grid for one filter is computed once and kept for a few minutes
-(keyed by the filter and the store's data version); a map request only slices
-the cells inside its bbox, so panning is cheap and the colour classes stay the
-same wherever the user looks.
+(keyed by :func:`cache_key`: the whole normalised query, the role's visibility
+class and the store's data version); a map request only slices the cells inside
+its bbox, so panning is cheap and the colour classes stay the same wherever the
+user looks. What a grid counts for a user is decided by
+:func:`layers.privacy.counted_categories` (never the sensitive categories unless
+a handläggare names them).
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.filters import MapFilter, xy_to_lonlat
+from layers.filters import MapFilter, area_codes, xy_to_lonlat
 from layers.grid import Grid, unpack
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS, suppress
+from layers.privacy import ALL_CATEGORY_CODES, POINT_PRECISIONS, VISIBILITY_RAW, suppress
 from layers.schema import INCIDENT_CATEGORIES, INCIDENTS, STRATEGIC_CODES
 from layers.store.base import Query, Store
 
@@ -215,47 +218,65 @@ class IncidentGrid:
 
 
 def incident_grid(store: Store, flt: MapFilter, size: int,
-                  categories: tuple[str, ...] | None = None) -> IncidentGrid:
+                  categories: tuple[str, ...] | None = None, *,
+                  visibility: str = VISIBILITY_RAW) -> IncidentGrid:
     """Aggregate the incidents of a filter (without its bbox) into cells of ``size`` m.
 
-    ``categories`` overrides the filter's categories. The filter must have a
-    period. The grid of every category is computed once per period, area and
-    cell size and kept for :data:`CACHE_SECONDS` (per store data version); a
-    category filter then only picks its columns.
+    ``categories`` overrides the filter's categories: pass the codes
+    :func:`layers.privacy.counted_categories` returns for the user, so what a
+    grid counts follows the privacy rule. The filter must have a period. The grid
+    of every category is computed once per period, area and cell size, and each
+    category set's grid once per visibility class; both are kept for
+    :data:`CACHE_SECONDS` under :func:`cache_key` (which holds the data version).
     """
     if size not in CELL_SIZES:
         raise ValueError(f"cell size must be one of {CELL_SIZES}")
     if flt.period is None:
         raise ValueError("a grid needs a period")
     codes = categories if categories is not None else flt.categories
-    full = _all_categories(store, flt, size)
     if codes is None:
-        return full
-    columns = [k for k, c in enumerate(full.categories) if c in codes]
+        return _all_categories(store, flt, size)
+    query = flt.with_(categories=tuple(codes), category="", bbox=None)
+    cache = _cache_for(store)
+    key = cache_key(store, "grid", query, visibility=visibility, size=size)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    full = _all_categories(store, flt, size)
+    columns = [k for k, c in enumerate(full.categories) if c in query.categories]
     counts, previous = full.counts[:, columns], full.previous[:, columns]
     keep = (counts.sum(axis=1) + previous.sum(axis=1)) > 0
     imprecise = sum(full.imprecise_by_category.get(full.categories[k], 0) for k in columns)
-    return replace(full, keys=full.keys[keep],
-                   categories=tuple(full.categories[k] for k in columns),
-                   counts=counts[keep], previous=previous[keep], imprecise=imprecise,
-                   imprecise_by_category={full.categories[k]: full.imprecise_by_category.get(
-                       full.categories[k], 0) for k in columns})
+    result = replace(full, keys=full.keys[keep],
+                     categories=tuple(full.categories[k] for k in columns),
+                     counts=counts[keep], previous=previous[keep], imprecise=imprecise,
+                     imprecise_by_category={full.categories[k]: full.imprecise_by_category.get(
+                         full.categories[k], 0) for k in columns})
+    cache.put(key, result)
+    return result
 
 
 def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
-    """The grid of every category for the filter's period and area (cached)."""
+    """The grid of every category for the filter's period and area (cached).
+
+    The query is normalised first (every category, no bbox), and the cache key
+    and the computation are both made from that one query, so an entry can never
+    hold a narrower selection than its key says (issue 17: a grid first asked for
+    one category was served as "all categories").
+    """
+    query = flt.with_(categories=ALL_CATEGORY_CODES, category="", bbox=None)
     cache = _cache_for(store)
-    key = (data_version(store), flt.period.code, flt.sdn, flt.stadsdel, size)
+    key = cache_key(store, "grid", query, visibility=VISIBILITY_RAW, size=size)
     cached = cache.get(key)
     if cached is not None:
         return cached
     started = time.perf_counter()
     grid = Grid(float(size), "square")
-    period, previous = flt.period, flt.period.previous()
+    period, previous = query.period, query.period.previous()
     used = tuple(_CATEGORY_CODES)
     parts, imprecise = [], {}
     for p in (period, previous):
-        points = read_points(store, flt.incident_query(period=p, categories=None, bbox=False))
+        points = read_points(store, query.incident_query(period=p, bbox=False))
         if p is period:
             names, counts = np.unique(points.category[~points.precise].astype(str),
                                       return_counts=True)
@@ -272,12 +293,40 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
             ok = cols >= 0
             np.add.at(matrix, (rows[ok], cols[ok]), 1)
         matrices.append(matrix)
+    for matrix in matrices:
+        matrix.setflags(write=False)  # shared by every request: never changed in place
     result = IncidentGrid(grid, period, previous, all_keys, used, matrices[0], matrices[1],
                           sum(imprecise.values()), imprecise)
     cache.put(key, result)
-    LOGGER.debug("grid %s %s m: %d cells in %.2f s", flt.period.code, size, len(all_keys),
+    LOGGER.debug("grid %s %s m: %d cells in %.2f s", query.period.code, size, len(all_keys),
                  time.perf_counter() - started)
     return result
+
+
+def cache_key(store: Store, kind: str, flt: MapFilter, *, visibility: str,
+              size: float | None = None, bbox: bool = False, extra: tuple = ()) -> tuple:
+    """The one cache key of every cache of aggregated incident data.
+
+    Built from the whole normalised query: what is cached (``kind``), the
+    store's :func:`data_version`, the period, the categories (sorted codes; None
+    is spelled out as every code, so "all" and the list of all are one entry),
+    the stadsdelsområde (with the areas it was made of) and the stadsdel, the
+    bbox when the cached answer depends on it, the cell size, the visibility
+    class of the role (:func:`layers.privacy.visibility`, or
+    :data:`layers.privacy.VISIBILITY_RAW` for an answer filtered afterwards) and
+    anything else the computation reads (``extra``). A cache that leaves out a
+    field it depends on serves one user's answer to another; building every key
+    here keeps that mistake in one place.
+    """
+    codes = ALL_CATEGORY_CODES if flt.categories is None else flt.categories
+    return (kind, data_version(store),
+            flt.period.code if flt.period is not None else None,
+            tuple(sorted(set(codes))),
+            area_codes(flt.sdn) if flt.sdn else None,
+            flt.stadsdel,
+            tuple(round(v, 6) for v in flt.bbox) if bbox and flt.bbox is not None else None,
+            None if size is None else float(size),
+            visibility, *extra)
 
 
 def data_version(store: Store) -> tuple:

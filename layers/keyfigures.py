@@ -6,6 +6,12 @@ sites. Population comes from the store's ``population`` table (31 December of
 the period's year, or the nearest year the table has). Areas that were merged
 in 2023 (Järva, Norra innerstaden) count the incidents of the areas they were
 made of, so periods before and after the change compare.
+
+What is counted follows :func:`layers.privacy.counted_categories`: "all
+categories" and the groups leave the sensitive categories out for every role
+(the figures carry the Swedish note), and those are given instead as one count
+for the area and period (:attr:`AreaFigures.sensitive`), which a page shows as
+"<5" below five to every role that does not see sensitive incidents.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import pandas as pd
 
 from layers.filters import CATEGORY_GROUPS, MapFilter, area_codes
 from layers.periods import Period
-from layers.schema import INCIDENT_CATEGORIES, OPEN_STATUSES, STRATEGIC_CODES
+from layers.privacy import CountedCategories, counted_categories
+from layers.schema import INCIDENT_CATEGORIES, OPEN_STATUSES, SENSITIVE_CODES, STRATEGIC_CODES
 from layers.store.base import Query, Store
 
 _LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
@@ -44,6 +51,11 @@ class AreaFigures:
     open_findings: int
     sites: int
     active_sites: int
+    #: Sexual offences and violence in close relationships in the area this period:
+    #: the only figure of the sensitive categories for most roles, never in another sum.
+    sensitive: int = 0
+    #: Swedish note when the counts leave sensitive categories out (None: nothing left out).
+    note: str | None = None
 
     @property
     def change_pct(self) -> float | None:
@@ -86,13 +98,22 @@ def _rate(count: int, population: int | None) -> float | None:
     return None if not population else 1000.0 * count / population
 
 
-def area_figures(store: Store, code: str, name: str, flt: MapFilter) -> AreaFigures:
-    """Compute the figures of area ``code`` for the filter's period and categories."""
+def area_figures(store: Store, code: str, name: str, flt: MapFilter,
+                 counted: CountedCategories | None = None) -> AreaFigures:
+    """Compute the figures of area ``code`` for the filter's period and categories.
+
+    ``counted`` is the privacy rule applied to the user's request
+    (:func:`layers.privacy.counted_categories`); without it the rule for an
+    anonymous visitor is applied, so a figure never counts a sensitive category
+    nobody asked for by name.
+    """
     if flt.period is None:
         raise ValueError("key figures need a period")
+    if counted is None:
+        counted = counted_categories(None, flt.category)
     period, previous = flt.period, flt.period.previous()
-    area = flt.with_(sdn=code, stadsdel=None, bbox=None)
-    city = flt.with_(sdn=None, stadsdel=None, bbox=None)
+    area = flt.with_(sdn=code, stadsdel=None, bbox=None, categories=counted.codes)
+    city = flt.with_(sdn=None, stadsdel=None, bbox=None, categories=counted.codes)
 
     def count(f: MapFilter, p: Period, categories: tuple[str, ...] | None = None) -> int:
         return store.count("incidents", f.incident_query(period=p, categories=categories,
@@ -119,4 +140,6 @@ def area_figures(store: Store, code: str, name: str, flt: MapFilter) -> AreaFigu
         open_findings=open_findings,
         sites=len(sites),
         active_sites=int((sites["status"] == "aktiv").sum()) if len(sites) else 0,
+        sensitive=count(area, period, SENSITIVE_CODES),
+        note=counted.note,
     )

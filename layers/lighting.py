@@ -5,9 +5,13 @@ tilldelad) the incidents of a period within ``distance_m`` metres (default 50) a
 counted twice: those that happened in the dark — after sunset or before sunrise in
 Stockholm, see :mod:`layers.darkness` — and those in daylight. A planner sorts by the
 first count to see which lamps to fix first. Only incidents placed to the address or
-street count (a police event placed at a stadsdel says nothing about a lamp).
-Counts shown to anonymous visitors and läsare go through
-:func:`layers.privacy.suppress`.
+street count (a police event placed at a stadsdel says nothing about a lamp), and
+only the categories :func:`layers.privacy.counted_categories` gives for the user
+(never the sensitive ones unless a handläggare names them: the page names none, so
+it counts the non-sensitive categories for every role). Counts shown to anonymous
+visitors and läsare go through :func:`layers.privacy.suppress`; with
+``suppress_below`` the order treats every hidden count alike, so the ranking does
+not tell a hidden 4 from a hidden 1.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import shapely
 
 from layers.darkness import is_dark
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS
+from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES
 from layers.schema import OPEN_STATUSES, WEB_EPSG
 from layers.store.base import Query, Store
 
@@ -50,11 +54,15 @@ def lighting_findings(store: Store, *, open_only: bool = True,
 
 
 def lighting_conflicts(store: Store, period: Period, *, distance_m: float = DEFAULT_DISTANCE_M,
-                       open_only: bool = True, sdo: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Each lighting finding with its incidents in the dark and in daylight nearby.
+                       open_only: bool = True, sdo: tuple[str, ...] = (),
+                       categories: tuple[str, ...] = PUBLIC_CATEGORY_CODES,
+                       suppress_below: int | None = None) -> pd.DataFrame:
+    """Each lighting finding with its incidents (of ``categories``) in the dark and
+    in daylight nearby.
 
-    Sorted by incidents in the dark (most first), then severity. One small bbox
-    read per finding, so the cost follows the number of findings, not the city.
+    Sorted by incidents in the dark (most first; with ``suppress_below`` the counts
+    1 to below-1 as one), then severity. One small bbox read per finding, so the
+    cost follows the number of findings, not the city.
     """
     findings = lighting_findings(store, open_only=open_only, sdo=sdo)
     findings = findings[findings.geometry.notna().to_numpy()
@@ -68,7 +76,8 @@ def lighting_conflicts(store: Store, period: Period, *, distance_m: float = DEFA
         minx, miny, maxx, maxy = geom.bounds
         near = store.read("incidents", Query(
             bbox=(minx - distance_m, miny - distance_m, maxx + distance_m, maxy + distance_m),
-            start=start, end=end, where={"precision": POINT_PRECISIONS}))
+            start=start, end=end, where={"precision": POINT_PRECISIONS,
+                                         "category": tuple(categories)}))
         if near.empty:
             continue
         within = shapely.dwithin(geom, near.geometry.to_numpy(), distance_m)
@@ -83,5 +92,9 @@ def lighting_conflicts(store: Store, period: Period, *, distance_m: float = DEFA
         "dark": dark_counts, "daylight": day_counts,
         "lat": points.y.round(6).to_numpy(), "lon": points.x.round(6).to_numpy(),
     })[COLUMNS]
-    return out.sort_values(["dark", "severity", "found_at"], ascending=[False, False, True],
-                           kind="stable").reset_index(drop=True)
+    rank = out["dark"].astype(float)
+    if suppress_below:
+        rank = rank.where((rank == 0) | (rank >= suppress_below), suppress_below - 0.5)
+    order = out.assign(_rank=rank).sort_values(["_rank", "severity", "found_at"],
+                                               ascending=[False, False, True], kind="stable")
+    return order.drop(columns="_rank").reset_index(drop=True)

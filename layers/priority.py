@@ -26,9 +26,16 @@ that says why it ranks where it does. The bonuses are small on purpose: the
 backtest (:mod:`layers.backtest`, ``docs/method.md``) ranks cells by the same score
 and shows that it keeps the accuracy of prior-period counts, a hard baseline to beat.
 
-Privacy: a place is an aggregate of cells; categories marked sensitive are only
-counted (shown as "<5" below five), never drawn or quoted, and their descriptions
-are never used for names.
+Privacy: a place is an aggregate of cells; categories marked sensitive are
+weighted into the ranking (a place where many sexual offences happen should rank
+high) but never drawn or quoted, and their descriptions are never used for names.
+The counts a place shows follow :func:`layers.privacy.counted_categories` for
+"all categories": ``incidents`` and the sentence count the non-sensitive
+categories only, for every role. Handläggare and admin also get the sensitive
+count, the weighted count, the score and its parts; every other role gets none
+of these (``None``), because each includes the sensitive categories with known
+weights, so subtracting the shown categories would give the sensitive count of
+the place (see ``docs/privacy.md``).
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from layers.grid import Grid, auto_cell_size
 from layers.hotspots import GiStar, fdr_bh, gi_star
 from layers.joins import representative_points
 from layers.periods import Period, parse_period
-from layers.privacy import POINT_PRECISIONS, suppress
+from layers.privacy import DEFAULT_SUPPRESS_BELOW, POINT_PRECISIONS, suppress
 from layers.schema import (
     FINDING_CATEGORIES,
     INCIDENT_CATEGORIES,
@@ -455,13 +462,21 @@ class Place:
     score: float
     text: str = ""
 
-    def to_dict(self, *, sensitive_below: int | None = 5, public_below: int | None = None
-                ) -> dict:
+    @property
+    def counted(self) -> int:
+        """Incidents of the non-sensitive categories (what ``incidents`` shows)."""
+        return self.incidents - self.sensitive
+
+    def to_dict(self, *, sensitive_below: int | None = 5, public_below: int | None = None,
+                sees_sensitive: bool = True) -> dict:
         """JSON-ready properties (English keys; Swedish text in ``text``).
 
         Counts of sensitive categories are always written "<5" below
         ``sensitive_below``; with ``public_below`` (anonymous visitors, läsare) the
-        small counts per category and of the year before are too.
+        small counts per category and of the year before are too. Without
+        ``sees_sensitive`` every figure that includes a sensitive category (the
+        sensitive count, the weighted count, the score and its parts, the count of
+        the year before) is None.
         """
         centroid = self.geometry.centroid
         lon, lat = _to_web(np.array([centroid.x]), np.array([centroid.y]))
@@ -474,19 +489,21 @@ class Place:
             "stadsdel": self.stadsdel_name,
             "sdo_code": self.sdo_code,
             "sdo_name": self.sdo_name,
-            "score": round(self.score, 3),
-            "parts": {k: round(v, 3) for k, v in self.parts.items()},
-            "incidents": self.incidents,
-            "weighted_incidents": round(self.weighted, 3),
+            "score": round(self.score, 3) if sees_sensitive else None,
+            "parts": {k: round(v, 3) for k, v in self.parts.items()} if sees_sensitive
+            else None,
+            "incidents": suppress(self.counted, public_below),
+            "weighted_incidents": round(self.weighted, 3) if sees_sensitive else None,
             "categories": {c: suppress(v, public_below) for c, v in self.categories.items()},
-            "sensitive_incidents": suppress(self.sensitive, sensitive_below),
+            "sensitive_incidents": suppress(self.sensitive, sensitive_below) if sees_sensitive
+            else None,
             "density_ratio": None if self.density_ratio is None
             else round(self.density_ratio, 2),
             "gi_z": round(self.z_max, 3),
             "gi_q": round(self.q_min, 6),
             "significant": self.significant,
             "significant_share": round(self.significant_share, 3),
-            "previous_incidents": None if self.previous is None
+            "previous_incidents": None if self.previous is None or not sees_sensitive
             else suppress(self.previous, public_below),
             "trend": None if self.rise is None else round(self.rise, 3),
             "open_findings": self.open_findings,
@@ -523,12 +540,15 @@ class PriorityResult:
     n_significant: int
     message: str
     config: PriorityConfig = field(repr=False, default_factory=PriorityConfig)
+    #: Of ``n_incidents``, those of the sensitive categories.
+    n_sensitive: int = 0
 
-    def to_dict(self, public_below: int | None = None) -> dict:
+    def to_dict(self, public_below: int | None = None, sees_sensitive: bool = True) -> dict:
         """The ranking as JSON (what ``priority --format json`` and /api/priority give).
 
-        ``public_below`` hides small counts for users who may not see them (see
-        :meth:`Place.to_dict`); the ranking itself never changes.
+        ``public_below`` hides small counts for users who may not see them, and
+        without ``sees_sensitive`` the figures that include sensitive categories are
+        None (see :meth:`Place.to_dict`); the ranking itself never changes.
         """
         return {
             "area": self.area_name,
@@ -539,15 +559,17 @@ class PriorityResult:
             "cell_size_m": self.cell_size,
             "cell_shape": self.shape,
             "alpha": self.alpha,
-            "n_incidents": self.n_incidents,
+            "n_incidents": suppress(self.n_incidents - self.n_sensitive, public_below),
+            "n_sensitive": self.n_sensitive if sees_sensitive else None,
             "n_cells": self.n_cells,
             "n_significant_cells": self.n_significant,
             "message": self.message,
             "places": [p.to_dict(sensitive_below=self.config.suppress_below,
-                                 public_below=public_below) for p in self.places],
+                                 public_below=public_below, sees_sensitive=sees_sensitive)
+                       for p in self.places],
         }
 
-    def to_geojson(self, public_below: int | None = None) -> dict:
+    def to_geojson(self, public_below: int | None = None, sees_sensitive: bool = True) -> dict:
         """The places as a GeoJSON FeatureCollection in WGS 84 (polygons of their cells)."""
         features = []
         for place in self.places:
@@ -557,8 +579,8 @@ class PriorityResult:
                              "geometry": shapely.geometry.mapping(geom),
                              "properties": place.to_dict(
                                  sensitive_below=self.config.suppress_below,
-                                 public_below=public_below)})
-        meta = self.to_dict(public_below)
+                                 public_below=public_below, sees_sensitive=sees_sensitive)})
+        meta = self.to_dict(public_below, sees_sensitive)
         meta.pop("places")
         return {"type": "FeatureCollection", "features": features, "metadata": meta}
 
@@ -630,9 +652,12 @@ def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
     counts = np.bincount(idx, minlength=n)
     is_ranked = np.isin(keys, ranked_keys, assume_unique=True)
     n_incidents = int(counts[is_ranked].sum())
+    codes = pd.Series(cats, dtype=object).astype(str).str.lower().map(_INCIDENT_LOOKUP)
+    sensitive_cells = idx[codes.isin(_SENSITIVE).to_numpy(bool)]
     result = PriorityResult([], period, previous_period, previous_known, area.code, area.name,
                             size, config.shape, config.alpha, n_incidents, int(is_ranked.sum()),
-                            0, "", config)
+                            0, "", config,
+                            int(is_ranked[sensitive_cells].sum()) if n else 0)
     if n_incidents == 0:
         result.message = (f"Inga händelser med känd plats (adress eller gata) i {area.name} "
                           f"under {period.label} – det finns inga platser att prioritera.")
@@ -985,7 +1010,8 @@ def explain(place: Place, period: Period, previous_known: bool) -> str:
     parts = []
     if place.density_ratio is not None:
         parts.append(f"{sv_number(place.density_ratio)} × stadsdelsområdets händelsetäthet")
-    parts.append(f"{place.incidents} händelser")
+    # the non-sensitive count, as every role sees it ("<5" below five)
+    parts.append(f"{suppress(place.counted, DEFAULT_SUPPRESS_BELOW)} händelser")
     sig = "signifikant" if place.significant else "inte signifikant"
     parts.append(f"Gi* z = {sv_number(place.z_max)} ({sig} efter FDR)")
     if place.open_findings:
@@ -1135,16 +1161,20 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     a running import does not change before it commits), so the page, the API and
     the map layer share one computation and keep serving while an import runs.
     """
-    from layers.aggregate import _TimedCache, data_version
+    from layers.aggregate import _TimedCache, cache_key
+    from layers.filters import MapFilter
+    from layers.privacy import VISIBILITY_RAW
 
     config = config or load_config()
-    version = data_version(store)
+    version = store.data_version()
     code = resolve_sdn(sdn) if sdn else None
     if isinstance(period, str):
         period = parse_period(period)
     if period is None:
         period = default_period(store, version) or Period.tertial(dt.date.today().year, 1)
-    key = (version, code, period.code, limit, repr(config))
+    # the ranking reads every category; roles are filtered in Place.to_dict
+    key = cache_key(store, "priority", MapFilter(period=period, sdn=code),
+                    visibility=VISIBILITY_RAW, extra=(limit, repr(config)))
     with _CACHE_LOCK:
         cache = _CACHES.get(store)
         if cache is None:

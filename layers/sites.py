@@ -15,6 +15,10 @@ neighbourhood too (a general trend) or moved there (displacement).
 
 * Only incidents placed to the address or street count (precision ``exact`` or
   ``street``); those known only to a stadsdel cannot be said to be at a site.
+* Only the categories :func:`layers.privacy.counted_categories` gives count: the
+  pages name none, so sexual offences and violence in close relationships are
+  never in a site's figures, for any role (they are published per
+  stadsdelsområde only).
 * A point on the site's boundary counts in the site, not in the ring.
 * The windows are cut to the data: when the store holds incidents from
   ``first`` to ``last`` and a full window would reach past either end, both windows
@@ -44,7 +48,7 @@ from layers.brief import HIDDEN, NOT_AVAILABLE, data_span, format_change
 from layers.errors import RowError
 from layers.forms import FORM_SOURCE, geometry_from_geojson, validate_form
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS, suppress
+from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES, suppress
 from layers.schema import (
     INCIDENT_GROUPS,
     INCIDENTS,
@@ -239,10 +243,14 @@ def display_counts(c: Counts, below: int | None) -> dict[str, str]:
 
 
 def read_nearby_incidents(store: Store, area: BaseGeometry, start: pd.Timestamp,
-                          end: pd.Timestamp) -> gpd.GeoDataFrame:
-    """Incidents placed to the address or street inside ``area``'s bbox, in [start, end)."""
+                          end: pd.Timestamp,
+                          categories: tuple[str, ...] = PUBLIC_CATEGORY_CODES
+                          ) -> gpd.GeoDataFrame:
+    """Incidents of ``categories`` placed to the address or street inside ``area``'s
+    bbox, in [start, end)."""
     return store.read("incidents", Query(bbox=tuple(area.bounds), start=start, end=end,
-                                         where={"precision": POINT_PRECISIONS}))
+                                         where={"precision": POINT_PRECISIONS,
+                                                "category": tuple(categories)}))
 
 
 def classify(points: np.ndarray, site: BaseGeometry, ring_m: float
@@ -274,13 +282,16 @@ def _counts(times: pd.Series, in_site: np.ndarray, in_ring: np.ndarray,
 def site_figures(store: Store, site: pd.Series | Mapping, *, ring_m: float = DEFAULT_RING_M,
                  months: int = DEFAULT_WINDOW_MONTHS,
                  span: tuple[pd.Timestamp, pd.Timestamp] | None | bool = True,
-                 tertials: bool = False) -> SiteFigures:
+                 tertials: bool = False,
+                 categories: tuple[str, ...] = PUBLIC_CATEGORY_CODES) -> SiteFigures:
     """Count incidents in a site and its ring before and after the site's start date.
 
     ``site`` is a row of ``sites`` (``id``, ``start_date``, ``geometry``). ``span``
     is the data's (first, last) time, read from the store when True (None: the
     store has no incidents, so there is nothing to compare). With
     ``tertials`` the counts per tertial around the start are filled too.
+    ``categories`` are the codes counted (the privacy rule's, default the
+    non-sensitive ones).
     """
     if span is True:
         span = data_span(store)
@@ -304,7 +315,7 @@ def site_figures(store: Store, site: pd.Series | Mapping, *, ring_m: float = DEF
         return SiteFigures(str(site["id"]), ring_m, windows, empty)
     area = shapely.buffer(geom, ring_m, quad_segs=QUAD_SEGS)
     frame = read_nearby_incidents(store, area, pd.Timestamp(min(starts)),
-                                  pd.Timestamp(max(ends)))
+                                  pd.Timestamp(max(ends)), categories)
     in_site, in_ring = classify(frame.geometry.to_numpy(), geom, ring_m)
     times = frame["occurred_at"]
     figures = SiteFigures(str(site["id"]), ring_m, windows,
@@ -351,10 +362,13 @@ def _as_date(value: object) -> dt.date | None:
 
 
 def figures_for_sites(store: Store, sites: gpd.GeoDataFrame, *, ring_m: float = DEFAULT_RING_M,
-                      months: int = DEFAULT_WINDOW_MONTHS) -> dict[str, SiteFigures]:
+                      months: int = DEFAULT_WINDOW_MONTHS,
+                      categories: tuple[str, ...] = PUBLIC_CATEGORY_CODES
+                      ) -> dict[str, SiteFigures]:
     """Before/after figures of many sites (one bbox read each), by site id."""
     span = data_span(store)
-    return {str(row["id"]): site_figures(store, row, ring_m=ring_m, months=months, span=span)
+    return {str(row["id"]): site_figures(store, row, ring_m=ring_m, months=months, span=span,
+                                         categories=categories)
             for _, row in sites.iterrows()}
 
 

@@ -14,8 +14,10 @@ Privacy (rules in :mod:`layers.privacy`):
   street, without description or victim gender; asking for a sensitive category
   by its code is refused with 403 (a group such as ``vald`` silently leaves the
   sensitive ones out, and the answer says so in ``restricted``);
-* the grid counts every category, but for anonymous visitors and läsare a count
-  of 1–4 is written "<5".
+* the grid counts what :func:`layers.privacy.counted_categories` says: never the
+  sensitive categories unless a handläggare or admin names them (the answer's
+  ``restricted`` says when they are left out; anyone else naming them gets 403),
+  and for anonymous visitors and läsare a count of 1–4 is written "<5".
 
 (``POST /api/findings`` belongs to :mod:`mapapp.findings`.)
 """
@@ -39,7 +41,6 @@ from layers.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
     INCIDENT_CATEGORIES,
-    SENSITIVE_CODES,
     SITE_STATUSES,
 )
 from layers.store.base import Query
@@ -90,6 +91,12 @@ def bad_parameter(exc: FilterError):
 def forbidden(exc: Forbidden):
     """Data the role may not see: 403 JSON."""
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 403
+
+
+@bp.errorhandler(privacy.SensitiveRefused)
+def sensitive_refused(exc: privacy.SensitiveRefused):
+    """A sensitive category named by a role that may not see it: 403 JSON."""
+    return jsonify({"error": exc.message, "parameter": "category"}), 403
 
 
 @bp.after_request
@@ -206,17 +213,12 @@ def incidents():
         categories = flt.categories
     else:
         fields = INCIDENT_PUBLIC_FIELDS
-        named = [t for t in flt.category.split(",") if t in SENSITIVE_CODES]
-        if named:
-            raise Forbidden(
-                f"Kategorin {', '.join(_INCIDENT_LABELS[c] for c in named)} visas bara som "
-                "aggregat för din roll: använd /api/incidents/grid, eller logga in som "
-                "handläggare.", "category")
+        privacy.counted_categories(user, flt.category)  # a named sensitive code: 403
         categories = privacy.point_categories(user, flt.categories)
         where["precision"] = privacy.POINT_PRECISIONS
         restricted = ("Sexualbrott och våld i nära relation, och händelser utan känt läge "
-                      "(stadsdel/kommun), visas bara som aggregat (/api/incidents/grid) "
-                      "för din roll.")
+                      "(stadsdel/kommun), visas bara som aggregat för din roll: de känsliga "
+                      "kategorierna bara som en summa per stadsdelsområde.")
     query = flt.incident_query(categories=categories, where=where, paged=True)
     frame = read_page(store, "incidents", query)
     collection = feature_collection(
@@ -237,8 +239,12 @@ def incident_grid():
     if size not in aggregate.CELL_SIZES:
         raise FilterError(f"cell ska vara en av {', '.join(map(str, aggregate.CELL_SIZES))} "
                           "(meter).", "cell")
-    result = aggregate.incident_grid(store, flt, size)
+    user = current_user()
+    counted = privacy.counted_categories(user, flt.category)
+    result = aggregate.incident_grid(store, flt, size, counted.codes,
+                                     visibility=privacy.visibility(user))
     collection = aggregate.grid_geojson(result, flt.store_bbox, suppress_below())
+    collection["restricted"] = counted.note
     return _geojson(collection)
 
 

@@ -86,7 +86,10 @@ GROUP_COLOURS = {"vald": "#b71c1c", "egendom": "#1565c0", "narkotika": "#6a1b9a"
 
 @bp.app_template_filter("antal")
 def count_filter(value: object, suppress_below: int | None = None) -> str:
-    """A count the Swedish way ("12 345"), or "<5" when small counts are hidden."""
+    """A count the Swedish way ("12 345"), or "<5" when small counts are hidden
+    (a count suppressed already, such as "<5", is shown as it is)."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value
     shown = privacy.suppress(int(value), suppress_below)  # type: ignore[arg-type]
     return shown if isinstance(shown, str) else f"{shown:,}".replace(",", "\u00a0")
 
@@ -158,8 +161,14 @@ def district_figures(code: str):
     if code not in catalogue.current:
         abort(404)
     flt = request_filter("incidents", default_period=Period.year(latest_data_year(store)))
-    figures = area_figures(store, code, catalogue.current[code], flt.with_(sdn=code))
-    return render_template("maps/_figures.html", figures=figures, suppress=suppress_below())
+    user = current_user()
+    try:
+        counted = privacy.counted_categories(user, flt.category)
+    except privacy.SensitiveRefused as exc:
+        return render_template("maps/_figures_refused.html", message=exc.message), 403
+    figures = area_figures(store, code, catalogue.current[code], flt.with_(sdn=code), counted)
+    return render_template("maps/_figures.html", figures=figures, suppress=suppress_below(),
+                           sensitive_below=privacy.sensitive_below(user, suppress_below()))
 
 
 # --- the page --------------------------------------------------------------------------
@@ -169,7 +178,7 @@ def _map_page(district: str | None):
     store = get_store()
     catalogue = area_catalogue(store)
     last_year = latest_data_year(store)
-    error = None
+    error, status = None, 400
     args = dict(request.args)
     if args.get("from") and "period" in args:
         # the plain form sends the period menu and the dates: the dates win
@@ -185,9 +194,16 @@ def _map_page(district: str | None):
     folium_map, groups = _folium_map(view)
     parts = folium_parts(folium_map)
     user = current_user()
+    try:
+        counted = privacy.counted_categories(user, flt.category)
+    except privacy.SensitiveRefused as exc:
+        # the page shows the default filter and says why (the grid would answer 403)
+        error, status = FilterError(exc.message, "category"), 403
+        flt = flt.with_(category="", categories=None)
+        counted = privacy.counted_categories(user, None)
     figures = None
     if district:
-        figures = area_figures(store, district, catalogue.current[district], flt)
+        figures = area_figures(store, district, catalogue.current[district], flt, counted)
     config = _page_config(parts["name"], groups, catalogue, flt, district, view, user)
     first_year = _first_data_year(store, last_year)
     return render_template(
@@ -196,11 +212,15 @@ def _map_page(district: str | None):
         district=district, district_name=catalogue.current.get(district or ""),
         areas=catalogue.current, stadsdelar=catalogue.stadsdelar,
         periods=period_choices(first_year, last_year),
-        category_groups=CATEGORY_GROUPS, categories=INCIDENT_CATEGORIES,
+        category_groups=CATEGORY_GROUPS,
+        # the sensitive categories only for roles that may ask for them (else 403)
+        categories=[c for c in INCIDENT_CATEGORIES
+                    if not c.sensitive or privacy.sees_sensitive_points(user)],
         statuses=FINDING_STATUSES, open_status=OPEN_STATUS,
         suppress=suppress_below(),
+        sensitive_below=privacy.sensitive_below(user, suppress_below()),
         carry={k: v for k, v in flt.params().items() if k not in ("sdn", "stadsdel")},
-    ), (400 if error else 200)
+    ), (status if error else 200)
 
 
 def _first_data_year(store: Store, last_year: int) -> int:

@@ -127,6 +127,15 @@ def _public_below() -> int | None:
     return suppress_below()
 
 
+def _sees_sensitive() -> bool:
+    """Whether the user gets the figures that include sensitive categories (score,
+    weighted and sensitive counts): handläggare and admin (layers.privacy)."""
+    from layers.privacy import sees_sensitive_points
+    from mapapp.auth import current_user
+
+    return sees_sensitive_points(current_user())
+
+
 def _add_outlines(m: folium.Map, sdn: str | None) -> None:
     """Stadsdel outlines under the places, so the map reads without basemap tiles."""
     import geodata
@@ -168,10 +177,10 @@ def api():
         return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
     result = priority_for_store(get_store(), sdn=sdn, period=period, limit=limit)
     if request.args.get("format") == "geojson":
-        response = jsonify(result.to_geojson(_public_below()))
+        response = jsonify(result.to_geojson(_public_below(), _sees_sensitive()))
         response.mimetype = "application/geo+json"
         return response
-    return jsonify(result.to_dict(_public_below()))
+    return jsonify(result.to_dict(_public_below(), _sees_sensitive()))
 
 
 @bp.get("/priority")
@@ -184,7 +193,8 @@ def ranking():
     except _BadParameter as exc:
         error, sdn, period, limit = exc.message, None, None, None
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
-    places = result.to_dict(_public_below())["places"]
+    summary = result.to_dict(_public_below(), _sees_sensitive())
+    places = summary["places"]
     m = base_map()
     if places:
         bounds = [p["bounds"] for p in places]
@@ -207,7 +217,8 @@ def ranking():
     periods = period_choices(first_year, last_year)
     in_menu = any(p.code == result.period.code for _, items in periods for p in items)
     return render_template(
-        "priority/ranking.html", result=result, places=places, parts=parts, error=error,
+        "priority/ranking.html", result=result, summary=summary, places=places, parts=parts,
+        error=error,
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)

@@ -37,6 +37,7 @@ from flask import (
 )
 from folium.plugins import Draw
 
+from layers import privacy
 from layers import sites as core
 from layers.errors import FileRejected, RowError
 from layers.findings import api_payload_file
@@ -94,6 +95,12 @@ def ring_and_months() -> tuple[float, int]:
     if months not in core.WINDOW_CHOICES:
         months = core.DEFAULT_WINDOW_MONTHS
     return ring, months
+
+
+def _counted() -> privacy.CountedCategories:
+    """What the sites' figures count: the privacy rule for "all categories" (the
+    pages name no category), so never the sensitive ones, for any role."""
+    return privacy.counted_categories(current_user(), None)
 
 
 def _area_names() -> dict[str, str]:
@@ -174,7 +181,9 @@ def popup_extra(frame, labels: Callable[[dict], dict]) -> Callable[[dict], dict]
     small counts hidden for the user's role) and ``url`` (the site's page).
     """
     ring, months = ring_and_months()
-    figures = core.figures_for_sites(get_store(), frame, ring_m=ring, months=months)
+    counted = _counted()
+    figures = core.figures_for_sites(get_store(), frame, ring_m=ring, months=months,
+                                     categories=counted.codes)
     below = suppress_below()
 
     def extra(props: dict) -> dict:
@@ -182,6 +191,7 @@ def popup_extra(frame, labels: Callable[[dict], dict]) -> Callable[[dict], dict]
         fig = figures.get(str(props.get("id")))
         if fig is not None:
             out.update(core.popup_properties(fig, below))
+            out["restricted"] = counted.note
         out["url"] = url_for("sites.show_site", site_id=props.get("id"))
         return out
 
@@ -201,7 +211,9 @@ def list_sites():
     text = request.args.get("q", "").strip()[:100]
     ring, months = ring_and_months()
     frame = core.list_sites(store, status=statuses, sdo=sdo, text=text)
-    figures = core.figures_for_sites(store, frame, ring_m=ring, months=months)
+    counted = _counted()
+    figures = core.figures_for_sites(store, frame, ring_m=ring, months=months,
+                                     categories=counted.codes)
     below = suppress_below()
     rows = []
     for _, site in frame.iterrows():
@@ -214,7 +226,7 @@ def list_sites():
         "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
         chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
         month_choices=core.WINDOW_CHOICES, may_edit=may_write(EDIT_ROLE), suppress=below,
-        text=_text)
+        text=_text, note=counted.note)
 
 
 # --- one site --------------------------------------------------------------------------------
@@ -226,7 +238,9 @@ def show_site(site_id: str):
     store = get_store()
     site = _site_or_404(site_id)
     ring, months = ring_and_months()
-    figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True)
+    counted = _counted()
+    figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True,
+                                categories=counted.codes)
     below = suppress_below()
     findings = core.open_findings_in(store, site.geometry)
     # the findings' texts are for signed-in users, as on the findings pages
@@ -249,7 +263,8 @@ def show_site(site_id: str):
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
         area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
         today=pd.Timestamp.now().date().isoformat(),
-        measure_errors=None, log_errors=None, measure_values={}, log_values={})
+        measure_errors=None, log_errors=None, measure_values={}, log_values={},
+        note=counted.note)
 
 
 def _render_form(site: pd.Series | None, values: dict, drawn: str, errors: list[RowError],

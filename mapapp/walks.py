@@ -44,6 +44,7 @@ from folium.plugins import Draw
 from werkzeug.utils import secure_filename
 
 from layers import lighting as lighting_core
+from layers import privacy
 from layers import walks as core
 from layers.errors import FileRejected, RowError, RowsRejected
 from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
@@ -335,16 +336,21 @@ def lighting():
     include_closed = request.args.get("all") == "1"
     areas = _area_names()
     sdo = tuple(s for s in request.args.getlist("sdo") if s in areas)
-    table = lighting_core.lighting_conflicts(store, period, distance_m=distance,
-                                             open_only=not include_closed, sdo=sdo)
     below = suppress_below()
+    counted = privacy.counted_categories(current_user(), None)
+    table = lighting_core.lighting_conflicts(store, period, distance_m=distance,
+                                             open_only=not include_closed, sdo=sdo,
+                                             categories=counted.codes, suppress_below=below)
     rows = table.to_dict("records")
     for r in rows:
         r["dark_text"] = suppress(r["dark"], below)
         r["daylight_text"] = suppress(r["daylight"], below)
+        # the circle's size: a hidden count is drawn as the class, never its value
+        r["weight"] = r["dark"] if isinstance(r["dark_text"], int) else None
     shapes = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"],
                                                                                 r["lat"]]},
-               "properties": {"kind": "lamp", "weight": r["dark"],
+               "properties": {"kind": "lamp", "weight": r["weight"],
+                              "small": r["weight"] is None,
                               "label": f"Belysning: {r['dark_text']} händelser i mörker",
                               "lines": [_text(r["description"]),
                                         f"I mörker inom {distance:g} m: {r['dark_text']}",
@@ -358,7 +364,8 @@ def lighting():
         "walks/lighting.html", context=context_shapes(), rows=rows, shapes=shapes,
         parts=parts, period=period,
         distance=distance, include_closed=include_closed, areas=areas, chosen_sdo=sdo,
-        error=error, suppress=below, statuses=FINDING_STATUSES, owners=OWNERS, text=_text)
+        error=error, suppress=below, statuses=FINDING_STATUSES, owners=OWNERS, text=_text,
+        note=counted.note)
 
 
 # --- the API ----------------------------------------------------------------------------------

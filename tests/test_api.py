@@ -10,7 +10,7 @@ import pytest
 from infra import create_user, login
 
 from layers.periods import Period
-from layers.schema import SENSITIVE_CODES
+from layers.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
 from layers.store.base import Query
 from mapapp.store_ import get_store
 
@@ -126,7 +126,7 @@ def test_handlaggare_sees_every_point_with_details(demo_app, role):
 
 
 def test_grid_suppresses_small_counts_for_public_and_lasare_only(demo_app):
-    url = "/api/incidents/grid?period=2025-03&category=sexualbrott&cell=250"
+    url = "/api/incidents/grid?period=2025-03&category=ran&cell=250"
     public = demo_app.test_client().get(url).get_json()
     values = [f["properties"]["count"] for f in public["features"]]
     assert "<5" in values and not any(isinstance(v, int) and 0 < v < 5 for v in values)
@@ -137,6 +137,35 @@ def test_grid_suppresses_small_counts_for_public_and_lasare_only(demo_app):
     counts = [f["properties"]["count"] for f in exact["features"]]
     assert all(isinstance(v, int) for v in counts) and exact["suppress_below"] is None
     assert sum(counts) == exact["total"]
+
+
+@pytest.mark.parametrize("role", [None, "läsare", "inventerare"])
+def test_grid_refuses_named_sensitive_categories_below_handlaggare(demo_app, role):
+    client = as_role(demo_app, role) if role else demo_app.test_client()
+    for category in ("sexualbrott", "stold,vald_nara_relation"):
+        response = client.get(f"/api/incidents/grid?period=2025&cell=500&category={category}")
+        assert response.status_code == 403, category
+        assert response.get_json()["parameter"] == "category"
+        assert "stadsdelsområde" in response.get_json()["error"]
+    body = client.get("/api/incidents/grid?period=2025&cell=500&category=vald").get_json()
+    assert set(body["categories"]) & set(SENSITIVE_CODES) == set()
+    assert "Sexualbrott och våld i nära relation ingår inte" in body["restricted"]
+
+
+def test_all_categories_leave_sensitive_out_for_every_role(demo_app):
+    """"Alla kategorier" means the same figure for every role: without the sensitive."""
+    url = "/api/incidents/grid?period=2025&cell=1000"
+    public = demo_app.test_client().get(url).get_json()
+    admin = as_role(demo_app, "admin")
+    full = admin.get(url).get_json()
+    assert full["total"] == public["total"] and full["restricted"] == public["restricted"]
+    assert not set(full["categories"]) & set(SENSITIVE_CODES)
+    named = admin.get(url + "&category=sexualbrott").get_json()
+    assert named["total"] > 0 and named["restricted"] is None
+    every_code = ",".join(c.code for c in INCIDENT_CATEGORIES)
+    everything = admin.get(url + "&category=" + every_code).get_json()
+    assert everything["total"] == full["total"] + named["total"] + admin.get(
+        url + "&category=vald_nara_relation").get_json()["total"]
 
 
 def test_grid_matches_the_points_it_counts(demo_app):

@@ -13,6 +13,7 @@ import re
 
 import folium
 from click.testing import CliRunner
+from infra import create_user, login
 
 from mapapp.cli import cli
 
@@ -34,8 +35,15 @@ def test_page_api_layer_and_cli_agree(demo_app, demo_data_dir):
     client = demo_app.test_client()
 
     api = client.get("/api/priority?sdn=jarva&period=2025-T3").get_json()
-    assert _ranks(api["places"]) == _ranks(expected["places"])
+    # the score includes the sensitive categories: only handläggare and admin get it
+    assert [p[:2] for p in _ranks(api["places"])] == [p[:2] for p in _ranks(expected["places"])]
+    assert all(p["score"] is None and p["weighted_incidents"] is None for p in api["places"])
     assert [p["text"] for p in api["places"]] == [p["text"] for p in expected["places"]]
+    create_user(demo_app, "hl", "handläggare")
+    staff = demo_app.test_client()
+    login(staff, "hl")
+    full = staff.get("/api/priority?sdn=jarva&period=2025-T3").get_json()
+    assert _ranks(full["places"]) == _ranks(expected["places"])
 
     page = client.get("/priority?sdn=jarva&period=2025-T3")
     assert page.status_code == 200
@@ -104,10 +112,16 @@ def test_bad_parameters_and_empty_periods(demo_app):
 def test_public_sees_small_counts_suppressed_but_the_same_ranking(demo_app, demo_data_dir):
     expected = _cli_ranking(demo_data_dir, "--sdn", "jarva", "--period", "2025-T3")
     public = demo_app.test_client().get("/api/priority?sdn=jarva&period=2025-T3").get_json()
-    assert _ranks(public["places"]) == _ranks(expected["places"])
-    for place in public["places"]:
+    assert [p[:2] for p in _ranks(public["places"])] == \
+        [p[:2] for p in _ranks(expected["places"])]
+    for place, full in zip(public["places"], expected["places"], strict=True):
         for value in place["categories"].values():
             assert value == "<5" or value >= 5
+        # the count leaves the sensitive categories out for every role; the CLI (and
+        # handläggare) also get those apart, the public not at all
+        assert full["incidents"] == sum(full["categories"].values())
+        assert place["incidents"] in (full["incidents"], "<5")
+        assert place["sensitive_incidents"] is None and full["sensitive_incidents"] is not None
     # the CLI (an administrator's tool) shows exact counts
     assert any(isinstance(v, int) and v < 5 for p in expected["places"]
                for v in p["categories"].values())

@@ -470,6 +470,7 @@
         cells.slice(1).forEach(function (t) { add(tr, "td", "num", t); });
       });
       if (p.window_note) { add(box, "p", "tk-popup-note", p.window_note); }
+      if (p.restricted) { add(box, "p", "tk-popup-note", p.restricted); }
     }
     if (p.url) {
       var more = add(box, "a", "tk-popup-more", "Visa platsen");
@@ -680,6 +681,9 @@
         add(incidentsBox, "div", "tk-legend-total", "I kartbilden: " + fmt(collection.total) +
             " (" + collection.previous_period_label + ": " + fmt(collection.total_previous) + ")");
         add(incidentsBox, "div", "tk-legend-note", "Rutor om " + collection.cell_size + " m");
+        if (collection.restricted) {
+          add(incidentsBox, "div", "tk-legend-note tk-legend-restricted", collection.restricted);
+        }
         root.dataset.total = String(collection.total);
         root.dataset.mode = "grid";
       },

@@ -53,7 +53,8 @@
         return kind === "lamp" ? {} : (STYLES[kind] || STYLES.site);
       },
       pointToLayer: function (feature, latlng) {
-        var w = feature.properties.weight || 0;
+        // a hidden small count ("<5") comes as small: drawn as one size, never its value
+        var w = feature.properties.small ? 2.5 : (feature.properties.weight || 0);
         return L.circleMarker(latlng, {
           radius: 5 + Math.min(14, Math.sqrt(w) * 2.2), color: "#212121", weight: 1,
           fillColor: w > 0 ? "#7b2cbf" : "#adb5bd", fillOpacity: 0.8
