@@ -56,6 +56,7 @@ from layers.schema import (
     OWNERS,
     WEB_EPSG,
 )
+from layers.store.base import StoreBusy
 from mapapp import csrf
 from mapapp.access import may_write, require_write
 from mapapp.auth import role_required
@@ -564,7 +565,10 @@ def confirm_upload(token: str):
     try:
         report = core.commit_upload(get_store(), upload, user=_user_name(),
                                     walk=_walk_frame(meta), skip_duplicates=skip, notes=[note])
-    except Exception:  # the transaction was rolled back: nothing was stored
+    except Exception as exc:  # the transaction was rolled back: nothing was stored
+        if isinstance(exc, StoreBusy):
+            # an import holds the store: the app's 503 with Retry-After says so
+            raise
         LOGGER.exception("upload %s could not be stored", meta["name"])
         flash("Uppladdningen kunde inte sparas på grund av ett fel i databasen. Inget sparades; "
               "filen finns kvar, försök igen.", "error")
