@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from layers.schema import LOCAL_TZ
-from layers.store.base import Query, Store
+from layers.store.base import Query, Store, StoreBusy
+from layers.touches import touch
 
 #: last_seen_at is written at most this often per session, so a busy page that asks
 #: the API many times does not write to the store on every request.
@@ -75,10 +76,14 @@ def session_user(store: Store, token: str, lifetime: Lifetime) -> str | None:
     row = rows.iloc[0]
     at = now()
     if _expired(row, lifetime, at):
-        store.delete("sessions", [key])
+        try:
+            store.delete("sessions", [key])
+        except StoreBusy:  # an import holds the store: the row is refused all the same
+            pass
         return None
     if (at - row["last_seen_at"]).total_seconds() >= TOUCH_SECONDS:
-        store.update("sessions", key, {"last_seen_at": at})
+        # off the request thread: a page view never waits for the write lock
+        touch(store, "sessions", key, {"last_seen_at": at})
     return str(row["user_id"])
 
 

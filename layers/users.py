@@ -16,7 +16,7 @@ from enum import Enum
 import pandas as pd
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from layers import sessions
+from layers import sessions, touches
 from layers.schema import LOCAL_TZ, ROLES
 from layers.sessions import TOUCH_SECONDS, end_user_sessions, token_hash
 from layers.store.base import Query, Store
@@ -211,7 +211,7 @@ def check_token(store: Store, token: str) -> tuple[User | None, TokenProblem | N
         return None, TokenProblem.USER
     last = row["last_used_at"]
     if pd.isna(last) or (at - last).total_seconds() >= TOUCH_SECONDS:
-        store.update("api_tokens", row["id"], {"last_used_at": at})
+        touches.touch(store, "api_tokens", row["id"], {"last_used_at": at})
     return user, None
 
 

@@ -24,6 +24,7 @@ from layers.store import GeoPackageStore, Query, Store, StoreBusy, open_store
 from layers.users import add_user, new_token
 from mapapp.store_ import get_store
 from tests.conftest import make_test_app
+from tests.infra import login
 
 BACKENDS = ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
 BUSY_SV = "Lagret är upptaget av en import just nu. Försök igen om en stund."
@@ -66,6 +67,30 @@ def test_api_write_answers_503_with_retry_after_while_an_import_holds_the_lock(
     assert response.status_code == 201
     with app.app_context():
         assert get_store().count("findings") == 1
+
+
+def test_signed_in_reads_do_not_wait_for_the_lock(busy_app, data_dir: Path, monkeypatch):
+    """A session's last-seen time and a token's last use are written off the request:
+    while an import holds the lock, signed-in page views and token reads answer 200."""
+    from layers import sessions, touches
+
+    app, headers = busy_app
+    with app.app_context():
+        add_user(get_store(), "lars", "läsare", "hemligt-lösen-2")
+    client = app.test_client()
+    assert login(client, "lars", "hemligt-lösen-2").status_code == 302
+    touches.flush()
+    later = sessions.now() + pd.Timedelta(minutes=5)  # both marks are due again
+    monkeypatch.setattr(sessions, "now", lambda: later)
+    other = sqlite3.connect(data_dir / "trygghetskartan.gpkg", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert client.get("/findings").status_code == 200
+        assert app.test_client().get("/api/findings", headers=headers).status_code == 200
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    touches.flush()
 
 
 def test_a_page_answers_503_as_html_with_retry_after(busy_app):

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from infra import create_user, login, make_test_app
 
-from layers import sessions
+from layers import sessions, touches
 from layers.schema import LOCAL_TZ
 from mapapp.cli import cli
 from mapapp.store_ import get_store
@@ -257,9 +257,13 @@ def test_last_seen_is_written_at_most_once_a_minute(app, clock, monkeypatch):
     for _ in range(5):
         client.get("/findings")
     assert writes == []
+    touches.flush()
+    assert writes == []
     clock.advance(seconds=61)
     client.get("/findings")
+    touches.flush()
     client.get("/findings")
+    touches.flush()
     assert writes == ["sessions"]
 
 
@@ -394,6 +398,7 @@ def test_a_token_records_when_it_was_last_used(app, clock):
     with app.app_context():
         assert get_store().read("api_tokens")["last_used_at"].isna().all()
     app.test_client().get("/api/findings", headers={"Authorization": f"Bearer {token}"})
+    touches.flush()
     with app.app_context():
         used = get_store().read("api_tokens")["last_used_at"].iloc[0]
     assert abs(used - pd.Timestamp.now(tz=LOCAL_TZ)) < pd.Timedelta(minutes=1)
