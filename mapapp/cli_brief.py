@@ -33,7 +33,7 @@ def _format_for(fmt: str | None, output: str | None) -> str:
               help="En lägesbild för vart och ett av de 11 stadsdelsområdena (-o är en mapp).")
 @click.option("--period", default=None,
               help="2024, 2024-T2, 2024-05 eller 2024-01-01..2024-04-30 "
-                   "(standard: tertialen med den senaste händelsen).")
+                   "(standard: den senaste hela tertialen med händelser på gatunivå).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Filformat (standard: efter filändelsen i -o, annars pdf).")
 @click.option("-o", "--output", default=None,
