@@ -60,6 +60,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 import geodata
+from layers import default_period as rule
+from layers.default_period import point_span
 from layers.grid import Grid, auto_cell_size
 from layers.hotspots import GiStar, fdr_bh, gi_star
 from layers.joins import representative_points
@@ -1062,10 +1064,8 @@ def default_period(store, version: tuple | None = None) -> Period | None:
     with incidents placed to the street or better); None when the store has no
     placed incident at all. ``version`` is kept for callers; the rule remembers its
     answer per data version itself."""
-    from layers import default_period as rule
-
     choice = rule.default_period(store, "tertial")
-    return choice.period if choice.complete or rule.point_span(store) else None
+    return choice.period if choice.complete or point_span(store) else None
 
 
 def data_span(store) -> tuple[dt.date, dt.date] | None:
@@ -1088,7 +1088,6 @@ def store_cell_size(store, config: PriorityConfig) -> float:
     """The configured cell size, or one chosen from the density of the whole store."""
     if config.cell_size:
         return float(config.cell_size)
-    from layers.default_period import point_span
     from layers.store.base import Query
 
     # only placed incidents are ranked, so only their span sets the density
@@ -1115,8 +1114,6 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
     start, end = period.bounds()
     precise = {"precision": POINT_PRECISIONS}
     x, y, cats = read_points(store, Query(bbox=bbox, start=start, end=end, where=precise))
-    from layers.default_period import point_span
-
     # the trend compares placed incidents: the year before is known when they cover it
     span = point_span(store)
     previous = period.year_before()
@@ -1206,8 +1203,6 @@ def clear_cache() -> None:
     with _CACHE_LOCK:
         for cache in _CACHES.values():
             cache.clear()
-    from layers import default_period as rule
-
     rule.clear_cache()
 
 

@@ -54,7 +54,7 @@ def brief(store: Store, sdn: str | None, all_areas: bool, period: str | None,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     if chosen is None:
-        raise click.UsageError("Databasen har inga händelser: ange --period.")
+        raise click.UsageError("Databasen har inga händelser på gatunivå: ange --period.")
     fmt = _format_for(fmt, None if all_areas else output)
     data = load_city_data(store, chosen)
     try:
