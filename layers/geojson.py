@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.privacy import POINT_PRECISIONS
 from layers.schema import WEB_EPSG
 
 #: Default decimals of WGS 84 coordinates (about 0.1 m).
@@ -48,6 +49,23 @@ def json_column(column: pd.Series) -> list:
             out[pd.isna(values)] = None
             return out.tolist()
     return [json_value(v) for v in column.to_numpy(dtype=object)]
+
+
+def unplaced_without_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with no geometry for incidents known only to a stadsdel or the city.
+
+    Their stored point is a stand-in (the police give every Stockholm event the city
+    centre), so a GIS client drawing it would show an event where it did not happen.
+    The area stays in the properties (``stadsdel``, ``sdo_code``, ``precision``).
+    """
+    if frame.empty or "precision" not in frame.columns:
+        return frame
+    unplaced = ~frame["precision"].isin(POINT_PRECISIONS).to_numpy()
+    if not unplaced.any():
+        return frame
+    out = frame.copy()
+    out.loc[unplaced, out.geometry.name] = None
+    return out
 
 
 def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,

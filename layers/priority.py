@@ -60,6 +60,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 import geodata
+from layers import default_period as rule
+from layers.default_period import point_span
 from layers.grid import Grid, auto_cell_size
 from layers.hotspots import GiStar, fdr_bh, gi_star
 from layers.joins import representative_points
@@ -1058,26 +1060,12 @@ def _open_at(findings: gpd.GeoDataFrame, end: dt.datetime) -> gpd.GeoDataFrame:
 
 
 def default_period(store, version: tuple | None = None) -> Period | None:
-    """The tertial of the latest incident in the store (None for an empty store).
-
-    With the store's data ``version`` the span is remembered for that version: it
-    counts and pages through the time index, too slow to repeat per request.
-    """
-    if version is None:
-        span = data_span(store)
-    else:
-        with _CACHE_LOCK:
-            known = _SPANS.get(store)
-        if known is not None and known[0] == version:
-            span = known[1]
-        else:
-            span = data_span(store)
-            with _CACHE_LOCK:
-                _SPANS[store] = (version, span)
-    if span is None:
-        return None
-    last = span[1]
-    return Period.tertial(last.year, (last.month - 1) // 4 + 1)
+    """The default tertial (:mod:`layers.default_period`: the latest complete tertial
+    with incidents placed to the street or better); None when the store has no
+    placed incident at all. ``version`` is kept for callers; the rule remembers its
+    answer per data version itself."""
+    choice = rule.default_period(store, "tertial")
+    return choice.period if choice.complete or point_span(store) else None
 
 
 def data_span(store) -> tuple[dt.date, dt.date] | None:
@@ -1102,7 +1090,8 @@ def store_cell_size(store, config: PriorityConfig) -> float:
         return float(config.cell_size)
     from layers.store.base import Query
 
-    span = data_span(store)
+    # only placed incidents are ranked, so only their span sets the density
+    span = point_span(store)
     if span is None:
         return 150.0
     n = store.count("incidents", Query(where={"precision": POINT_PRECISIONS}))
@@ -1125,9 +1114,10 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
     start, end = period.bounds()
     precise = {"precision": POINT_PRECISIONS}
     x, y, cats = read_points(store, Query(bbox=bbox, start=start, end=end, where=precise))
-    span = data_span(store)
+    # the trend compares placed incidents: the year before is known when they cover it
+    span = point_span(store)
     previous = period.year_before()
-    previous_known = span is not None and span[0] <= previous.start
+    previous_known = span is not None and span[0].date() <= previous.start
     px = py = None
     if previous_known:
         p_start, p_end = previous.bounds()
@@ -1206,8 +1196,6 @@ _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 #: a lock per ranking being computed (see priority_for_store)
 _COMPUTING: dict[tuple, threading.Lock] = {}
-#: (data version, data_span) per store, for default_period
-_SPANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def clear_cache() -> None:
@@ -1215,7 +1203,7 @@ def clear_cache() -> None:
     with _CACHE_LOCK:
         for cache in _CACHES.values():
             cache.clear()
-        _SPANS.clear()
+    rule.clear_cache()
 
 
 def warm_cache(store) -> PriorityResult:

@@ -20,7 +20,9 @@ neighbourhood too (a general trend) or moved there (displacement).
   never in a site's figures, for any role (they are published per
   stadsdelsområde only).
 * A point on the site's boundary counts in the site, not in the ring.
-* The windows are cut to the data: when the store holds incidents from
+* The windows are cut to the data: when the store holds incidents placed to the
+  street or better (the only ones that can count at a site; events known only to a
+  stadsdel or the city do not stretch the windows) from
   ``first`` to ``last`` and a full window would reach past either end, both windows
   are shortened to the same number of whole days and the figures say so. A site
   that started before the first incident or after the last has no before or after
@@ -44,7 +46,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.brief import HIDDEN, NOT_AVAILABLE, data_span, format_change
+from layers.brief import HIDDEN, NOT_AVAILABLE, format_change
+from layers.default_period import point_span
 from layers.errors import RowError
 from layers.forms import FORM_SOURCE, geometry_from_geojson, validate_form
 from layers.periods import Period
@@ -287,14 +290,17 @@ def site_figures(store: Store, site: pd.Series | Mapping, *, ring_m: float = DEF
     """Count incidents in a site and its ring before and after the site's start date.
 
     ``site`` is a row of ``sites`` (``id``, ``start_date``, ``geometry``). ``span``
-    is the data's (first, last) time, read from the store when True (None: the
-    store has no incidents, so there is nothing to compare). With
+    is the (first, last) time of the incidents that can count at a site (placed to
+    the street or better, :func:`layers.default_period.point_span`), read from the
+    store when True (None: there are none, so there is nothing to compare). Events
+    known only to a stadsdel or the city never count at a site, so they must not
+    stretch the windows either. With
     ``tertials`` the counts per tertial around the start are filled too.
     ``categories`` are the codes counted (the privacy rule's, default the
     non-sensitive ones).
     """
     if span is True:
-        span = data_span(store)
+        span = point_span(store)
     geom = site["geometry"]
     start_date = _as_date(site.get("start_date"))
     empty = Counts(None, None, None, None)
@@ -366,7 +372,7 @@ def figures_for_sites(store: Store, sites: gpd.GeoDataFrame, *, ring_m: float = 
                       categories: tuple[str, ...] = PUBLIC_CATEGORY_CODES
                       ) -> dict[str, SiteFigures]:
     """Before/after figures of many sites (one bbox read each), by site id."""
-    span = data_span(store)
+    span = point_span(store)
     return {str(row["id"]): site_figures(store, row, ring_m=ring_m, months=months, span=span,
                                          categories=categories)
             for _, row in sites.iterrows()}

@@ -33,8 +33,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from layers import aggregate, privacy
 from layers.areas import AreaCatalogue, area_catalogue
+from layers.default_period import default_period
 from layers.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
-from layers.geojson import feature_collection
+from layers.geojson import feature_collection, unplaced_without_points
 from layers.pages import read_page
 from layers.periods import Period, PeriodError, parse_date
 from layers.schema import (
@@ -220,7 +221,8 @@ def incidents():
                       "(stadsdel/kommun), visas bara som aggregat för din roll: de känsliga "
                       "kategorierna bara som en summa per stadsdelsområde.")
     query = flt.incident_query(categories=categories, where=where, paged=True)
-    frame = read_page(store, "incidents", query)
+    # events known only to a stadsdel or the city: no point, for every role
+    frame = unplaced_without_points(read_page(store, "incidents", query))
     collection = feature_collection(
         frame, fields, extra=lambda p: {"category_label": _INCIDENT_LABELS.get(p["category"])})
     collection["restricted"] = restricted
@@ -233,8 +235,7 @@ def incidents():
 def incident_grid():
     """Incidents counted per square cell (GeoJSON polygons), this period and the previous."""
     store = get_store()
-    flt = request_filter("incidents",
-                         default_period=Period.year(latest_data_year(store)))
+    flt = request_filter("incidents", default_period=default_period(store, "year").period)
     size = parse_int(request.args.get("cell"), "cell", 250, 1)
     if size not in aggregate.CELL_SIZES:
         raise FilterError(f"cell ska vara en av {', '.join(map(str, aggregate.CELL_SIZES))} "

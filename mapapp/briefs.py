@@ -62,13 +62,20 @@ def _threshold() -> int:
 
 
 def _period(text: str | None) -> Period:
-    """The period asked for, or the tertial of the newest incident (400 on bad text)."""
-    if not text:
-        from layers.priority import default_period
+    """The period asked for, or the default tertial (400 on bad text)."""
+    return _chosen(text)[0]
 
-        return default_period(get_store()) or Period.tertial(dt.date.today().year, 1)
+
+def _chosen(text: str | None) -> tuple[Period, str | None]:
+    """The period asked for and None, or the default tertial (layers.default_period)
+    and the sentence that says why it is shown (400 on bad text)."""
+    if not text:
+        from layers.default_period import default_period
+
+        choice = default_period(get_store(), "tertial")
+        return choice.period, choice.reason
     try:
-        return parse_period(text)
+        return parse_period(text), None
     except PeriodError as exc:
         abort(400, description=str(exc))
 
@@ -104,11 +111,11 @@ def index():
     store = get_store()
     text = (request.args.get("period_text") or "").strip() or request.args.get("period")
     try:
-        period = _period(text)
+        period, period_reason = _chosen(text)
     except Exception:  # a bad period typed in the form: say so and show the default
         flash(f"Okänd period '{text}': skriv t.ex. 2024, 2024-T2, 2024-05 eller "
               "2024-01-01..2024-04-30.", "error")
-        period = _period(None)
+        period, period_reason = _chosen(None)
     areas = load_areas(store)
     chosen = None
     if request.args.get("sdn"):
@@ -122,7 +129,8 @@ def index():
     rows = [a for a in areas if a.current]
     if chosen is not None and not chosen.current:
         rows.append(chosen)
-    return render_template("briefs/index.html", period=period, areas=areas, rows=rows,
+    return render_template("briefs/index.html", period=period, period_reason=period_reason,
+                           areas=areas, rows=rows,
                            chosen=chosen, written=written, formats=list(FORMATS),
                            choices=_choices(), may_edit=may_edit)
 
@@ -177,11 +185,12 @@ def edit_text(sdn: str, period: str):
 @role_required("läsare")
 def city():
     """All current stadsdelsområden side by side on the common indicators."""
-    period = _period(request.args.get("period"))
+    period, period_reason = _chosen(request.args.get("period"))
     data = load_city_data(get_store(), period)
     overview = build_city_overview(None, period, data=data, threshold=_threshold())
     chart = "data:image/png;base64," + base64.b64encode(
         figures.city_chart(overview)).decode("ascii")
     return render_template("briefs/city.html", overview=overview, chart=chart,
+                           period_reason=period_reason,
                            choices=_choices(), formats=list(FORMATS),
                            column_groups=CITY_COLUMN_GROUPS)

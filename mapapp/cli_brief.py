@@ -33,7 +33,7 @@ def _format_for(fmt: str | None, output: str | None) -> str:
               help="En lägesbild för vart och ett av de 11 stadsdelsområdena (-o är en mapp).")
 @click.option("--period", default=None,
               help="2024, 2024-T2, 2024-05 eller 2024-01-01..2024-04-30 "
-                   "(standard: tertialen med den senaste händelsen).")
+                   "(standard: den senaste hela tertialen med händelser på gatunivå).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Filformat (standard: efter filändelsen i -o, annars pdf).")
 @click.option("-o", "--output", default=None,
@@ -54,7 +54,7 @@ def brief(store: Store, sdn: str | None, all_areas: bool, period: str | None,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     if chosen is None:
-        raise click.UsageError("Databasen har inga händelser: ange --period.")
+        raise click.UsageError("Databasen har inga händelser på gatunivå: ange --period.")
     fmt = _format_for(fmt, None if all_areas else output)
     data = load_city_data(store, chosen)
     try:

@@ -45,7 +45,8 @@ def _config(path: str | None, cell_size: float | None, shape: str | None):
 @click.option("--sdn", default=None,
               help="Stadsdelsområde (kod eller namn, t.ex. Järva); annars hela staden.")
 @click.option("--period", default=None,
-              help=f"Period: {FORMATS_HELP} (standard: tertialen med de senaste händelserna).")
+              help=f"Period: {FORMATS_HELP} (standard: den senaste hela tertialen med "
+                   "händelser på gatunivå).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "geojson"]),
               default="table", show_default=True, help="Utdata: tabell, JSON eller GeoJSON.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=None,
@@ -78,7 +79,13 @@ def priority(store: Store, sdn: str | None, period: str | None, fmt: str, limit:
     elif fmt == "geojson":
         _emit(json.dumps(result.to_geojson(), ensure_ascii=False), output)
     else:
-        _emit(priority_table(result), output)
+        table = priority_table(result)
+        if not period:
+            from layers.default_period import default_period
+
+            # the same sentence as /priority: which period, and why
+            table = default_period(store, "tertial").reason + "\n" + table
+        _emit(table, output)
 
 
 def priority_table(result) -> str:

@@ -22,11 +22,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 import geodata
 from layers import privacy
 from layers.areas import AreaCatalogue, area_catalogue
+from layers.default_period import default_period
 from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
 from layers.geojson import feature_collection
 from layers.joins import representative_points
 from layers.keyfigures import area_figures
-from layers.periods import Period, period_choices
+from layers.periods import period_choices
 from layers.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
@@ -160,7 +161,7 @@ def district_figures(code: str):
     catalogue = area_catalogue(store)
     if code not in catalogue.current:
         abort(404)
-    flt = request_filter("incidents", default_period=Period.year(latest_data_year(store)))
+    flt = request_filter("incidents", default_period=default_period(store, "year").period)
     user = current_user()
     try:
         counted = privacy.counted_categories(user, flt.category)
@@ -178,16 +179,20 @@ def _map_page(district: str | None):
     store = get_store()
     catalogue = area_catalogue(store)
     last_year = latest_data_year(store)
+    default = default_period(store, "year")
     error, status = None, 400
     args = dict(request.args)
     if args.get("from") and "period" in args:
         # the plain form sends the period menu and the dates: the dates win
         del args["period"]
     try:
-        flt = request_filter("incidents", default_period=Period.year(last_year), args=args)
+        flt = request_filter("incidents", default_period=default.period, args=args)
     except FilterError as exc:
         error = exc
-        flt = MapFilter(period=Period.year(last_year))
+        flt = MapFilter(period=default.period)
+    # the page says which period it shows and why, unless the visitor chose it
+    chosen = any(args.get(k) for k in ("period", "from", "to"))
+    period_reason = None if chosen and not error else default.reason
     if district:
         flt = flt.with_(sdn=district)
     view = _view_from_args()
@@ -209,6 +214,7 @@ def _map_page(district: str | None):
     return render_template(
         "maps/map.html",
         parts=parts, config=config, flt=flt, error=error, figures=figures,
+        period_reason=period_reason,
         district=district, district_name=catalogue.current.get(district or ""),
         areas=catalogue.current, stadsdelar=catalogue.stadsdelar,
         periods=period_choices(first_year, last_year),

@@ -175,12 +175,28 @@ def api():
         sdn, period, limit = _parameters()
     except _BadParameter as exc:
         return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
-    result = priority_for_store(get_store(), sdn=sdn, period=period, limit=limit)
+    store = get_store()
+    period, reason = _chosen_or_default(store, period)
+    result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
     if request.args.get("format") == "geojson":
         response = jsonify(result.to_geojson(_public_below(), _sees_sensitive()))
         response.mimetype = "application/geo+json"
         return response
-    return jsonify(result.to_dict(_public_below(), _sees_sensitive()))
+    answer = result.to_dict(_public_below(), _sees_sensitive())
+    if reason:
+        answer["period_reason"] = reason
+    return jsonify(answer)
+
+
+def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:
+    """The period asked for, or the default tertial and the sentence that says why
+    (layers.default_period; None when the user chose the period)."""
+    if period is not None:
+        return period, None
+    from layers.default_period import default_period
+
+    choice = default_period(store, "tertial")
+    return choice.period, choice.reason
 
 
 @bp.get("/priority")
@@ -192,6 +208,7 @@ def ranking():
         sdn, period, limit = _parameters()
     except _BadParameter as exc:
         error, sdn, period, limit = exc.message, None, None, None
+    period, period_reason = _chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
     summary = result.to_dict(_public_below(), _sees_sensitive())
     places = summary["places"]
@@ -218,7 +235,7 @@ def ranking():
     in_menu = any(p.code == result.period.code for _, items in periods for p in items)
     return render_template(
         "priority/ranking.html", result=result, summary=summary, places=places, parts=parts,
-        error=error,
+        error=error, period_reason=period_reason,
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)

@@ -838,6 +838,11 @@
       }
       return;
     }
+    if (["period", "from", "to"].indexOf(event.target.name) >= 0) {
+      // the sentence on why the default period is shown no longer applies
+      var reason = document.getElementById("tk-period-reason");
+      if (reason) { reason.hidden = true; }
+    }
     if (event.target.name === "period" && event.target.value === "") {
       datesVisible();
       if (!(form.elements.from.value && form.elements.to.value)) {
