@@ -24,8 +24,8 @@ from layers import privacy
 from layers.areas import AreaCatalogue, area_catalogue
 from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
 from layers.geojson import feature_collection
-from layers.joins import representative_points
 from layers.indicators import INDICATORS
+from layers.joins import representative_points
 from layers.keyfigures import area_figures
 from layers.periods import Period, period_choices
 from layers.schema import (
