@@ -471,3 +471,12 @@ def area_values(data: CityData, area: Area, period: Period, now: pd.Timestamp,
 
 
 ALL_CODES = (*PUBLIC_CATEGORY_CODES, *SENSITIVE_CODES)
+
+
+def site_values(data: CityData, area: Area, period: Period, now: pd.Timestamp
+                ) -> list[tuple[str, str, int, int]]:
+    """(site id, name, in the site, in the ring) for the area's sites in ``period``,
+    the sites as of the period's end."""
+    sites = area_sites(data, area, last_day(as_of_time(period, now)))
+    return [(str(s.id), str(s.name), *site_counts(data.incidents, s.geometry, [period])[0])
+            for s in sites.itertuples(index=False)]
