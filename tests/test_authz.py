@@ -213,7 +213,8 @@ def _expected_allowed(role: str, need: str | None, scoped: bool) -> bool:
 
 #: Cheap query strings for pages that would otherwise compute a lot.
 QUERY = {"priority.api": "?sdn=sodermalm", "priority.ranking": "?sdn=sodermalm",
-         "api.incidents": "?limit=1", "api.indicators": "?sdn=sodermalm&period=2025-T1", "api.incident_grid": "?sdn=sodermalm",
+         "api.incidents": "?limit=1", "api.incident_grid": "?sdn=sodermalm",
+         "api.indicators": "?sdn=sodermalm&period=2025-T1",
          "findings.export_findings": "?status=avvisad", "briefs.city": "?period=x",
          "sites.list_sites": "?q=ingen-plats-heter-sa", "walks.list_walks": "?year=1900",
          "walks.lighting": "?sdo=sodermalm&period=2020-01",
