@@ -62,6 +62,8 @@ from layers.indicators import (  # noqa: F401  (re-exported: the brief's older n
     MINUS,
     NBSP,
     NOT_AVAILABLE,
+    AreaValues,
+    area_values,
     as_of_time,
     findings_as_of,
     format_change,
@@ -118,6 +120,7 @@ SECTION_HEADINGS: tuple[str, ...] = (
     "Möjlig utveckling",
     "Föreslagna åtgärder",
     "Om underlaget",
+    "Definitioner",
 )
 #: The secretary's own sections: field of the brief_texts table -> heading.
 TEXT_FIELDS: dict[str, str] = {
@@ -161,6 +164,9 @@ class Cell:
     text: str
     value: float | None = None
     numeric: bool = True
+    #: the indicator this cell shows (:data:`layers.indicators.INDICATORS`), for the
+    #: ``data-figure`` attribute and the definition tooltip
+    figure: str | None = None
 
     @classmethod
     def label(cls, text: str) -> Cell:
@@ -1082,28 +1088,55 @@ def _places_table(places: list[PriorityPlace], source: str) -> Table:
     return table
 
 
+#: Summary row -> the indicator of each of its cells (the count column's first).
+SUMMARY_FIGURES: dict[str, dict[str, str]] = {
+    "alla": {"count": "incidents", "rate": "rate", "previous": "comparison",
+             "change": "change", "city_rate": "city_rate"},
+    "strategiska": {"count": "strategic"},
+    "kvinnor": {"count": "victims_women"},
+    "kansliga": {"count": "sensitive"},
+    "oppna_fynd": {"count": "open_findings"},
+    "median": {"count": "median_days_to_fix"},
+    "platser": {"count": "active_sites"},
+}
+
+
 def _summary(ctx: _Context, groups: Table, strategic: Table, gender: Table,
-             findings: Table, sites: Table) -> Table:
-    """Key figures, taken from the other tables (the same cells, never recomputed)."""
+             findings: Findings, values: AreaValues) -> Table:
+    """Key figures: incident counts taken from the other tables (the same cells, never
+    recomputed), the rest from the indicator module's values; each cell names its
+    indicator."""
+    from dataclasses import replace
+
     def row(key: str, label: str, source: Table, row_key: str) -> Row:
         cells = source.row(row_key).cells
         return Row(key, label, {k: cells[k] for k in
                                 ("count", "rate", "previous", "change", "city_rate")})
 
-    open_cell = findings.cell("totalt", "oppna")
-    active = sum(1 for r in sites.rows if r.cells["status"].text == "aktiv")
     na = Cell(NOT_AVAILABLE)
+
+    def single(key: str, label: str, cell: Cell) -> Row:
+        return Row(key, label, {"count": cell, "rate": na, "previous": na, "change": na,
+                                "city_rate": na})
+
+    texts = values.texts(ctx.threshold, ctx.threshold)
     rows = [
         row("alla", "Alla händelser", groups, "alla"),
         row("vald", "Våld och hot", groups, "vald"),
         row("strategiska", "Strategiska brott", strategic, "strategiska"),
         row("kvinnor", "Händelser med kvinna/flicka som brottsoffer", gender, "kvinna"),
-        Row("oppna_fynd", "Öppna fynd från trygghetsvandringar",
-            {"count": open_cell, "rate": na, "previous": na, "change": na, "city_rate": na}),
-        Row("platser", "Aktiva platssamverkansplatser",
-            {"count": Cell(format_int(active), float(active)), "rate": na, "previous": na,
-             "change": na, "city_rate": na}),
+        single("kansliga", "Sexualbrott och våld i nära relation",
+               Cell(texts["sensitive"], float(values.sensitive)
+                    if texts["sensitive"] == format_int(values.sensitive) else None)),
+        single("oppna_fynd", "Öppna fynd från trygghetsvandringar",
+               findings.by_category.cell("totalt", "oppna")),
+        single("median", "Mediantid till åtgärd (dagar)", findings.median_days),
+        single("platser", "Aktiva platssamverkansplatser",
+               Cell(format_int(values.active_sites), float(values.active_sites))),
     ]
+    for r in rows:
+        for column, code in SUMMARY_FIGURES.get(r.key, {}).items():
+            r.cells[column] = replace(r.cells[column], figure=code)
     return Table("summary", "Nyckeltal", "Indikator", groups.columns, rows)
 
 
@@ -1204,7 +1237,10 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     places = _places_table(place_list, source)
     findings = _findings_tables(ctx)
     sites, series, site_frame = _sites(ctx)
-    summary = _summary(ctx, groups, strategic, gender, findings.by_category, sites)
+    values = area_values(data, area, period, now)
+    summary = _summary(ctx, groups, strategic, gender, findings, values)
+    ctx.note(f"Förändring jämfört med {comparison.label} (samma period året innan). "
+             "Vad varje nyckeltal räknar står i bilagan Definitioner.")
     if not data.covered(comparison):
         ctx.note(f"Jämförelseperioden {comparison.label} saknas i underlaget (det börjar "
                  f"{format_date(data.data_start)}); förändringen kan inte beräknas.")
@@ -1361,35 +1397,29 @@ def build_city_overview(store: Store | None, period: Period | str, *,
     values = np.zeros((len(areas) + 1, n_cols), dtype=np.int64)
     populations: list[int | None] = []
     site_counts: list[int] = []
-    as_of = as_of_time(period, clock.now() if now is None else clock.as_local(now))
-    last_day = (as_of - pd.Timedelta(microseconds=1)).date()
-    open_findings = findings_as_of(data.findings, data.history, as_of)
-    open_findings = open_findings[open_findings["status"].isin(OPEN_STATUSES).to_numpy()] \
-        if not open_findings.empty else open_findings
-    sites = sites_as_of(data.sites, last_day)
-    for i, area in enumerate([*areas, None]):
-        counter = _Counter(data, area) if area is not None else city_counter
-        by_group = counter.by(period, "group")
-        frame = counter.table
-        now = frame[_in_period(frame["occurred_at"], period)]
-        f = open_findings
-        if f.empty:
-            open_n = 0
-        elif area is not None:
-            open_n = int(area.mask(f).sum())
-        else:
-            open_n = int(f["sdo_code"].notna().sum())
-        values[i] = [
-            len(now), counter.total(comparison),
-            *(int(by_group.get(g, 0)) for g in groups),
-            int(now["strategic"].fillna(False).astype(bool).sum()),
-            int((now["victim_gender"] == "kvinna").sum()), open_n,
-        ]
-        if area is not None:
-            populations.append(data.population_of(area.code, year)[0])
-            site_counts.append(int(((sites["sdo_code"].isin(area.codes))
-                                    & (sites["status"] == "aktiv")).sum())
-                               if not sites.empty else 0)
+    now = clock.now() if now is None else clock.as_local(now)
+    last_day = (as_of_time(period, now) - pd.Timedelta(microseconds=1)).date()
+    for i, area in enumerate(areas):
+        # every figure but the groups from the indicator module (layers.indicators)
+        v = area_values(data, area, period, now)
+        by_group = _Counter(data, area).by(period, "group")
+        values[i] = [v.incidents, v.comparison or 0,
+                     *(int(by_group.get(g, 0)) for g in groups),
+                     v.strategic, v.victims_women, v.open_findings]
+        populations.append(v.population)
+        site_counts.append(v.active_sites)
+    by_group = city_counter.by(period, "group")
+    values[-1] = values[:-1].sum(axis=0)
+    values[-1, 0] = city_counter.total(period)
+    values[-1, 1] = city_counter.total(comparison)
+    values[-1, 2:2 + len(groups)] = [int(by_group.get(g, 0)) for g in groups]
+    city_now = city_counter.table[_in_period(city_counter.table["occurred_at"], period)]
+    open_city = findings_as_of(data.findings, data.history, as_of_time(period, now))
+    values[-1, -3:] = [
+        int(city_now["category"].isin(STRATEGIC_CODES).sum()),
+        int((city_now["victim_gender"] == "kvinna").sum()),
+        int((open_city["status"].isin(OPEN_STATUSES) & open_city["sdo_code"].notna()).sum())
+        if not open_city.empty else 0]
     status = suppress(values, column_lines(len(areas) + 1, range(values.shape[1] - 1)),
                       threshold)
     status[:, -1] = SHOWN  # open findings: places, not people (see build_brief)
