@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import geopandas as gpd
@@ -1106,8 +1106,6 @@ def _summary(ctx: _Context, groups: Table, strategic: Table, gender: Table,
     """Key figures: incident counts taken from the other tables (the same cells, never
     recomputed), the rest from the indicator module's values; each cell names its
     indicator."""
-    from dataclasses import replace
-
     def row(key: str, label: str, source: Table, row_key: str) -> Row:
         cells = source.row(row_key).cells
         return Row(key, label, {k: cells[k] for k in
@@ -1351,6 +1349,10 @@ CITY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("open_findings", "Öppna fynd"),
     ("sites", "Platssamverkan (aktiva)"),
 )
+#: City overview column -> the indicator it shows (:mod:`layers.indicators`).
+CITY_FIGURES: dict[str, str] = {"count": "incidents", "rate": "rate", "change": "change",
+                                "women": "victims_women", "open_findings": "open_findings",
+                                "sites": "active_sites"}
 #: Headings over groups of CITY_COLUMNS: (label, number of columns).
 CITY_COLUMN_GROUPS: tuple[tuple[str, int], ...] = (
     ("", 1),
@@ -1445,6 +1447,8 @@ def build_city_overview(store: Store | None, period: Period | str, *,
         cells["open_findings"] = count_cell(int(v[base + 2]), s[base + 2], threshold)
         n_sites = site_counts[i] if area is not None else sum(site_counts)
         cells["sites"] = Cell(format_int(n_sites), float(n_sites))
+        for column, code in CITY_FIGURES.items():
+            cells[column] = replace(cells[column], figure=code)
         if area is not None:
             rows.append(Row(area.code, area.name, cells))
             chart.append((area.name, cells["rate"].value))

@@ -44,7 +44,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.brief import NOT_AVAILABLE, data_span
+from layers.brief import data_span
 from layers.errors import RowError
 from layers.forms import FORM_SOURCE, geometry_from_geojson, validate_form
 from layers.indicators import (  # noqa: F401  (classify: part of this module's API)
@@ -52,9 +52,10 @@ from layers.indicators import (  # noqa: F401  (classify: part of this module's 
     SITE_RING_M,
     change_text,
     classify,
+    count_text,
 )
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES, suppress
+from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES
 from layers.schema import (
     INCIDENT_GROUPS,
     INCIDENTS,
@@ -217,10 +218,9 @@ class SiteFigures:
 
 
 def shown(n: int | None, below: int | None) -> str:
-    """A count as shown to a user: the number, '<5' when hidden, '–' without a window."""
-    if n is None:
-        return NOT_AVAILABLE
-    return str(suppress(n, below))
+    """A count as shown to a user: the number, '<5' when hidden, '–' without a window
+    (:func:`layers.indicators.count_text`)."""
+    return count_text(n, below)
 
 
 def display_counts(c: Counts, below: int | None) -> dict[str, str]:
