@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import geopandas as gpd
@@ -55,6 +55,26 @@ from shapely.geometry.base import BaseGeometry
 
 import geodata
 from layers import clock
+from layers.indicators import (  # noqa: F401  (re-exported: the brief's older names)
+    CHANGE_MIN_COUNT,
+    HIDDEN,
+    INDICATORS,
+    MINUS,
+    NBSP,
+    NOT_AVAILABLE,
+    AreaValues,
+    area_values,
+    as_of_time,
+    findings_as_of,
+    format_change,
+    format_days,
+    format_int,
+    format_rate,
+    in_period,
+    site_counts,
+    sites_as_of,
+)
+from layers.indicators import area_incidents as _area_incidents
 from layers.periods import Period, parse_period
 from layers.schema import (
     DIVISION_CHANGE,
@@ -77,10 +97,6 @@ LOGGER = logging.getLogger(__name__)
 
 #: Counts from 1 up to this number minus one are shown as "<5".
 SUPPRESS_BELOW = 5
-#: A change is printed in per cent only when both counts reach this; below it a per
-#: cent change swings wildly on a handful of events (5 -> 11 is "+120 %"), so the
-#: brief prints the two counts instead ("5 → 11").
-CHANGE_MIN_COUNT = 20
 #: How many periods the trend covers, by kind of period (the brief's own included).
 TREND_PERIODS = {"year": 5, "tertial": 6, "month": 12, "range": 4}
 #: At most this many periods as columns of the platssamverkan table.
@@ -104,6 +120,7 @@ SECTION_HEADINGS: tuple[str, ...] = (
     "Möjlig utveckling",
     "Föreslagna åtgärder",
     "Om underlaget",
+    "Definitioner",
 )
 #: The secretary's own sections: field of the brief_texts table -> heading.
 TEXT_FIELDS: dict[str, str] = {
@@ -114,10 +131,6 @@ TEXT_FIELDS: dict[str, str] = {
 #: Longest text kept per analysis field.
 TEXT_MAX_LENGTH = 20_000
 
-HIDDEN = ".."
-NOT_AVAILABLE = "–"
-MINUS = "\u2212"
-NBSP = "\u00a0"
 
 _CATEGORY = by_code(INCIDENT_CATEGORIES)
 _GROUP_OF = {c.code: c.group for c in INCIDENT_CATEGORIES}
@@ -132,26 +145,6 @@ class BriefError(ValueError):
 
 
 # --- formatting --------------------------------------------------------------------
-
-
-def format_int(n: int) -> str:
-    """Swedish thousands separator (no-break space): 12 574."""
-    return f"{int(n):,}".replace(",", NBSP)
-
-
-def format_rate(x: float) -> str:
-    """A rate with a decimal comma: two decimals below 10, one from 10."""
-    text = f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
-    return text.replace(".", ",")
-
-
-def format_change(pct: float) -> str:
-    """A change in per cent with a sign: +12 %, −8 %, ±0 %."""
-    n = round(pct)
-    if n == 0:
-        return f"±0{NBSP}%"
-    sign = "+" if n > 0 else MINUS
-    return f"{sign}{format_int(abs(n))}{NBSP}%"
 
 
 def format_date(day: dt.date | pd.Timestamp | None) -> str:
@@ -171,6 +164,9 @@ class Cell:
     text: str
     value: float | None = None
     numeric: bool = True
+    #: the indicator this cell shows (:data:`layers.indicators.INDICATORS`), for the
+    #: ``data-figure`` attribute and the definition tooltip
+    figure: str | None = None
 
     @classmethod
     def label(cls, text: str) -> Cell:
@@ -386,9 +382,7 @@ def _bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(start), pd.Timestamp(end)
 
 
-def _in_period(times: pd.Series, period: Period) -> np.ndarray:
-    start, end = _bounds(period)
-    return ((times >= start) & (times < end)).to_numpy(dtype=bool)
+_in_period = in_period
 
 
 def trend_periods(period: Period) -> list[Period]:
@@ -472,12 +466,13 @@ def periods_needed(period: Period) -> list[Period]:
     return [*trend, *(p.year_before() for p in trend)]
 
 
-def load_city_data(store: Store, period: Period | str) -> CityData:
-    """Read what the briefs of ``period`` need: incidents of the trend window, all
-    findings with their status history and sites, population, the areas and the saved
-    analysis texts."""
+def load_city_data(store: Store, period: Period | str,
+                   periods: Iterable[Period] | None = None) -> CityData:
+    """Read what the briefs of ``period`` need: incidents of the trend window (or of
+    ``periods`` only), all findings with their status history and sites, population,
+    the areas and the saved analysis texts."""
     period = _as_period(period)
-    start, end = _window(periods_needed(period))
+    start, end = _window(periods_needed(period) if periods is None else periods)
     incidents = store.read("incidents", Query(start=start.to_pydatetime(),
                                               end=end.to_pydatetime()))
     incidents["occurred_at"] = _local(incidents["occurred_at"])
@@ -500,68 +495,6 @@ def _local(times: pd.Series) -> pd.Series:
 
 
 # --- as of a point in time -------------------------------------------------------------
-
-
-def findings_as_of(findings: pd.DataFrame, history: pd.DataFrame,
-                   when: pd.Timestamp) -> pd.DataFrame:
-    """The findings found before ``when``, with ``status``, ``owner`` and ``fixed_at``
-    as they were at ``when``, so a brief for a closed period does not change when a
-    finding is fixed or reopened afterwards.
-
-    The status at ``when`` is the ``to_status`` of the finding's last change before
-    ``when`` in ``finding_history``; a finding whose changes all came later has the
-    ``from_status`` of its first change, and one without any history row keeps the
-    status it has (its creation status: every change writes a history row). The owner
-    is the one the last earlier change recorded, else the current one. ``fixed_at`` is
-    the time of the last change to åtgärdad before ``when`` (for a finding without
-    history its own ``fixed_at``), and empty unless the finding was åtgärdad then.
-    """
-    if findings.empty:
-        return findings
-    sel = findings[(findings["found_at"] < when).to_numpy()].copy()
-    status = sel["status"].fillna("ny").astype(object)
-    owner = sel["owner"].astype(object)
-    fixed = sel["fixed_at"]
-    ids = sel["id"]
-    changes = history[history["finding_id"].isin(ids)] if not history.empty else history
-    if not changes.empty:
-        changes = changes.sort_values(["changed_at", "id"], kind="stable")
-        first = changes.groupby("finding_id").head(1).set_index("finding_id")
-        before = changes[(changes["changed_at"] < when).to_numpy()]
-        last = before.groupby("finding_id").tail(1).set_index("finding_id")
-        created = ids.map(first["from_status"])
-        status = created.where(created.notna(), status)
-        at_when = ids.map(last["to_status"])
-        status = at_when.where(at_when.notna(), status)
-        owner_then = ids.map(last["owner"])
-        owner = owner_then.where(owner_then.notna(), owner)
-        fixes = before[(before["to_status"] == "atgardad").to_numpy()]
-        fixed_then = ids.map(fixes.groupby("finding_id")["changed_at"].max())
-        fixed = fixed_then.where(ids.isin(changes["finding_id"]), fixed)
-    sel["status"] = status
-    sel["owner"] = owner
-    sel["fixed_at"] = pd.to_datetime(fixed, utc=True).dt.tz_convert(LOCAL_TZ).where(
-        status == "atgardad")
-    return sel
-
-
-def sites_as_of(sites: pd.DataFrame, day: dt.date) -> pd.DataFrame:
-    """The platssamverkan sites that had started by ``day`` (or have no start date).
-
-    The register keeps a start date but no end date: a site's status (planerad, aktiv,
-    avslutad) is the register's current one, so a site ended after ``day`` shows as
-    avslutad. The brief says so in "Om underlaget".
-    """
-    if sites.empty:
-        return sites
-    start = pd.to_datetime(sites["start_date"], errors="coerce")
-    return sites[(start.isna() | (start <= pd.Timestamp(day))).to_numpy()]
-
-
-def as_of_time(period: Period, now: pd.Timestamp) -> pd.Timestamp:
-    """The instant a brief's findings and sites are taken at: the end of ``period``, or
-    ``now`` while the period is not over yet."""
-    return min(_bounds(period)[1], now)
 
 
 def _as_period(period: Period | str) -> Period:
@@ -732,14 +665,12 @@ class Brief:
 
 
 class _Counter:
-    """Counts for one area (or the whole city) from the loaded incidents."""
+    """Counts for one area (or the whole city) from the loaded incidents, of the
+    categories every count holds (:func:`layers.indicators.area_incidents`: never the
+    sensitive ones, which are one figure of their own)."""
 
     def __init__(self, data: CityData, area: Area | None) -> None:
-        frame = data.incidents
-        self.frame = frame[area.mask(frame)] if area is not None else \
-            frame[frame["sdo_code"].notna().to_numpy()]
-        # counting needs no geometry (selecting rows of a GeoDataFrame costs more)
-        self.table = pd.DataFrame(self.frame.drop(columns="geometry"))
+        self.table = _area_incidents(data, area)
         self.data = data
 
     def by(self, period: Period, column: str = "category") -> pd.Series:
@@ -1001,7 +932,7 @@ def _findings_tables(ctx: _Context) -> Findings:
                      for j, g in enumerate([*groups, "totalt"])}
             if with_median:
                 cells["median_days"] = _median_days(parts[i] if i < len(parts) else sel,
-                                                    start, end)
+                                                    ctx.period)
             rows.append(Row(rk, label, cells, total=rk == "totalt"))
         columns = [(g, FINDING_STATUS_GROUPS[g][0]) for g in groups] + [("totalt", "Totalt")]
         if with_median:
@@ -1046,7 +977,7 @@ def _findings_tables(ctx: _Context) -> Findings:
     if not oldest_rows:
         oldest.notes.append("Inga öppna fynd i området.")
     return Findings(status_table, by_category, by_owner, oldest,
-                    _median_days(sel, start, end))
+                    _median_days(sel, ctx.period))
 
 
 def _last_day(ctx: _Context) -> dt.date:
@@ -1061,61 +992,52 @@ def _status_when(ctx: _Context) -> str:
     return f"status vid periodens slut ({format_date(ctx.period.end)})"
 
 
-def _median_days(findings: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> Cell:
-    """Median days from finding to fix, over findings fixed within [start, end)."""
-    from layers.findings import days_to_fix
+def _median_days(findings: pd.DataFrame, period: Period) -> Cell:
+    """Median days from finding to fix, over findings fixed within ``period``."""
+    from layers.indicators import median_days_to_fix
 
-    if findings.empty:
-        return Cell(NOT_AVAILABLE)
-    fixed = ((findings["fixed_at"] >= start) & (findings["fixed_at"] < end)).to_numpy()
-    days = days_to_fix(findings)[fixed].dropna()
-    if days.empty:
-        return Cell(NOT_AVAILABLE)
-    value = float(np.median(days.to_numpy()))
-    return Cell(format_rate(value) if value < 10 else format_int(round(value)), value)
+    value = median_days_to_fix(findings, period)
+    return Cell(NOT_AVAILABLE) if value is None else Cell(format_days(value), value)
 
 
 def _sites(ctx: _Context) -> tuple[Table, list[SiteSeries], gpd.GeoDataFrame]:
-    sites = sites_as_of(ctx.data.sites, _last_day(ctx))
-    if sites.empty:
-        chosen = sites
-    else:
-        m = sites["sdo_code"].isin(ctx.area.codes).to_numpy()
-        if ctx.area.parent and ctx.area.geometry is not None:
-            inside = shapely.within(shapely.point_on_surface(sites.geometry.to_numpy()),
-                                    ctx.area.geometry)
-            m = m | ((sites["sdo_code"] == ctx.area.parent).to_numpy() & inside)
-        chosen = sites[m].sort_values("name")
+    from layers.indicators import area_sites
+
+    chosen = area_sites(ctx.data, ctx.area, _last_day(ctx))
     periods = trend_periods(ctx.period)[-SITE_TREND_COLUMNS:]
     frame = ctx.data.incidents
     columns = [(p.code, p.short_label) for p in periods]
     rows, series = [], []
     for site in chosen.itertuples(index=False):
-        at = frame[(frame["site_id"] == site.id).to_numpy()]
-        counts = [int(_in_period(at["occurred_at"], p).sum()) for p in periods]
-        before = int(_in_period(at["occurred_at"], ctx.comparison).sum())
+        pairs = site_counts(frame, site.geometry, [*periods, ctx.comparison])
+        counts = [inside for inside, _ in pairs[:-1]]
+        ring = pairs[len(periods) - 1][1]
+        before = pairs[-1][0]
         covered = [ctx.data.covered(p) for p in periods]
-        values = np.array([[*counts, before]])
+        values = np.array([[*counts, before, ring]])
         status = suppress(values, [], ctx.threshold)[0]
         cells = {"status": Cell.label(SITE_STATUSES.get(site.status, site.status or "")),
                  "start": Cell.label(format_date(site.start_date))}
         for j, (p, ok) in enumerate(zip(periods, covered, strict=True)):
             cells[p.code] = count_cell(counts[j], status[j], ctx.threshold) if ok \
                 else Cell(NOT_AVAILABLE)
+        cells["ring"] = count_cell(ring, status[-1], ctx.threshold)
         has_before = ctx.data.covered(ctx.comparison)
         cells["change"] = change_cell(counts[-1], status[len(periods) - 1],
-                                      before if has_before else None, status[-1])
+                                      before if has_before else None, status[-2])
         rows.append(Row(site.id, site.name, cells))
         series.append(SiteSeries(site.name, _as_date(site.start_date), [
             float(c) if (ok and s == SHOWN) else None
-            for c, s, ok in zip(counts, status[:-1], covered, strict=True)]))
-    table = Table("sites", "Händelser per period vid platserna", "Plats", [
+            for c, s, ok in zip(counts, status[:len(periods)], covered, strict=True)]))
+    table = Table("sites", "Händelser per period i platserna", "Plats", [
         ("status", "Status"), ("start", "Start"), *columns,
+        ("ring", f"Ringen {ctx.period.short_label}"),
         ("change", f"Förändring mot {ctx.comparison.short_label}"),
     ], rows)
-    table.notes.append("Händelser inom platsen eller högst 50 m från dess gräns. Platser "
-                       f"som startat senast {format_date(_last_day(ctx))}; status enligt "
-                       "registret (det har inget slutdatum).")
+    table.notes.append(f"{INDICATORS['site_inside'].definition} "
+                       f"{INDICATORS['site_ring'].definition} Platser som startat senast "
+                       f"{format_date(_last_day(ctx))}; status enligt registret (det har "
+                       "inget slutdatum).")
     if not rows:
         table.notes.append("Ingen platssamverkan är registrerad i området.")
     return table, series, chosen
@@ -1166,28 +1088,53 @@ def _places_table(places: list[PriorityPlace], source: str) -> Table:
     return table
 
 
+#: Summary row -> the indicator of each of its cells (the count column's first).
+SUMMARY_FIGURES: dict[str, dict[str, str]] = {
+    "alla": {"count": "incidents", "rate": "rate", "previous": "comparison",
+             "change": "change", "city_rate": "city_rate"},
+    "strategiska": {"count": "strategic"},
+    "kvinnor": {"count": "victims_women"},
+    "kansliga": {"count": "sensitive"},
+    "oppna_fynd": {"count": "open_findings"},
+    "median": {"count": "median_days_to_fix"},
+    "platser": {"count": "active_sites"},
+}
+
+
 def _summary(ctx: _Context, groups: Table, strategic: Table, gender: Table,
-             findings: Table, sites: Table) -> Table:
-    """Key figures, taken from the other tables (the same cells, never recomputed)."""
+             findings: Findings, values: AreaValues) -> Table:
+    """Key figures: incident counts taken from the other tables (the same cells, never
+    recomputed), the rest from the indicator module's values; each cell names its
+    indicator."""
     def row(key: str, label: str, source: Table, row_key: str) -> Row:
         cells = source.row(row_key).cells
         return Row(key, label, {k: cells[k] for k in
                                 ("count", "rate", "previous", "change", "city_rate")})
 
-    open_cell = findings.cell("totalt", "oppna")
-    active = sum(1 for r in sites.rows if r.cells["status"].text == "aktiv")
     na = Cell(NOT_AVAILABLE)
+
+    def single(key: str, label: str, cell: Cell) -> Row:
+        return Row(key, label, {"count": cell, "rate": na, "previous": na, "change": na,
+                                "city_rate": na})
+
+    texts = values.texts(ctx.threshold, ctx.threshold)
     rows = [
         row("alla", "Alla händelser", groups, "alla"),
         row("vald", "Våld och hot", groups, "vald"),
         row("strategiska", "Strategiska brott", strategic, "strategiska"),
         row("kvinnor", "Händelser med kvinna/flicka som brottsoffer", gender, "kvinna"),
-        Row("oppna_fynd", "Öppna fynd från trygghetsvandringar",
-            {"count": open_cell, "rate": na, "previous": na, "change": na, "city_rate": na}),
-        Row("platser", "Aktiva platssamverkansplatser",
-            {"count": Cell(format_int(active), float(active)), "rate": na, "previous": na,
-             "change": na, "city_rate": na}),
+        single("kansliga", "Sexualbrott och våld i nära relation",
+               Cell(texts["sensitive"], float(values.sensitive)
+                    if texts["sensitive"] == format_int(values.sensitive) else None)),
+        single("oppna_fynd", "Öppna fynd från trygghetsvandringar",
+               findings.by_category.cell("totalt", "oppna")),
+        single("median", "Mediantid till åtgärd (dagar)", findings.median_days),
+        single("platser", "Aktiva platssamverkansplatser",
+               Cell(format_int(values.active_sites), float(values.active_sites))),
     ]
+    for r in rows:
+        for column, code in SUMMARY_FIGURES.get(r.key, {}).items():
+            r.cells[column] = replace(r.cells[column], figure=code)
     return Table("summary", "Nyckeltal", "Indikator", groups.columns, rows)
 
 
@@ -1288,7 +1235,10 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
     places = _places_table(place_list, source)
     findings = _findings_tables(ctx)
     sites, series, site_frame = _sites(ctx)
-    summary = _summary(ctx, groups, strategic, gender, findings.by_category, sites)
+    values = area_values(data, area, period, now)
+    summary = _summary(ctx, groups, strategic, gender, findings, values)
+    ctx.note(f"Förändring jämfört med {comparison.label} (samma period året innan). "
+             "Vad varje nyckeltal räknar står i bilagan Definitioner.")
     if not data.covered(comparison):
         ctx.note(f"Jämförelseperioden {comparison.label} saknas i underlaget (det börjar "
                  f"{format_date(data.data_start)}); förändringen kan inte beräknas.")
@@ -1399,6 +1349,10 @@ CITY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("open_findings", "Öppna fynd"),
     ("sites", "Platssamverkan (aktiva)"),
 )
+#: City overview column -> the indicator it shows (:mod:`layers.indicators`).
+CITY_FIGURES: dict[str, str] = {"count": "incidents", "rate": "rate", "change": "change",
+                                "women": "victims_women", "open_findings": "open_findings",
+                                "sites": "active_sites"}
 #: Headings over groups of CITY_COLUMNS: (label, number of columns).
 CITY_COLUMN_GROUPS: tuple[tuple[str, int], ...] = (
     ("", 1),
@@ -1445,35 +1399,29 @@ def build_city_overview(store: Store | None, period: Period | str, *,
     values = np.zeros((len(areas) + 1, n_cols), dtype=np.int64)
     populations: list[int | None] = []
     site_counts: list[int] = []
-    as_of = as_of_time(period, clock.now() if now is None else clock.as_local(now))
-    last_day = (as_of - pd.Timedelta(microseconds=1)).date()
-    open_findings = findings_as_of(data.findings, data.history, as_of)
-    open_findings = open_findings[open_findings["status"].isin(OPEN_STATUSES).to_numpy()] \
-        if not open_findings.empty else open_findings
-    sites = sites_as_of(data.sites, last_day)
-    for i, area in enumerate([*areas, None]):
-        counter = _Counter(data, area) if area is not None else city_counter
-        by_group = counter.by(period, "group")
-        frame = counter.table
-        now = frame[_in_period(frame["occurred_at"], period)]
-        f = open_findings
-        if f.empty:
-            open_n = 0
-        elif area is not None:
-            open_n = int(area.mask(f).sum())
-        else:
-            open_n = int(f["sdo_code"].notna().sum())
-        values[i] = [
-            len(now), counter.total(comparison),
-            *(int(by_group.get(g, 0)) for g in groups),
-            int(now["strategic"].fillna(False).astype(bool).sum()),
-            int((now["victim_gender"] == "kvinna").sum()), open_n,
-        ]
-        if area is not None:
-            populations.append(data.population_of(area.code, year)[0])
-            site_counts.append(int(((sites["sdo_code"].isin(area.codes))
-                                    & (sites["status"] == "aktiv")).sum())
-                               if not sites.empty else 0)
+    now = clock.now() if now is None else clock.as_local(now)
+    last_day = (as_of_time(period, now) - pd.Timedelta(microseconds=1)).date()
+    for i, area in enumerate(areas):
+        # every figure but the groups from the indicator module (layers.indicators)
+        v = area_values(data, area, period, now)
+        by_group = _Counter(data, area).by(period, "group")
+        values[i] = [v.incidents, v.comparison or 0,
+                     *(int(by_group.get(g, 0)) for g in groups),
+                     v.strategic, v.victims_women, v.open_findings]
+        populations.append(v.population)
+        site_counts.append(v.active_sites)
+    by_group = city_counter.by(period, "group")
+    values[-1] = values[:-1].sum(axis=0)
+    values[-1, 0] = city_counter.total(period)
+    values[-1, 1] = city_counter.total(comparison)
+    values[-1, 2:2 + len(groups)] = [int(by_group.get(g, 0)) for g in groups]
+    city_now = city_counter.table[_in_period(city_counter.table["occurred_at"], period)]
+    open_city = findings_as_of(data.findings, data.history, as_of_time(period, now))
+    values[-1, -3:] = [
+        int(city_now["category"].isin(STRATEGIC_CODES).sum()),
+        int((city_now["victim_gender"] == "kvinna").sum()),
+        int((open_city["status"].isin(OPEN_STATUSES) & open_city["sdo_code"].notna()).sum())
+        if not open_city.empty else 0]
     status = suppress(values, column_lines(len(areas) + 1, range(values.shape[1] - 1)),
                       threshold)
     status[:, -1] = SHOWN  # open findings: places, not people (see build_brief)
@@ -1499,6 +1447,8 @@ def build_city_overview(store: Store | None, period: Period | str, *,
         cells["open_findings"] = count_cell(int(v[base + 2]), s[base + 2], threshold)
         n_sites = site_counts[i] if area is not None else sum(site_counts)
         cells["sites"] = Cell(format_int(n_sites), float(n_sites))
+        for column, code in CITY_FIGURES.items():
+            cells[column] = replace(cells[column], figure=code)
         if area is not None:
             rows.append(Row(area.code, area.name, cells))
             chart.append((area.name, cells["rate"].value))

@@ -46,12 +46,18 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.brief import HIDDEN, NOT_AVAILABLE, format_change
 from layers.default_period import point_span
 from layers.errors import RowError
 from layers.forms import FORM_SOURCE, geometry_from_geojson, validate_form
+from layers.indicators import (  # noqa: F401  (classify: part of this module's API)
+    QUAD_SEGS,
+    SITE_RING_M,
+    change_text,
+    classify,
+    count_text,
+)
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES, suppress
+from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES
 from layers.schema import (
     INCIDENT_GROUPS,
     INCIDENTS,
@@ -68,8 +74,8 @@ from layers.store.base import Query, Store
 
 LOGGER = logging.getLogger(__name__)
 
-#: Width of the ring around a site (metres).
-DEFAULT_RING_M = 300.0
+#: Width of the ring around a site (metres): the indicators' one definition.
+DEFAULT_RING_M = SITE_RING_M
 #: Widest ring a user may ask for (metres).
 MAX_RING_M = 2000.0
 #: Length of the windows before and after the start date (months).
@@ -78,8 +84,6 @@ DEFAULT_WINDOW_MONTHS = 12
 WINDOW_CHOICES = (3, 4, 6, 12, 24)
 #: At most this many tertials in a site's series.
 MAX_TERTIALS = 12
-#: Segments per quarter circle of the ring's round corners (as shapely's ``geom.buffer``).
-QUAD_SEGS = 16
 #: Partners a site usually has (suggestions in the form; any text is allowed).
 PARTNER_SUGGESTIONS = (
     "fastighetsägare", "näringsidkare", "lokalpolisområde", "bostadsbolag",
@@ -216,21 +220,9 @@ class SiteFigures:
 
 
 def shown(n: int | None, below: int | None) -> str:
-    """A count as shown to a user: the number, '<5' when hidden, '–' without a window."""
-    if n is None:
-        return NOT_AVAILABLE
-    return str(suppress(n, below))
-
-
-def change_text(before: int | None, after: int | None, below: int | None) -> str:
-    """The change in per cent, '–' without a base, '..' when a count is hidden."""
-    if before is None or after is None:
-        return NOT_AVAILABLE
-    if below and (0 < before < below or 0 < after < below):
-        return HIDDEN
-    if before == 0:
-        return format_change(0) if after == 0 else NOT_AVAILABLE
-    return format_change((after - before) / before * 100)
+    """A count as shown to a user: the number, '<5' when hidden, '–' without a window
+    (:func:`layers.indicators.count_text`)."""
+    return count_text(n, below)
 
 
 def display_counts(c: Counts, below: int | None) -> dict[str, str]:
@@ -254,19 +246,6 @@ def read_nearby_incidents(store: Store, area: BaseGeometry, start: pd.Timestamp,
     return store.read("incidents", Query(bbox=tuple(area.bounds), start=start, end=end,
                                          where={"precision": POINT_PRECISIONS,
                                                 "category": tuple(categories)}))
-
-
-def classify(points: np.ndarray, site: BaseGeometry, ring_m: float
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Masks (in the site, in the ring) of an array of points."""
-    if len(points) == 0:
-        return np.zeros(0, bool), np.zeros(0, bool)
-    outer = shapely.buffer(site, ring_m, quad_segs=QUAD_SEGS)
-    shapely.prepare(site)
-    shapely.prepare(outer)
-    in_site = shapely.covers(site, points)
-    in_ring = shapely.covers(outer, points) & ~in_site
-    return in_site, in_ring
 
 
 def _count(times: pd.Series, mask: np.ndarray, window: Window | None) -> int | None:

@@ -37,7 +37,7 @@ from layers.default_period import default_period
 from layers.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
 from layers.geojson import feature_collection, unplaced_without_points
 from layers.pages import read_page
-from layers.periods import Period, PeriodError, parse_date
+from layers.periods import Period, PeriodError, parse_date, parse_period
 from layers.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
@@ -184,6 +184,7 @@ def index():
         "sites": "platssamverkan",
         "stadsdelar": "stadsdelar",
         "stadsdelsomraden": "stadsdelsområden (alla indelningar)",
+        "indicators": "indikatorerna för ett stadsdelsområde och en period (?sdn=&period=)",
     }
     return jsonify({
         "layers": [{"name": name, "description": text,
@@ -191,6 +192,45 @@ def index():
                    for name, text in layers.items()],
         "openapi": url_for("static", filename="openapi.json", _external=True),
         "documentation": "docs/api.md",
+    })
+
+
+@bp.get("/indicators")
+def indicators():
+    """Every indicator of one stadsdelsområde and period, as this user may see it
+    (:mod:`layers.indicators`; the same texts as the pages and the briefs)."""
+    from layers import clock
+    from layers.brief import BriefError, find_area, load_city_data
+    from layers.indicators import INDICATORS, area_values, count_text, site_values
+    from layers.priority import default_period
+
+    store = get_store()
+    try:
+        period = parse_period(request.args["period"]) if request.args.get("period") \
+            else default_period(store)
+    except ValueError as exc:
+        raise FilterError(str(exc), "period") from exc
+    if period is None:
+        raise FilterError("Ingen period: databasen har inga händelser.", "period")
+    data = load_city_data(store, period, [period, period.year_before(), period.previous()])
+    try:
+        area = find_area(data.current_areas, request.args.get("sdn", ""))
+    except BriefError as exc:
+        raise FilterError(str(exc), "sdn") from exc
+    user = current_user()
+    below = suppress_below()
+    values = area_values(data, area, period, clock.now())
+    texts = values.texts(below, privacy.sensitive_below(user, below))
+    return jsonify({
+        "sdn": area.code, "name": area.name, "period": period.code,
+        "comparison_period": values.comparison_period.code,
+        "previous_period": values.previous_period.code, "as_of": values.as_of.isoformat(),
+        "indicators": {code: {"name": INDICATORS[code].name, "value": text,
+                              "definition": INDICATORS[code].definition}
+                       for code, text in texts.items()},
+        "sites": [{"id": sid, "name": name, "site_inside": count_text(inside, below),
+                   "site_ring": count_text(ring, below)}
+                  for sid, name, inside, ring in site_values(data, area, period, clock.now())],
     })
 
 

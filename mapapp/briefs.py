@@ -49,6 +49,7 @@ from layers.brief import (
     save_texts,
 )
 from layers.brief_render import FORMATS, figures, file_name, render
+from layers.indicators import INDICATORS
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from mapapp.access import may_write, require_write
 from mapapp.auth import role_required
@@ -193,4 +194,4 @@ def city():
     return render_template("briefs/city.html", overview=overview, chart=chart,
                            period_reason=period_reason,
                            choices=_choices(), formats=list(FORMATS),
-                           column_groups=CITY_COLUMN_GROUPS)
+                           column_groups=CITY_COLUMN_GROUPS, defs=INDICATORS)

@@ -25,6 +25,7 @@ from layers.areas import AreaCatalogue, area_catalogue
 from layers.default_period import default_period
 from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
 from layers.geojson import feature_collection
+from layers.indicators import INDICATORS
 from layers.joins import representative_points
 from layers.keyfigures import area_figures
 from layers.periods import period_choices
@@ -169,7 +170,8 @@ def district_figures(code: str):
         return render_template("maps/_figures_refused.html", message=exc.message), 403
     figures = area_figures(store, code, catalogue.current[code], flt.with_(sdn=code), counted)
     return render_template("maps/_figures.html", figures=figures, suppress=suppress_below(),
-                           sensitive_below=privacy.sensitive_below(user, suppress_below()))
+                           sensitive_below=privacy.sensitive_below(user, suppress_below()),
+                           defs=INDICATORS)
 
 
 # --- the page --------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def _map_page(district: str | None):
                     if not c.sensitive or privacy.sees_sensitive_points(user)],
         statuses=FINDING_STATUSES, open_status=OPEN_STATUS,
         suppress=suppress_below(),
-        sensitive_below=privacy.sensitive_below(user, suppress_below()),
+        sensitive_below=privacy.sensitive_below(user, suppress_below()), defs=INDICATORS,
         carry={k: v for k, v in flt.params().items() if k not in ("sdn", "stadsdel")},
     ), (status if error else 200)
 

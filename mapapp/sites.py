@@ -43,6 +43,7 @@ from layers.errors import FileRejected, RowError
 from layers.findings import api_payload_file
 from layers.forms import errors_by_field
 from layers.importer import commit_import, prepare_import
+from layers.indicators import INDICATORS
 from layers.schema import (
     FINDING_CATEGORIES,
     MEASURE_STATUSES,
@@ -259,7 +260,7 @@ def show_site(site_id: str):
         ring=ring, months=months, month_choices=core.WINDOW_CHOICES,
         may_edit=may_write(EDIT_ROLE, [site["sdo_code"]]),
         signed_in=current_user() is not None, labels=core.LABELS, owners=OWNERS,
-        suppress=below, text=_text,
+        suppress=below, text=_text, defs=INDICATORS,
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
         area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
         today=pd.Timestamp.now().date().isoformat(),

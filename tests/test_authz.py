@@ -62,6 +62,7 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("api.incidents", "GET"): (None, False),
     ("api.incident_grid", "GET"): (None, False),
     ("api.layer", "GET"): (None, False),
+    ("api.indicators", "GET"): (None, False),
     ("maps.city", "GET"): (None, False),
     ("maps.district", "GET"): (None, False),
     ("maps.district_figures", "GET"): (None, False),
@@ -213,6 +214,7 @@ def _expected_allowed(role: str, need: str | None, scoped: bool) -> bool:
 #: Cheap query strings for pages that would otherwise compute a lot.
 QUERY = {"priority.api": "?sdn=sodermalm", "priority.ranking": "?sdn=sodermalm",
          "api.incidents": "?limit=1", "api.incident_grid": "?sdn=sodermalm",
+         "api.indicators": "?sdn=sodermalm&period=2025-T1",
          "findings.export_findings": "?status=avvisad", "briefs.city": "?period=x",
          "sites.list_sites": "?q=ingen-plats-heter-sa", "walks.list_walks": "?year=1900",
          "walks.lighting": "?sdo=sodermalm&period=2020-01",

@@ -196,7 +196,7 @@ def test_key_figures_add_up(demo_app):
         total = sum(area_figures(store, c, c, flt).incidents for c in population)
         assert figures.city_rate == pytest.approx(1000 * total / sum(population.values()),
                                                   rel=0.01)
-        assert figures.previous_period.code == "2024"
+        assert figures.comparison_period.code == "2024"
         assert 0 < figures.strategic < figures.incidents
         assert figures.open_findings > 0 and figures.sites >= figures.active_sites > 0
         # Järva before the 2023 merger counts Rinkeby-Kista and Spånga-Tensta

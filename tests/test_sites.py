@@ -162,9 +162,12 @@ def test_small_counts_are_hidden_for_the_public():
     shown = core.display_counts(counts, 5)
     assert shown["site_before"] == "<5" and shown["site_after"] == "0"
     assert shown["site_change"] == ".."
-    assert shown["ring_change"] == "\u221250\u00a0%"
+    # below CHANGE_MIN_COUNT the two counts, never a per cent (the indicators' rule)
+    assert shown["ring_change"] == "12\u00a0→\u00a06"
     exact = core.display_counts(counts, None)
-    assert exact["site_before"] == "3" and exact["site_change"] == "\u2212100\u00a0%"
+    assert exact["site_before"] == "3" and exact["site_change"] == "3\u00a0→\u00a00"
+    large = core.display_counts(core.Counts(40, 20, 0, 0), 5)
+    assert large["site_change"] == "\u221250\u00a0%"
     none = core.display_counts(core.Counts(None, None, None, None), 5)
     assert set(none.values()) == {"–"}
 

@@ -27,6 +27,7 @@ from layers.brief_render import (
     figures,
     median_text,
 )
+from layers.indicators import COMPARISON_RULE, INDICATORS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -114,7 +115,8 @@ def render_html(brief: Brief, pictures: Pictures, *, mode: str = "html",
     return env.get_template("brief.html").render(
         brief=brief, mode=mode, css=Markup(css), back_url=back_url,
         fonts=font_faces() if mode == "pdf" else (),
-        headings=SECTION_HEADINGS, text_fields=TEXT_FIELDS, median_text=median_text(brief),
+        headings=SECTION_HEADINGS, indicators=INDICATORS, comparison_rule=COMPARISON_RULE,
+        text_fields=TEXT_FIELDS, median_text=median_text(brief),
         draft=draft_text(brief), watermark=watermark_uri() if brief.draft else None,
         draft_mark=DRAFT_MARK, empty_text=EMPTY_TEXT, write_hint=WRITE_HINT,
         alts=describe_pictures(brief),

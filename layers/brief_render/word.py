@@ -31,6 +31,7 @@ from layers.brief_render import (
     draft_text,
     median_text,
 )
+from layers.indicators import COMPARISON_RULE, INDICATORS
 
 BLUE = RGBColor(0x0B, 0x3D, 0x6B)
 GREY = RGBColor(0x55, 0x55, 0x55)
@@ -266,12 +267,18 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
                 if i < len(part.split("\n")) - 1:
                     run.add_break()
 
-    document.add_heading(h[-1], level=1)
+    document.add_heading(h[-2], level=1)
     for paragraph in brief.method:
         document.add_paragraph(paragraph)
     document.add_paragraph(f"Tecken: <{brief.threshold} = färre än {brief.threshold} (dolt); "
                            ".. = dolt för att skydda ett litet tal; – = kan inte beräknas "
                            "eller uppgift saknas.")
+    document.add_heading(h[-1], level=1)
+    document.add_paragraph(COMPARISON_RULE)
+    for indicator in INDICATORS.values():
+        p = document.add_paragraph()
+        p.add_run(f"{indicator.name}. ").bold = True
+        p.add_run(_clean(indicator.definition))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
