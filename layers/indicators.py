@@ -259,7 +259,10 @@ def findings_as_of(findings: pd.DataFrame, history: pd.DataFrame,
         owner_then = ids.map(last["owner"])
         owner = owner_then.where(owner_then.notna(), owner)
         fixes = before[(before["to_status"] == "atgardad").to_numpy()]
-        fixed_then = ids.map(fixes.groupby("finding_id")["changed_at"].max())
+        # reindex, not map: Series.map with a tz-aware datetime mapper and a missing
+        # key fails in pandas ("Cannot cast DatetimeArray to dtype float64")
+        latest_fix = fixes.groupby("finding_id")["changed_at"].max()
+        fixed_then = pd.Series(latest_fix.reindex(ids.to_numpy()).to_numpy(), index=ids.index)
         fixed = fixed_then.where(ids.isin(changes["finding_id"]), fixed)
     sel["status"] = status
     sel["owner"] = owner
