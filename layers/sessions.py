@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +26,27 @@ from layers.touches import touch
 #: last_seen_at is written at most this often per session, so a busy page that asks
 #: the API many times does not write to the store on every request.
 TOUCH_SECONDS = 60
+
+#: Last-seen times handed to the background writer, newest per session. The write is
+#: asynchronous (and dropped while an import holds the lock), so this process keeps
+#: what it handed over: a request right after another never sees the older value.
+_SEEN_LIMIT = 10_000
+_seen: OrderedDict[str, pd.Timestamp] = OrderedDict()
+_seen_lock = threading.Lock()
+
+
+def _remember_seen(key: str, at: pd.Timestamp) -> None:
+    with _seen_lock:
+        _seen[key] = at
+        _seen.move_to_end(key)
+        while len(_seen) > _SEEN_LIMIT:
+            _seen.popitem(last=False)
+
+
+def _last_seen(key: str, stored: pd.Timestamp) -> pd.Timestamp:
+    with _seen_lock:
+        handed = _seen.get(key)
+    return stored if handed is None or handed < stored else handed
 
 
 def now() -> pd.Timestamp:
@@ -73,7 +96,8 @@ def session_user(store: Store, token: str, lifetime: Lifetime) -> str | None:
     rows = store.read("sessions", Query(where={"id": key}))
     if rows.empty:
         return None
-    row = rows.iloc[0]
+    row = rows.iloc[0].copy()
+    row["last_seen_at"] = _last_seen(key, row["last_seen_at"])
     at = now()
     if _expired(row, lifetime, at):
         try:
@@ -83,6 +107,7 @@ def session_user(store: Store, token: str, lifetime: Lifetime) -> str | None:
         return None
     if (at - row["last_seen_at"]).total_seconds() >= TOUCH_SECONDS:
         # off the request thread: a page view never waits for the write lock
+        _remember_seen(key, at)
         touch(store, "sessions", key, {"last_seen_at": at})
     return str(row["user_id"])
 

@@ -245,6 +245,21 @@ def test_idle_and_absolute_time_outs(make_app, clock):
     assert is_signed_out(client)
 
 
+def test_an_active_session_lives_while_its_last_seen_write_is_pending(make_app, clock,
+                                                                      monkeypatch):
+    """last_seen_at is written off the request thread, and dropped while an import holds
+    the lock: the next request must not judge the session by the older stored value."""
+    app = make_app(SESSION_IDLE_MINUTES=30, SESSION_MAX_HOURS=2)
+    client = signed_in(app, "anna")
+    touches.flush()
+    monkeypatch.setattr(sessions, "touch", lambda *a, **k: None)  # every write dropped
+    for _ in range(3):
+        clock.advance(minutes=25)
+        assert not is_signed_out(client)
+    clock.advance(minutes=31)
+    assert is_signed_out(client)
+
+
 def test_last_seen_is_written_at_most_once_a_minute(app, clock, monkeypatch):
     client = signed_in(app, "anna")
     with app.app_context():
