@@ -404,10 +404,11 @@ def cube_months(last: Period, periods: int, first_day: object | None) -> list[Pe
 
 
 def emerging_for_store(store, *, sdn: str | None = None, period: Period | None = None,
-                       cell_size: float | None = None,
+                       cell_size: float | None = None, shape: str | None = None,
                        config: EmergingConfig | None = None) -> EmergingResult:
     """The patterns of one area for the months up to ``period`` (default: the
-    default tertial), on the cells of the priority analysis, read from a store.
+    default tertial), on the cells of the priority analysis (``cell_size`` and
+    ``shape`` default to its configuration), read from a store.
 
     Kept per store and data version (:func:`layers.aggregate.cache_key`), so the
     map layer and the priority places' reasons share one computation.
@@ -428,9 +429,11 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     code = resolve_sdn(sdn) if sdn else None
     if period is None:
         period = default_period(store) or Period.tertial(2000, 1)
-    priority_config = load_config()
-    size = float(cell_size or store_cell_size(store, priority_config))
-    shape = priority_config.shape
+    if cell_size is None or shape is None:
+        priority_config = load_config()
+        cell_size = cell_size or store_cell_size(store, priority_config)
+        shape = shape or priority_config.shape
+    size = float(cell_size)
     counted = counted_categories(None, None).codes
     key = cache_key(store, "emerging", MapFilter(period=period, sdn=code, categories=counted),
                     visibility=VISIBILITY_RAW, size=size, extra=(shape, repr(config)))
@@ -454,7 +457,7 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
         shown, keys = _covering(size, shape, code)
         grid = Grid(size, shape)
         months = _months_of_store(store, period, config)
-        counts = _read_cube(store, grid, keys, months, area, code, counted)
+        counts = _read_cube(store, grid, keys, months, counted)
         result = emerging_hot_spots(grid, keys, counts, months, shown=shown, config=config)
         result.area_code, result.area_name = code, area.name
         result.seconds = time.perf_counter() - started
@@ -474,8 +477,8 @@ def _months_of_store(store, period: Period, config: EmergingConfig) -> list[Peri
     return cube_months(period, config.periods, first_day)
 
 
-def _read_cube(store, grid: Grid, keys: np.ndarray, months: list[Period], area,
-               code: str | None, counted: tuple[str, ...]) -> np.ndarray:
+def _read_cube(store, grid: Grid, keys: np.ndarray, months: list[Period],
+               counted: tuple[str, ...]) -> np.ndarray:
     """Counts per cell (rows, ``keys``) and month (columns) of the counted categories."""
     from layers.aggregate import read_points
     from layers.privacy import POINT_PRECISIONS
@@ -484,15 +487,15 @@ def _read_cube(store, grid: Grid, keys: np.ndarray, months: list[Period], area,
 
     lookup = category_lookup(INCIDENT_CATEGORIES)
     wanted = frozenset(counted)
-    bbox = tuple((area.context or area.land).bounds) if code is None else \
-        tuple(area.land.buffer(1000).bounds)
     n = len(keys)
     counts = np.zeros((n, len(months)))
     if not n:
         return counts
     for column, month in enumerate(months):
         start, end = month.bounds()
-        x, y, cats = read_points(store, Query(bbox=bbox, start=start, end=end,
+        # no bbox: the spatial filter costs more than reading the month's points of
+        # the whole city (points outside the cells are dropped below)
+        x, y, cats = read_points(store, Query(start=start, end=end,
                                               where={"precision": POINT_PRECISIONS}))
         if not len(x):
             continue

@@ -62,6 +62,7 @@ from shapely.geometry.base import BaseGeometry
 import geodata
 from layers import default_period as rule
 from layers.default_period import point_span
+from layers.emerging import BY_CODE, EmergingResult, emerging_for_store
 from layers.grid import Grid, auto_cell_size
 from layers.hotspots import GiStar, fdr_bh, gi_star
 from layers.joins import representative_points
@@ -463,6 +464,10 @@ class Place:
     parts: dict[str, float]
     score: float
     text: str = ""
+    #: The emerging hot spot pattern of the place (:mod:`layers.emerging`; None: no cube).
+    trend_class: str | None = None
+    #: Months of the cube the pattern comes from.
+    trend_months: int = 0
 
     @property
     def counted(self) -> int:
@@ -520,6 +525,8 @@ class Place:
             "center": [round(float(lat[0]), 6), round(float(lon[0]), 6)],
             "bounds": [[round(float(wlat[0]), 6), round(float(wlon[0]), 6)],
                        [round(float(wlat[1]), 6), round(float(wlon[1]), 6)]],
+            "trend_class": self.trend_class,
+            "trend_label": BY_CODE[self.trend_class].label if self.trend_class else None,
             "text": self.text,
         }
 
@@ -623,12 +630,14 @@ class Observations:
 
 def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
                 config: PriorityConfig | None = None, cell_size: float | None = None,
-                limit: int | None = None) -> PriorityResult:
+                limit: int | None = None, emerging: EmergingResult | None = None
+                ) -> PriorityResult:
     """Rank the places of Stockholm (or the stadsdelsområde ``sdn``) for one period.
 
     A pure function of what is in ``obs``: the same observations in any order give
     the same ranking. ``cell_size`` overrides the configured size (the store path
-    passes the size it chose from data density).
+    passes the size it chose from data density). ``emerging`` (the patterns of
+    :mod:`layers.emerging` on the same cells) gives each place its trend class.
     """
     config = config or load_config()
     size = float(cell_size or config.cell_size or 150.0)
@@ -685,8 +694,12 @@ def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
     places = _build_places(grid, keys, ranked, counts, cells, idx, cats, finding_cells,
                            site_cells, obs, area, is_ranked, config)
     _name_places(places, grid, keys, obs, area)
+    usable = emerging is not None and emerging.complete and emerging.grid == grid
     for rank, place in enumerate(places, start=1):
         place.rank = rank
+        if usable:
+            place.trend_class = emerging.code_of(place.cells)
+            place.trend_months = len(emerging.months)
         place.text = explain(place, period, previous_known)
     result.places = places
     if not places:
@@ -1032,6 +1045,9 @@ def explain(place: Place, period: Period, previous_known: bool) -> str:
         parts.append(f"för få händelser {compared} för att visa en trend")
     else:
         parts.append(f"händelser {trend_text(place.rise)} sedan {compared}")
+    if place.trend_class:
+        # the emerging hot spot pattern, as a plain phrase (layers/emerging.py)
+        parts.append(f"över {place.trend_months} månader: {BY_CODE[place.trend_class].phrase}")
     if place.site and place.site_status == "aktiv":
         parts.append(f"platssamverkan pågår ({place.site})")
     elif place.site and place.site_status == "planerad":
@@ -1184,7 +1200,10 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
             return hit
         size = store_cell_size(store, config)
         obs, _ = observations_from_store(store, period, sdn=code)
-        result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit)
+        emerging = emerging_for_store(store, sdn=code, period=period, cell_size=size,
+                                      shape=config.shape)
+        result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit,
+                             emerging=emerging)
         cache.put(key, result)
     return result
 
