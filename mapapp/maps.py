@@ -23,6 +23,7 @@ import geodata
 from layers import privacy
 from layers.areas import AreaCatalogue, area_catalogue
 from layers.default_period import default_period
+from layers.emerging import PATTERNS
 from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
 from layers.geojson import feature_collection
 from layers.indicators import INDICATORS
@@ -67,10 +68,13 @@ GROUP_LABELS = {
     "omraden": "Stadsdelsområden",
     "stadsdelar": "Stadsdelar",
     "incidents": "Händelser",
+    "trend": "Trendklass (hot spots över tid)",
     "priority": "Prioriterade platser",
     "sites": "Platssamverkan",
     "findings": "Fynd från trygghetsvandringar",
 }
+#: Groups off until the visitor turns them on in the layer control (costly to compute).
+HIDDEN_GROUPS = ("trend",)
 #: Font Awesome icon per finding category.
 FINDING_ICONS = {
     "belysning": "lightbulb", "vegetation": "tree", "klotter": "spray-can",
@@ -262,7 +266,7 @@ def _folium_map(view: dict[str, float] | None) -> tuple[folium.Map, dict[str, st
         if view else base_map(zoom_snap=ZOOM_SNAP)
     groups = {}
     for key, label in GROUP_LABELS.items():
-        group = folium.FeatureGroup(name=label, show=True, control=False)
+        group = folium.FeatureGroup(name=label, show=key not in HIDDEN_GROUPS, control=False)
         group.add_to(folium_map)
         groups[key] = group.get_name()
     tiles = [c for c in folium_map._children.values() if isinstance(c, folium.TileLayer)]
@@ -295,10 +299,14 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
             "findings": url_for("api.layer", layer="findings"),
             "sites": url_for("api.layer", layer="sites"),
             "priority": url_for("priority.api"),
+            "emerging": url_for("priority.emerging_api"),
         },
         # the priority layer ranks by sdn and period only (layers/priority.py)
         "priorityUrl": url_for("priority.ranking"),
         "priorityColours": [list(pair) for pair in RANK_COLOURS],
+        # the trend layer: ArcGIS's emerging hot spot patterns (layers/emerging.py)
+        "trendPatterns": [{"code": p.code, "label": p.label, "colour": p.colour}
+                          for p in PATTERNS],
         "districtUrl": url_for("maps.district", code="CODE"),
         "cityUrl": url_for("maps.city"),
         "pointZoom": POINT_ZOOM,

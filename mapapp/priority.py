@@ -4,7 +4,9 @@
 stadsdelsområde and period: each row says why the place ranks where it does, and
 clicking it zooms the map to the place (``static/js/priority.js``).
 ``/api/priority?sdn=&period=`` returns the same ranking as ``trygghetskartan
-priority --format json`` (``format=geojson`` for the polygons).
+priority --format json`` (``format=geojson`` for the polygons), and
+``/api/emerging?sdn=&period=`` the emerging hot spot patterns of :mod:`layers.emerging`
+on the same cells (GeoJSON, one feature per pattern; the map's trend layer).
 :func:`add_priority_layer` puts the places on any folium map, so the city and
 district maps can show them too.
 """
@@ -19,6 +21,7 @@ import folium
 from flask import Blueprint, Flask, jsonify, render_template, request
 from markupsafe import escape
 
+from layers.emerging import emerging_for_store
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from layers.priority import (
     PriorityResult,
@@ -186,6 +189,24 @@ def api():
     if reason:
         answer["period_reason"] = reason
     return jsonify(answer)
+
+
+@bp.get("/api/emerging")
+def emerging_api():
+    """The emerging hot spot patterns of an area for the months up to the period, as
+    GeoJSON: one (multi)polygon per pattern, no counts (the same for every role)."""
+    try:
+        sdn, period, _ = _parameters()
+    except _BadParameter as exc:
+        return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+    store = get_store()
+    period, reason = _chosen_or_default(store, period)
+    collection = emerging_for_store(store, sdn=sdn, period=period).to_geojson()
+    if reason:
+        collection["metadata"]["period_reason"] = reason
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:

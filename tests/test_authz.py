@@ -73,6 +73,7 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("briefs.city", "GET"): ("läsare", False),
     ("priority.api", "GET"): (None, False),
     ("priority.ranking", "GET"): (None, False),
+    ("priority.emerging_api", "GET"): (None, False),
     ("sites.list_sites", "GET"): (None, False),
     ("sites.show_site", "GET"): (None, False),
     ("sites.new_site", "GET"): ("handläggare", False),
@@ -213,6 +214,7 @@ def _expected_allowed(role: str, need: str | None, scoped: bool) -> bool:
 
 #: Cheap query strings for pages that would otherwise compute a lot.
 QUERY = {"priority.api": "?sdn=sodermalm", "priority.ranking": "?sdn=sodermalm",
+         "priority.emerging_api": "?sdn=sodermalm",
          "api.incidents": "?limit=1", "api.incident_grid": "?sdn=sodermalm",
          "api.indicators": "?sdn=sodermalm&period=2025-T1",
          "findings.export_findings": "?status=avvisad", "briefs.city": "?period=x",

@@ -198,3 +198,54 @@ def test_cube_months_stop_where_the_data_begin():
     assert [m.code for m in months] == [f"2024-{m:02d}" for m in range(1, 9)]
     assert len(cube_months(Period.tertial(2025, 3), 24, None)) == 24
     assert EmergingConfig().min_periods == 10
+
+
+def test_priority_places_say_their_pattern_in_plain_swedish(demo_app):
+    """Each priority place's reasons name its pattern as a phrase ("ihållande hot
+    spot", …); the API gives the code and label; the layer and the ranking share one
+    computation per data version."""
+    from layers import emerging
+    from layers.priority import priority_for_store
+    from mapapp.store_ import get_store
+
+    with demo_app.app_context():
+        store = get_store()
+        result = priority_for_store(store, period="2025-T3")
+        cube = emerging.emerging_for_store(store, period=Period.tertial(2025, 3))
+        assert emerging.emerging_for_store(store, period=Period.tertial(2025, 3)) is cube
+        assert result.places
+        for place in result.places:
+            assert place.trend_class == cube.code_of(place.cells)
+            pattern = emerging.BY_CODE[place.trend_class]
+            assert f"över 24 månader: {pattern.phrase}" in place.text
+        assert {p.trend_class for p in result.places} - {"none"}
+        # eight months: no pattern and no phrase
+        early = priority_for_store(store, period="2024-T2")
+        assert all(p.trend_class is None and "månader:" not in p.text for p in early.places)
+    answer = demo_app.test_client().get("/api/priority?period=2025-T3").get_json()
+    first = answer["places"][0]
+    assert first["trend_class"] == result.places[0].trend_class
+    assert first["trend_label"] == emerging.BY_CODE[first["trend_class"]].label
+
+
+def test_the_cube_counts_no_sensitive_category(demo_app, monkeypatch):
+    """Privacy: the cube counts the categories counted_categories gives for "all"
+    (never sexualbrott or våld i nära relation), for every role."""
+    import layers.aggregate
+    from layers.aggregate import Points
+    from layers.emerging import _read_cube
+
+    xs = np.array([150.0, 150.0, 250.0])
+    points = {"sexualbrott": Points(xs, xs, np.array(["sexualbrott"] * 3, dtype=object),
+                                    np.ones(3, bool)),
+              "stold": Points(xs, xs, np.array(["stold", "sexualbrott", "stold"],
+                                               dtype=object), np.ones(3, bool))}
+    which = iter(["sexualbrott", "stold"])
+    monkeypatch.setattr(layers.aggregate, "read_points", lambda store, query: points[next(which)])
+    from layers.privacy import counted_categories
+
+    grid = Grid(100.0)
+    keys = np.sort(grid.keys_of(np.array([150.0, 250.0]), np.array([150.0, 250.0])))
+    counts = _read_cube(None, grid, keys, [Period.month(2025, 1), Period.month(2025, 2)],
+                        counted_categories(None, None).codes)
+    assert counts.tolist() == [[0.0, 1.0], [0.0, 1.0]]

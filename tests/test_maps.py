@@ -222,3 +222,43 @@ def test_every_map_has_a_metric_scale_only(demo_app):
         html = client.get(path).get_data(as_text=True)
         assert "L.control.scale({imperial: false})" in html, path
         assert "L.control.scale()" not in html, path
+
+
+def test_maps_offer_the_trend_layer_and_its_api(demo_app):
+    """Issue 14: a trend-class group (off until turned on in the layer control) that
+    map.js fills from /api/emerging with ArcGIS's emerging hot spot patterns for the
+    area and period; the answer holds patterns and areas, never counts."""
+    client = demo_app.test_client()
+    html = client.get("/?period=2025").get_data(as_text=True)
+    config = json.loads(parse(html).config_text)
+    assert config["groupLabels"]["trend"] == "Trendklass (hot spots över tid)"
+    # drawn over the incident grid and under the priority places (creation order)
+    from mapapp.maps import GROUP_LABELS
+
+    order = list(GROUP_LABELS)
+    assert order.index("incidents") < order.index("trend") < order.index("priority")
+    trend_group = config["groups"]["trend"]
+    assert f"{trend_group}.addTo(" not in html  # off at first: nothing computed
+    assert f"{config['groups']['priority']}.addTo(" in html
+    assert config["api"]["emerging"] == "/api/emerging"
+    labels = {p["code"]: p["label"] for p in config["trendPatterns"]}
+    assert labels["new_hot"] == "Nytt hot spot" and len(labels) == 16
+    answer = client.get("/api/emerging?period=2025-T3")
+    assert answer.status_code == 200 and answer.mimetype == "application/geo+json"
+    collection = answer.get_json()
+    meta = collection["metadata"]
+    assert (meta["months"], meta["from"], meta["to"]) == (24, "2024-01", "2025-12")
+    assert collection["features"] and meta["cells"]
+    assert {f["properties"]["pattern"]: f["properties"]["cells"]
+            for f in collection["features"]} == meta["cells"]
+    for feature in collection["features"]:
+        assert set(feature["properties"]) == {"pattern", "label", "phrase", "colour", "cells"}
+        assert feature["properties"]["label"] == labels[feature["properties"]["pattern"]]
+    district = client.get("/api/emerging?period=2025-T3&sdn=jarva").get_json()
+    assert district["metadata"]["sdn"] == "jarva"
+    assert sum(district["metadata"]["cells"].values()) < sum(meta["cells"].values())
+    # eight months of data are too few for the rules: no cell, and the reason why
+    short = client.get("/api/emerging?period=2024-T2").get_json()
+    assert short["features"] == [] and "minst 10" in short["metadata"]["message"]
+    bad = client.get("/api/emerging?sdn=ingenstans")
+    assert bad.status_code == 400 and bad.get_json()["parameter"] == "sdn"

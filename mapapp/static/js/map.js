@@ -6,7 +6,8 @@
  * incidents as a grid of cells (or as clustered points at close zoom, for the
  * categories the user may see as points), findings, platssamverkan sites, the
  * priority places (the ranking of /api/priority, which takes only the area and the
- * period of the filter) and the district outlines. It draws the layer control and
+ * period of the filter), the trend classes (ArcGIS's emerging hot spot patterns of
+ * /api/emerging, off until turned on) and the district outlines. It draws the layer control and
  * the legend, and keeps the filter and the map position in the URL
  * (history.replaceState), so a filter change never moves the map and a reload or a
  * shared link restores the view.
@@ -37,7 +38,8 @@
     incidents: null,     // {mode, total, features, cell, period}
     findings: null,      // {count}
     sites: null,         // {count}
-    priority: null       // {count, sdn, period, ranks}
+    priority: null,      // {count, sdn, period, ranks}
+    trend: null          // {patterns: {code: cells}, months, sdn}
   };
   window.tkMap = { map: map, state: state, config: cfg, reload: reloadAll };
 
@@ -580,6 +582,47 @@
     return box;
   }
 
+  // --- trend classes (emerging hot spots) ---------------------------------------------
+
+  var trendKey = null;  // the query of the patterns drawn
+
+  function loadTrend() {
+    if (!map.hasLayer(groups.trend)) { return; }
+    // like the ranking, the patterns take the area and the period only
+    var params = apiParams(["sdn", "period"]);
+    var key = params.toString();
+    if (key === trendKey) { return; }
+    fetchJson("trend", cfg.api.emerging + (key ? "?" + key : ""))
+      .then(function (collection) {
+        trendKey = key;
+        drawTrend(collection);
+      })
+      .catch(failed("trendklasser"));
+  }
+
+  function drawTrend(collection) {
+    var meta = collection.metadata || {};
+    var layer = L.geoJSON(collection, {
+      style: function (feature) {
+        return { color: "#424242", weight: 0.5, opacity: 0.6,
+                 fillColor: feature.properties.colour, fillOpacity: 0.6 };
+      },
+      onEachFeature: function (feature, path) {
+        path.bindTooltip(el("span", null, feature.properties.label), { sticky: true });
+      }
+    });
+    groups.trend.clearLayers();
+    groups.trend.addLayer(layer);
+    var patterns = {};
+    collection.features.forEach(function (f) {
+      patterns[f.properties.pattern] = f.properties.cells;
+    });
+    state.trend = { patterns: patterns, months: meta.months, sdn: meta.sdn || null };
+    state.loads += 1;
+    state.drawnAt = state.drawn.trend = performance.now();
+    legend.trend(collection);
+  }
+
   // --- district outlines and labels ---------------------------------------------------
 
   function label(latlon, text, className, href) {
@@ -640,7 +683,7 @@
 
   var legend = (function () {
     var control = L.control({ position: "bottomleft" });
-    var root, incidentsBox, priorityBox;
+    var root, incidentsBox, priorityBox, trendBox;
     control.onAdd = function () {
       root = el("div", "tk-legend leaflet-bar");
       root.id = "tk-legend";
@@ -656,6 +699,8 @@
         row.appendChild(document.createTextNode(capitalise(cfg.findingStatuses[code].label)));
       });
       priorityBox = add(details, "div", "tk-legend-section tk-legend-priority");
+      trendBox = add(details, "div", "tk-legend-section tk-legend-trend");
+      trendBox.hidden = true;
       var sites = add(details, "div", "tk-legend-section tk-legend-row");
       add(sites, "span", "tk-swatch tk-swatch-site");
       sites.appendChild(document.createTextNode("Platssamverkan"));
@@ -721,7 +766,25 @@
         add(priorityBox, "div", "tk-legend-note", count ?
             (meta.area || "") + ", " + (meta.period_label || "") :
             meta.message || "Inga prioriterade platser för perioden.");
-      }
+      },
+      trend: function (collection) {
+        var meta = collection.metadata || {};
+        var shown = meta.cells || {};
+        trendBox.textContent = "";
+        trendBox.hidden = false;
+        add(trendBox, "div", "tk-legend-title", "Trendklass, " + (meta.months || 0) + " månader");
+        cfg.trendPatterns.forEach(function (pattern) {
+          if (!shown[pattern.code]) { return; }
+          var row = add(trendBox, "div", "tk-legend-row");
+          row.dataset.pattern = pattern.code;
+          add(row, "span", "tk-swatch").style.backgroundColor = pattern.colour;
+          row.appendChild(document.createTextNode(pattern.label));
+        });
+        add(trendBox, "div", "tk-legend-note", meta.message ||
+            ((meta.period_label || "") + (Object.keys(shown).length ? "" :
+              " – inga rutor med mönster")));
+      },
+      hideTrend: function () { trendBox.hidden = true; }
     };
   }());
 
@@ -731,7 +794,7 @@
     var base = {};
     if (cfg.tileLayer && window[cfg.tileLayer]) { base.Bakgrundskarta = window[cfg.tileLayer]; }
     var overlays = {};
-    ["incidents", "priority", "findings", "sites", "omraden", "stadsdelar"]
+    ["incidents", "trend", "priority", "findings", "sites", "omraden", "stadsdelar"]
       .forEach(function (key) { overlays[cfg.groupLabels[key]] = groups[key]; });
     var control = L.control.layers(base, overlays, { collapsed: narrow, position: "topright" });
     control.addTo(map);
@@ -746,6 +809,10 @@
       if (event.layer === groups.findings) { loadFindings(); }
       if (event.layer === groups.sites) { loadSites(); }
       if (event.layer === groups.priority) { loadPriority(); }
+      if (event.layer === groups.trend) { loadTrend(); }
+    });
+    map.on("overlayremove", function (event) {
+      if (event.layer === groups.trend) { legend.hideTrend(); }
     });
     return control;
   }
@@ -768,6 +835,7 @@
     loadFindings();
     loadSites();
     loadPriority();
+    loadTrend();
     if (withFigures !== false) { reloadFigures(); }
   }
 
