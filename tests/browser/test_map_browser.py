@@ -162,7 +162,10 @@ def test_city_and_every_district_render_without_tiles_or_foreign_hosts(
             assert state["findings"]["count"] >= (1 if path == "/" else 0), path
             assert overlays(page) == {"Händelser": True, "Fynd från trygghetsvandringar": True,
                                       "Platssamverkan": True, "Stadsdelsområden": True,
-                                      "Stadsdelar": True, "Prioriterade platser": True}, path
+                                      "Stadsdelar": True, "Prioriterade platser": True,
+                                      # off until turned on (issue 14)
+                                      "Trendklass (hot spots över tid)": False}, path
+            assert state["trend"] is None, path
             assert state["priority"]["count"] > 0, path
             assert state["priority"]["sdn"] == (None if path == "/" else path[5:]), path
             assert int(page.locator("#tk-legend").get_attribute("data-total")) > 0
@@ -631,6 +634,44 @@ def test_pages_run_under_the_content_security_policy(server, browser):
             if path in ("/", "/sdn/jarva", "/findings/new", "/sites/new", "/priority"):
                 # the map ran: folium's inline scripts were allowed
                 assert page.locator(".leaflet-container").count() >= 1, path
+        watch.check()
+    finally:
+        context.close()
+
+
+def test_trend_layer_draws_the_emerging_patterns_with_a_swedish_legend(server, browser,
+                                                                       artifacts_dir):
+    """Issue 14: ticking "Trendklass" draws /api/emerging's patterns for the area and
+    period of the filter, with one legend row per pattern shown, in Swedish."""
+    context, page, watch = open_page(browser, server)
+    try:
+        page.goto(server.url + "/?period=2025-T3")
+        settle(page)
+        assert page.locator("#tk-legend .tk-legend-trend").is_hidden()
+        page.locator(".leaflet-control-layers").hover()
+        page.get_by_label("Trendklass (hot spots över tid)").check()
+        page.wait_for_function("() => tkMap.state.trend !== null")
+        state = settle(page)
+        api = page.request.get(f"{server.url}/api/emerging?period=2025-T3").json()
+        assert state["trend"]["patterns"] == api["metadata"]["cells"]
+        assert state["trend"]["months"] == 24
+        legend = page.locator("#tk-legend .tk-legend-trend")
+        assert legend.is_visible()
+        assert "Trendklass, 24 månader" in legend.inner_text()
+        rows = legend.locator(".tk-legend-row")
+        labels = {p["code"]: p["label"] for p in api["metadata"]["patterns"]}
+        assert [rows.nth(i).get_attribute("data-pattern") for i in range(rows.count())] == \
+            [code for code in labels if code in api["metadata"]["cells"]]
+        assert rows.first.inner_text().strip() == labels[rows.first.get_attribute("data-pattern")]
+        page.screenshot(path=str(artifacts_dir / "map_city_trend.png"))
+        # a district's page asks for its own area; unticking hides the legend
+        page.goto(server.url + "/sdn/jarva?period=2025-T3")
+        settle(page)
+        page.locator(".leaflet-control-layers").hover()
+        page.get_by_label("Trendklass (hot spots över tid)").check()
+        page.wait_for_function("() => tkMap.state.trend && tkMap.state.trend.sdn === 'jarva'")
+        page.get_by_label("Trendklass (hot spots över tid)").uncheck()
+        assert legend.is_hidden()
         watch.check()
     finally:
         context.close()

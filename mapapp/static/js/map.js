@@ -604,8 +604,9 @@
     var meta = collection.metadata || {};
     var layer = L.geoJSON(collection, {
       style: function (feature) {
-        return { color: "#424242", weight: 0.5, opacity: 0.6,
-                 fillColor: feature.properties.colour, fillOpacity: 0.6 };
+        // a dark outline keeps the classes apart from the incident grid's reds below
+        return { color: "#1a1a1a", weight: 1.5, opacity: 0.9,
+                 fillColor: feature.properties.colour, fillOpacity: 0.75 };
       },
       onEachFeature: function (feature, path) {
         path.bindTooltip(el("span", null, feature.properties.label), { sticky: true });
