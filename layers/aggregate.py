@@ -29,6 +29,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -361,6 +362,44 @@ class _TimedCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class ComputedPerStore:
+    """Results kept per store (held weakly) in a :class:`_TimedCache`, computed once
+    per key: requests that arrive while a key is being computed (after an import
+    committed, say) wait for that computation instead of starting their own."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size, self.seconds = size, seconds
+        self._caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
+
+    def get(self, store: Store, key: tuple, compute: Callable[[], object]) -> object:
+        """The cached value of ``key`` for ``store``, or ``compute()`` stored under it."""
+        with self._lock:
+            cache = self._caches.get(store)
+            if cache is None:
+                cache = self._caches[store] = _TimedCache(self.size, self.seconds)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        with self._lock:
+            if len(self._computing) > 256:
+                self._computing.clear()
+            computing = self._computing.setdefault((id(cache), key), threading.Lock())
+        with computing:
+            hit = cache.get(key)
+            if hit is None:
+                hit = compute()
+                cache.put(key, hit)
+        return hit
+
+    def clear(self) -> None:
+        """Forget every result."""
+        with self._lock:
+            for cache in self._caches.values():
+                cache.clear()
 
 
 # one cache per store object, held weakly: a new store never sees another's grids

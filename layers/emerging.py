@@ -28,9 +28,7 @@ which reads a store and keeps its answer per store data version.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 
@@ -39,6 +37,7 @@ import scipy.sparse as sp
 import shapely
 from scipy import stats
 
+from layers.aggregate import ComputedPerStore
 from layers.grid import Grid
 from layers.hotspots import fdr_bh, gi_star
 from layers.periods import Period
@@ -413,7 +412,7 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     Kept per store and data version (:func:`layers.aggregate.cache_key`), so the
     map layer and the priority places' reasons share one computation.
     """
-    from layers.aggregate import _TimedCache, cache_key
+    from layers.aggregate import cache_key
     from layers.filters import MapFilter
     from layers.priority import (
         _covering,
@@ -437,21 +436,8 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     counted = counted_categories(None, None).codes
     key = cache_key(store, "emerging", MapFilter(period=period, sdn=code, categories=counted),
                     visibility=VISIBILITY_RAW, size=size, extra=(shape, repr(config)))
-    with _LOCK:
-        cache = _CACHES.get(store)
-        if cache is None:
-            cache = _CACHES[store] = _TimedCache(16, CACHE_SECONDS)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    with _LOCK:
-        if len(_COMPUTING) > 256:
-            _COMPUTING.clear()
-        computing = _COMPUTING.setdefault((id(cache), key), threading.Lock())
-    with computing:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+
+    def compute() -> EmergingResult:
         started = time.perf_counter()
         area = study_area(code)
         shown, keys = _covering(size, shape, code)
@@ -463,8 +449,9 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
         result.seconds = time.perf_counter() - started
         LOGGER.info("emerging hot spots for %s, %d months, %d cells: %.2f s", area.name,
                     len(months), len(keys), result.seconds)
-        cache.put(key, result)
-    return result
+        return result
+
+    return _RESULTS.get(store, key, compute)
 
 
 def _months_of_store(store, period: Period, config: EmergingConfig) -> list[Period]:
@@ -510,16 +497,12 @@ def _read_cube(store, grid: Grid, keys: np.ndarray, months: list[Period],
 
 #: Seconds a result is reused at most (the key holds the data version; this bounds memory).
 CACHE_SECONDS = 3600.0
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-_COMPUTING: dict[tuple, threading.Lock] = {}
+_RESULTS = ComputedPerStore(16, CACHE_SECONDS)
 
 
 def clear_cache() -> None:
     """Forget every computed result (tests)."""
-    with _LOCK:
-        for cache in _CACHES.values():
-            cache.clear()
+    _RESULTS.clear()
 
 
 __all__ = [

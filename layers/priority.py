@@ -44,9 +44,7 @@ import datetime as dt
 import logging
 import math
 import re
-import threading
 import tomllib
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +59,7 @@ from shapely.geometry.base import BaseGeometry
 
 import geodata
 from layers import default_period as rule
+from layers.aggregate import ComputedPerStore
 from layers.default_period import point_span
 from layers.emerging import BY_CODE, EmergingResult, emerging_for_store
 from layers.grid import Grid, auto_cell_size
@@ -1167,7 +1166,7 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     a running import does not change before it commits), so the page, the API and
     the map layer share one computation and keep serving while an import runs.
     """
-    from layers.aggregate import _TimedCache, cache_key
+    from layers.aggregate import cache_key
     from layers.filters import MapFilter
     from layers.privacy import VISIBILITY_RAW
 
@@ -1181,47 +1180,29 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
     # the ranking reads every category; roles are filtered in Place.to_dict
     key = cache_key(store, "priority", MapFilter(period=period, sdn=code),
                     visibility=VISIBILITY_RAW, extra=(limit, repr(config)))
-    with _CACHE_LOCK:
-        cache = _CACHES.get(store)
-        if cache is None:
-            cache = _CACHES[store] = _TimedCache(16, CACHE_SECONDS)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    # one computation per key: requests arriving while it runs (after an import
-    # committed, say) wait for it instead of ranking the city in parallel
-    with _CACHE_LOCK:
-        if len(_COMPUTING) > 256:
-            _COMPUTING.clear()
-        computing = _COMPUTING.setdefault((id(cache), key), threading.Lock())
-    with computing:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+
+    def compute() -> PriorityResult:
         size = store_cell_size(store, config)
         obs, _ = observations_from_store(store, period, sdn=code)
         emerging = emerging_for_store(store, sdn=code, period=period, cell_size=size,
                                       shape=config.shape)
-        result = rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit,
-                             emerging=emerging)
-        cache.put(key, result)
-    return result
+        return rank_places(obs, period, sdn=code, config=config, cell_size=size, limit=limit,
+                           emerging=emerging)
+
+    # one computation per key: requests arriving while it runs wait for it instead of
+    # ranking the city in parallel
+    return _RESULTS.get(store, key, compute)
 
 
 #: Seconds a ranking is reused at most. The key holds the store's data version, so a
 #: change shows at once; the expiry only bounds memory of rankings nobody asks for.
 CACHE_SECONDS = 3600.0
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
-#: a lock per ranking being computed (see priority_for_store)
-_COMPUTING: dict[tuple, threading.Lock] = {}
+_RESULTS = ComputedPerStore(16, CACHE_SECONDS)
 
 
 def clear_cache() -> None:
     """Forget every computed ranking (tests, after an import)."""
-    with _CACHE_LOCK:
-        for cache in _CACHES.values():
-            cache.clear()
+    _RESULTS.clear()
     rule.clear_cache()
 
 

@@ -171,13 +171,17 @@ def _add_sites(m: folium.Map, store, sdn: str | None) -> None:
         ).add_to(m)
 
 
+@bp.errorhandler(_BadParameter)
+def bad_parameter(exc: _BadParameter):
+    """A bad ``sdn``, ``period`` or ``limit`` on the JSON routes: 400 with the Swedish
+    message and the parameter (the page catches it itself and shows the form)."""
+    return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+
+
 @bp.get("/api/priority")
 def api():
     """The ranking as JSON (as the CLI prints it) or, with ``format=geojson``, GeoJSON."""
-    try:
-        sdn, period, limit = _parameters()
-    except _BadParameter as exc:
-        return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+    sdn, period, limit = _parameters()
     store = get_store()
     period, reason = _chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
@@ -195,10 +199,7 @@ def api():
 def emerging_api():
     """The emerging hot spot patterns of an area for the months up to the period, as
     GeoJSON: one (multi)polygon per pattern, no counts (the same for every role)."""
-    try:
-        sdn, period, _ = _parameters()
-    except _BadParameter as exc:
-        return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+    sdn, period, _ = _parameters()
     store = get_store()
     period, reason = _chosen_or_default(store, period)
     collection = emerging_for_store(store, sdn=sdn, period=period).to_geojson()
