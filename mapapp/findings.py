@@ -48,6 +48,7 @@ from layers import findings as core
 from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
+from layers.places import describe_findings
 from layers.readers import FORMATS
 from layers.schema import (
     FINDING_STATUSES,
@@ -154,6 +155,9 @@ def _local(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def map_data(frame) -> list[dict]:
     """The findings a map draws, as plain values (the page escapes them as JSON).
 
+    Each carries its ``place`` in words (:mod:`layers.places`): "Farsta centrum, 40 m
+    (stadsdel Farsta)".
+
     Descriptions are shortened to 300 characters; the map's JavaScript puts every
     text into the popup as text, never as HTML.
     """
@@ -162,7 +166,8 @@ def map_data(frame) -> list[dict]:
     wgs = frame.geometry.to_crs(WEB_EPSG)
     out = []
     labels = _labels()
-    for row, geom in zip(frame.itertuples(index=False), wgs, strict=True):
+    places = describe_findings(get_store(), frame)
+    for row, geom, place in zip(frame.itertuples(index=False), wgs, places, strict=True):
         if geom is None or geom.is_empty:
             continue
         item = {
@@ -174,6 +179,7 @@ def map_data(frame) -> list[dict]:
             "owner": OWNERS.get(_text(row.owner), ""),
             "found": _local(row.found_at, "%Y-%m-%d"),
             "description": _text(row.description)[:300],
+            "place": place.text,
         }
         item["url"] = url_for("findings.show_finding", finding_id=row.id)
         if geom.geom_type == "Point":
@@ -630,6 +636,7 @@ def show_finding(finding_id: str):
         _text(finding["stadsdel"]), _text(finding["stadsdel"]))
     return render_template(
         "findings/detail.html", f=finding, history=history, choices=choices, stadsdel=stadsdel,
+        place=describe_findings(store, frame)[0],
         can_manage=may_write(MANAGE_ROLE, [finding["sdo_code"]]),
         photo_ok=is_photo_name(_text(finding["photo"])),
         days=core.days_to_fix(frame).iloc[0], walk=walk, map_parts=_map_parts(zoom=15),
