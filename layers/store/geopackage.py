@@ -569,14 +569,24 @@ class GeoPackageStore(Store):
                 self._write_frames(conn, rows, set(), {})
             return True
 
-    def delete(self, layer, ids):
+    def delete(self, layer, ids, *, expect=None, rows=None):
+        schema = schema_of(layer)
         ids = list(ids)
+        where, extra = ["id = ?"], []
+        for key, value in (expect or {}).items():
+            # IS compares NULL with NULL as equal, unlike =
+            where.append(f'"{key}" IS ?')
+            extra.append(_to_sql_column(pd.Series([value], dtype=object),
+                                        schema.field(key).kind)[0])
         with self.transaction() as conn:
             before = _row_count(conn, layer)
-            conn.executemany(f'DELETE FROM "{layer}" WHERE id = ?', [(i,) for i in ids])
+            conn.executemany(f'DELETE FROM "{layer}" WHERE {" AND ".join(where)}',
+                             [(i, *extra) for i in ids])
             gone = before - _row_count(conn, layer)
             if gone:
                 _touch(conn, layer)
+                if rows:
+                    self._write_frames(conn, rows, set(), {})
             return gone
 
     # reading ------------------------------------------------------------------

@@ -460,15 +460,27 @@ class PostGISStore(Store):
                 self._write_frames(conn, rows, set(), {})
             return True
 
-    def delete(self, layer: str, ids: Iterable[str]) -> int:
-        schema_of(layer)
+    def delete(self, layer: str, ids: Iterable[str], *,
+               expect: dict[str, object] | None = None,
+               rows: dict[str, pd.DataFrame] | None = None) -> int:
+        schema = schema_of(layer)
         ids = [str(i) for i in ids]
+        where, params = [sql.SQL("id = ANY(%s::text[])")], [ids]
+        for key, value in (expect or {}).items():
+            kind = schema.field(key).kind
+            # IS NOT DISTINCT FROM: NULL matches NULL, as SQLite's IS does
+            where.append(sql.SQL("{} IS NOT DISTINCT FROM {}").format(
+                _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
+            params.append(_param(value, kind))
         with self.transaction() as conn:
-            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s::text[])").format(
-                _ident(layer)), [ids])
-            if cur.rowcount:
+            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(
+                _ident(layer), sql.SQL(" AND ").join(where)), params)
+            gone = cur.rowcount
+            if gone:
                 self._touch(conn, layer)
-            return cur.rowcount
+                if rows:
+                    self._write_frames(conn, rows, set(), {})
+            return gone
 
     # reading ------------------------------------------------------------------
 
