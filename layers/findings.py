@@ -435,8 +435,14 @@ def text_or_none(value: object) -> str | None:
 def change_status(store: Store, finding_id: str, to_status: str, *, user: str,
                   comment: str = "", owner: str | None = None,
                   seen_status: str | None = None,
-                  now: pd.Timestamp | None = None) -> dict[str, object]:
+                  now: pd.Timestamp | None = None,
+                  notify: Callable[[pd.Series, dict], pd.DataFrame] | None = None
+                  ) -> dict[str, object]:
     """Change a finding's status (and owner) and record it in its history, atomically.
+
+    ``notify(finding, entry)`` returns the mails the change causes (rows of the
+    ``notify_outbox`` table, :func:`layers.notify.status_messages`); they are written
+    in the same transaction, so a stored change always has its mails queued.
 
     ``seen_status`` is the status the user saw: if the finding has another one now,
     nothing changes. Assigning (tilldelad) needs an owner; rejecting (avvisad) needs
@@ -492,9 +498,12 @@ def change_status(store: Store, finding_id: str, to_status: str, *, user: str,
         values["fixed_at"] = now
     elif current == "atgardad":
         values["fixed_at"] = None
+    rows = {"finding_history": pd.DataFrame([entry])}
+    mails = notify(finding, entry) if notify is not None else None
+    if mails is not None and len(mails):
+        rows["notify_outbox"] = mails
     changed = store.update("findings", finding_id, values,
-                           expect={"status": current, "owner": current_owner},
-                           rows={"finding_history": pd.DataFrame([entry])})
+                           expect={"status": current, "owner": current_owner}, rows=rows)
     if not changed:
         raise StatusChangeRefused("Fyndet ändrades av någon annan samtidigt. Ladda om sidan "
                                   "och försök igen.")

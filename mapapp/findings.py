@@ -64,6 +64,7 @@ from mapapp import csrf
 from mapapp.access import correction_refusal, may_write, require_correction, require_write
 from mapapp.auth import role_required
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.notify import status_hook
 from mapapp.store_ import get_store, location_for
 
 LOGGER = logging.getLogger(__name__)
@@ -660,7 +661,8 @@ def change_status(finding_id: str):
     try:
         entry = core.change_status(store, finding_id, request.form.get("status", ""),
                                    user=_user_name(), comment=request.form.get("comment", ""),
-                                   owner=owner, seen_status=request.form.get("seen_status"))
+                                   owner=owner, seen_status=request.form.get("seen_status"),
+                                   notify=status_hook())
     except core.StatusChangeRefused as exc:
         flash(str(exc), "error")
     else:

@@ -44,6 +44,8 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("auth.password", "POST"): ("läsare", False),
     ("auth.sessions", "GET"): ("admin", False),
     ("auth.end_sessions", "POST"): ("admin", False),
+    ("notify.notifications", "GET"): ("läsare", False),
+    ("notify.notifications", "POST"): ("läsare", False),
     ("findings.list_findings", "GET"): ("läsare", False),
     ("findings.export_findings", "GET"): ("läsare", False),
     ("findings.photo", "GET"): ("läsare", False),
