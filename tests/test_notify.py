@@ -11,6 +11,7 @@ nothing fails; a daily digest waits for its hour and comes as one mail.
 from __future__ import annotations
 
 import socket
+import time
 from email import message_from_bytes, policy
 
 import pandas as pd
@@ -23,7 +24,7 @@ from layers import clock
 from layers.notify import DIGEST_HOUR, MAX_ATTEMPTS, SmtpSettings, send_pending
 from layers.store.base import Query
 from mapapp.cli import cli
-from mapapp.notify import run_sender_once
+from mapapp.notify import run_sender_once, start_sender
 from mapapp.store_ import get_store
 
 aiosmtpd = pytest.importorskip("aiosmtpd.controller")
@@ -271,3 +272,21 @@ def test_cli_notify_sends_what_waits(data_dir, inbox, port, monkeypatch):
     monkeypatch.setenv("TRYGGHETSKARTAN_SMTP_TLS", "kanske")
     result = CliRunner().invoke(cli, ["notify", "--data-dir", str(data_dir)])
     assert result.exit_code == 2 and "SMTP_TLS" in result.output
+
+
+def test_the_serve_thread_sends_in_the_background(data_dir, inbox, port):
+    app = mail_app(data_dir, port)
+    inbox.start()
+    _, hanna, fid = _people(app)
+    assert start_sender(make_test_app(data_dir)) is None  # no SMTP: no thread
+    thread = start_sender(app, interval=0.2)
+    try:
+        assert _status(hanna, fid, "tilldelad", owner="trafikkontoret").status_code == 302
+        deadline = time.monotonic() + 15
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [to for to, _ in inbox.messages] == [[OWNER_ADDRESS]]
+    finally:
+        thread.stop.set()
+        thread.join(timeout=10)
+    assert _outbox(app)["status"].tolist() == ["sent"]
