@@ -47,7 +47,7 @@ def _edit_form(client, finding_id: str, **fields) -> dict[str, str]:
                                    text).group(1)
     values["category"] = re.search(r'<option value="(\w+)" selected>', text).group(1)
     values["severity"] = re.search(r'value="(\d)"\s+autocomplete="off" checked', text).group(1)
-    values["description"] = re.search(r'name="description" rows="3" maxlength="4000">([^<]*)<',
+    values["description"] = re.search(r'<textarea[^>]*name="description"[^>]*>([^<]*)</textarea>',
                                       text).group(1)
     values["owner"] = ""
     values["csrf_token"] = csrf_token(client, f"/findings/{finding_id}/edit")
