@@ -43,9 +43,9 @@ import geopandas as gpd
 import pandas as pd
 
 from layers import clock
+from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
 from layers.places import describe_findings
 from layers.schema import (
-    FINDING_CATEGORIES,
     FINDING_STATUSES,
     LOCAL_TZ,
     NOTIFY_CHOICES,
@@ -68,8 +68,6 @@ DIGEST_HOUR = 7
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 TLS_MODES = ("starttls", "ssl", "none")
 
-_CATEGORY_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
-_SEVERITY = {1: "1 – låg", 2: "2 – medel", 3: "3 – hög"}
 
 
 class NotifyConfigError(ValueError):
@@ -164,8 +162,8 @@ def _finding_lines(finding: pd.Series, place: str, link: str) -> list[str]:
     severity = finding["severity"]
     found = finding["found_at"]
     lines = [
-        f"Kategori: {_CATEGORY_LABELS.get(_text(finding['category']), _text(finding['category']))}",
-        f"Allvarlighet: {_SEVERITY.get(int(severity), '') if not pd.isna(severity) else '–'}",
+        f"Kategori: {CATEGORY_LABELS.get(_text(finding['category']), _text(finding['category']))}",
+        f"Allvarlighet: {SEVERITY_LABELS.get(int(severity), '') if not pd.isna(severity) else '–'}",
         f"Plats: {place}",
         f"Hittat: {pd.Timestamp(found).tz_convert(LOCAL_TZ):%Y-%m-%d %H:%M}"
         if not pd.isna(found) else "Hittat: –",
@@ -212,7 +210,7 @@ def status_messages(store: Store, finding: pd.Series, entry: dict, *, link: str,
     to_status, owner = entry["to_status"], _text(entry.get("owner"))
     one = gpd.GeoDataFrame([finding.to_dict()], geometry="geometry", crs=STORE_EPSG)
     place = describe_findings(store, one)[0].text
-    category = _CATEGORY_LABELS.get(_text(finding["category"]), _text(finding["category"]))
+    category = CATEGORY_LABELS.get(_text(finding["category"]), _text(finding["category"]))
     details = _finding_lines(finding, place, link)
     comment = _text(entry.get("comment")).strip()
     rows: list[dict] = []
