@@ -290,3 +290,41 @@ def test_the_serve_thread_sends_in_the_background(data_dir, inbox, port):
         thread.stop.set()
         thread.join(timeout=10)
     assert _outbox(app)["status"].tolist() == ["sent"]
+
+
+@pytest.mark.postgis
+def test_outbox_and_sender_on_postgis(postgis_schema_url, inbox, port):
+    """The same outbox on PostGIS: queued with the change, claimed, sent once."""
+    from test_findings_domain import add_finding
+
+    from layers import findings as core
+    from layers.notify import messages_hook
+    from layers.reference import load_reference
+    from layers.store import open_store
+    from layers.users import add_user
+
+    store = open_store(postgis_schema_url)
+    try:
+        store.initialize()
+        load_reference(store)
+        add_finding(store, "t:1")
+        add_user(store, "test", "inventerare", "losenord123")
+        store.update("users", "test", {"email": REPORTER_ADDRESS, "notify": "genast"})
+        settings = SmtpSettings("127.0.0.1", port, SENDER, "none", timeout=5)
+        hook = messages_hook(store, settings=settings,
+                             owners={"trafikkontoret": OWNER_ADDRESS},
+                             link=lambda fid: f"https://karta.example.se/findings/{fid}")
+        with clock.frozen("2025-06-02 10:00"):
+            core.change_status(store, "t:1", "tilldelad", user="hanna", owner="trafikkontoret",
+                               notify=hook)
+            core.change_status(store, "t:1", "atgardad", user="hanna", notify=hook)
+            assert send_pending(store, settings).retrying == 2  # the server is not up yet
+        inbox.start()
+        with clock.frozen("2025-06-02 10:05"):
+            assert send_pending(store, settings).sent == 2
+            assert send_pending(store, settings).sent == 0
+        assert sorted(to[0] for to, _ in inbox.messages) == [REPORTER_ADDRESS, OWNER_ADDRESS]
+        assert "https://karta.example.se/findings/t:1" in inbox.messages[0][1].get_content()
+        assert store.read("notify_outbox")["status"].tolist() == ["sent", "sent"]
+    finally:
+        store.close()
