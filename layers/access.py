@@ -16,12 +16,15 @@ may be changed only by users without an area binding: an area-bound user's
 rights are a promise to stay inside the area, and an unknown place cannot be
 shown to be inside it. Admins are never bound.
 
+The person who recorded a finding may also correct it (edit or delete) until it is
+assigned (they need the role inventerare, as for recording): :func:`reporter_refusal`.
+
 This module has no Flask; ``mapapp.access`` turns a refusal into a 403.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -74,3 +77,34 @@ def write_refusal(user: User | None, role: str, areas: Iterable[object] = ()) ->
 def may_write(user: User | None, role: str, areas: Iterable[object] = ()) -> bool:
     """Tell whether ``user`` may write with ``role`` on objects in ``areas`` (see above)."""
     return write_refusal(user, role, areas) is None
+
+
+#: The status in which the person who recorded a finding may still correct it: once a
+#: handläggare has assigned (or rejected) it, others rely on what it says.
+REPORTER_EDITABLE_STATUS = "ny"
+
+
+def reporter_refusal(user: User | None, finding: Mapping[str, object],
+                     areas: Iterable[object] = ()) -> str | None:
+    """Why ``user`` may not correct (edit or delete) ``finding``, or None when allowed.
+
+    The person who recorded it (``created_by``) may, with the role inventerare, while
+    it is still new (:data:`REPORTER_EDITABLE_STATUS`, nobody assigned yet); a
+    handläggare (or admin) may correct any finding, as with every other write. Both
+    stay inside their stadsdelsområde: ``areas`` are the finding's stored area and,
+    for an edit that moves it, its new one (see :func:`write_refusal`). The reason is
+    Swedish.
+    """
+    areas = list(areas)
+    if write_refusal(user, MANAGE_ROLE, areas) is None:
+        return None
+    refusal = write_refusal(user, RECORD_ROLE, areas)
+    if refusal is not None:
+        return refusal
+    if _area(finding.get("created_by")) != user.name:
+        return ("Bara den som registrerade fyndet, eller en handläggare, kan ändra eller "
+                "ta bort det.")
+    if (_area(finding.get("status")) or REPORTER_EDITABLE_STATUS) != REPORTER_EDITABLE_STATUS:
+        return ("Fyndet har redan hanterats (tilldelats eller avvisats) och kan inte längre "
+                "ändras av den som registrerade det. Kontakta en handläggare.")
+    return None

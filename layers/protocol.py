@@ -28,6 +28,7 @@ from layers.brief import Cell, Row, Table, format_int
 from layers.darkness import WalkLight
 from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
 from layers.photos import is_photo_name
+from layers.places import describe_findings
 from layers.schema import (
     FINDING_STATUSES,
     LOCAL_TZ,
@@ -68,6 +69,8 @@ class ProtocolFinding:
     lon: float | None
     owner: str
     photo: bytes | None = None
+    #: where it is in words: the nearest named place and distance, and the stadsdel
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,15 +135,16 @@ def _photo(photo_dir: Path | None, name: str) -> bytes | None:
         return None
 
 
-def _findings(walk: Walk, photo_dir: Path | None) -> list[ProtocolFinding]:
+def _findings(store: Store, walk: Walk, photo_dir: Path | None) -> list[ProtocolFinding]:
     frame = walk.findings
     if frame.empty:
         return []
     frame = frame.sort_values(["found_at", "id"], kind="stable").reset_index(drop=True)
     points = frame.geometry.to_crs(WEB_EPSG)
+    places = describe_findings(store, frame)
     out = []
-    for i, (row, geom) in enumerate(zip(frame.itertuples(index=False), points, strict=True),
-                                    start=1):
+    for i, (row, geom, place) in enumerate(zip(frame.itertuples(index=False), points, places,
+                                               strict=True), start=1):
         centre = None if geom is None or geom.is_empty else geom.representative_point()
         severity = None if pd.isna(row.severity) else int(row.severity)
         found = pd.Timestamp(row.found_at).tz_convert(LOCAL_TZ) if not pd.isna(row.found_at) \
@@ -157,6 +161,7 @@ def _findings(walk: Walk, photo_dir: Path | None) -> list[ProtocolFinding]:
             lon=None if centre is None else round(centre.x, 6),
             owner=_text(row.owner) or NO_OWNER,
             photo=_photo(photo_dir, _text(row.photo)),
+            place=place.text,
         ))
     return out
 
@@ -230,7 +235,7 @@ def build_protocol(store: Store, walk_id: str, *, owner: str | None = None,
     if owner is not None and owner not in owner_choices():
         raise ProtocolError(f"Okänd ansvarig '{owner}'. Välj en av: "
                             f"{', '.join(owner_choices())}.")
-    findings = _findings(walk, photo_dir)
+    findings = _findings(store, walk, photo_dir)
     parts = _parts(findings)
     if owner is not None:
         parts = [p for p in parts if p.key == owner]

@@ -223,8 +223,9 @@ def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
             document.add_heading(f"Fynd {f.number}: {f.category}", level=2)
             lines = [("Allvarlighet", f.severity), ("Ansvarig", part.label),
                      ("Status", f.status), ("Registrerat", f.found_at),
-                     ("Plats (WGS 84)", f"{f.lat:.5f}, {f.lon:.5f}" if f.lat is not None
-                      else "okänd"),
+                     ("Plats", f.place or "okänd"),
+                     ("Koordinater (WGS 84)", f"{f.lat:.5f}, {f.lon:.5f}" if f.lat is not None
+                      else "okända"),
                      ("Beskrivning", f.description or "–")]
             for label, value in lines:
                 p = document.add_paragraph()

@@ -419,6 +419,13 @@ ROLES: dict[str, str] = {
     "admin": "hanterar användare och importerar händelser",
 }
 
+#: How often a user wants status mails (empty: genast).
+NOTIFY_CHOICES: dict[str, str] = {
+    "genast": "genast, ett mejl per ändring",
+    "dagligen": "ett sammandrag om dagen",
+    "aldrig": "aldrig",
+}
+
 USERS = LayerSchema(
     name="users",
     label="användare",
@@ -431,6 +438,9 @@ USERS = LayerSchema(
         Field("display_name", "str", "namn"),
         Field("active", "bool", "aktiv"),
         Field("created_at", "datetime", "skapad"),
+        # where status mails go (the user's own choice on /auth/notifications)
+        Field("email", "str", "e-post", max_length=254),
+        Field("notify", "str", "aviseringar", choices=NOTIFY_CHOICES),
     ),
 )
 
@@ -505,6 +515,10 @@ BRIEF_TEXTS = LayerSchema(
     ),
 )
 
+#: What a row of a finding's history records.
+HISTORY_ACTIONS: dict[str, str] = {"status": "statusändring", "edit": "ändrat",
+                                   "delete": "borttaget"}
+
 #: Every status change of a finding: who, when, from which status to which, and why.
 FINDING_HISTORY = LayerSchema(
     name="finding_history",
@@ -519,6 +533,41 @@ FINDING_HISTORY = LayerSchema(
         Field("to_status", "str", "till status", required=True, choices=FINDING_STATUSES),
         Field("owner", "str", "ansvarig", choices=OWNERS),
         Field("comment", "str", "kommentar", max_length=2000),
+        # what happened: status (a status or owner change; empty on rows written before
+        # edits existed), edit (the reporter corrected fields: ``changes``), delete (the
+        # finding was removed; this row outlives it)
+        Field("action", "str", "händelse", choices=HISTORY_ACTIONS),
+        # JSON {field: [before, after]} of an edit, or the deleted finding's fields
+        Field("changes", "str", "ändringar"),
+    ),
+)
+
+#: Mails waiting to be sent (and sent ones, for the log): one row per mail, written in
+#: the same transaction as the status change that causes it (layers/notify.py).
+NOTIFY_OUTBOX = LayerSchema(
+    name="notify_outbox",
+    label="e-post att skicka",
+    geometry_type="",
+    time_field="created_at",
+    fields=(
+        Field("id", "str", "id", required=True),
+        Field("created_at", "datetime", "skapad", required=True),
+        # not before this time (a daily digest waits for its hour; a failed send backs off)
+        Field("due_at", "datetime", "skickas tidigast", required=True),
+        Field("kind", "str", "slag", required=True),
+        Field("finding_id", "str", "fynd"),
+        Field("recipient", "str", "mottagare", required=True, max_length=254),
+        # the user (reporter) or the owner key the mail is for
+        Field("recipient_key", "str", "mottagarens nyckel"),
+        Field("digest", "bool", "dagligt sammandrag"),
+        Field("subject", "str", "ämne", required=True),
+        Field("body", "str", "text", required=True),
+        # pending, sending (claimed by a sender), sent, failed (gave up)
+        Field("status", "str", "status", required=True),
+        Field("attempts", "int", "försök"),
+        Field("last_error", "str", "senaste fel"),
+        Field("claimed_at", "datetime", "påbörjad"),
+        Field("sent_at", "datetime", "skickad"),
     ),
 )
 
@@ -583,5 +632,5 @@ WALK_PARTICIPANTS = LayerSchema(
 #: Every table without geometry that the store keeps.
 ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS,
                                         SESSIONS, LOGIN_ATTEMPTS,
-                                        BRIEF_TEXTS, FINDING_HISTORY,
+                                        BRIEF_TEXTS, FINDING_HISTORY, NOTIFY_OUTBOX,
                                         SITE_MEASURES, SITE_ACTIVITY_LOG, WALK_PARTICIPANTS)}

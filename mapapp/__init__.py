@@ -61,6 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TOKEN_DAYS=365,
         PROXY_FIX=0,
     )
+    from mapapp import notify
+
+    app.config.from_mapping(notify.DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("TRYGGHETSKARTAN")
@@ -104,6 +107,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(sites.bp)
     app.register_blueprint(walks.bp)
+    app.register_blueprint(notify.bp)
 
     from mapapp.cli import cli
 

@@ -9,11 +9,11 @@ is the Swedish error page, or ``{"error": …}`` for ``/api/`` routes (the app's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask import abort
 
-from layers.access import write_refusal
+from layers.access import reporter_refusal, write_refusal
 from mapapp.auth import current_user
 
 
@@ -25,5 +25,22 @@ def may_write(role: str, areas: Iterable[object] = ()) -> bool:
 def require_write(role: str, areas: Iterable[object] = ()) -> None:
     """Abort with 403 (Swedish reason) unless this request's user may write here."""
     reason = write_refusal(current_user(), role, list(areas))
+    if reason is not None:
+        abort(403, description=reason)
+
+
+def correction_refusal(finding: Mapping[str, object], new_areas: Iterable[object] = ()
+                       ) -> str | None:
+    """Why this request's user may not edit or delete ``finding`` (None: they may)."""
+    return reporter_refusal(current_user(), finding, [finding.get("sdo_code"), *new_areas])
+
+
+def require_correction(finding: Mapping[str, object], new_areas: Iterable[object] = ()) -> None:
+    """Abort with 403 unless this request's user may edit or delete ``finding``.
+
+    Its reporter may until it is assigned, a handläggare always, both inside their
+    area (the finding's stored area and, for an edit, ``new_areas``).
+    """
+    reason = correction_refusal(finding, new_areas)
     if reason is not None:
         abort(403, description=reason)

@@ -38,6 +38,7 @@ from layers.filters import FilterError, MapFilter, area_codes, parse_filter, par
 from layers.geojson import feature_collection, unplaced_without_points
 from layers.pages import read_page
 from layers.periods import Period, PeriodError, parse_date, parse_period
+from layers.places import describe_findings
 from layers.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
@@ -304,10 +305,12 @@ def layer(layer: str):
         else:
             fields = FINDING_FIELDS
         query = flt.layer_query(paged=True)
+        places: dict[str, dict] = {}
 
         def labels(p: dict) -> dict:
             return {"category_label": _FINDING_LABELS.get(p["category"]),
-                    "status_label": FINDING_STATUSES.get(p["status"] or "")}
+                    "status_label": FINDING_STATUSES.get(p["status"] or ""),
+                    "place": places.get(p["id"])}
     elif layer == "sites":
         fields = SITE_FIELDS
         query = flt.with_(stadsdel=None, categories=None).layer_query(paged=True)
@@ -321,6 +324,10 @@ def layer(layer: str):
         def labels(p: dict) -> dict:
             return {}
     frame = store.read(layer, query)
+    if layer == "findings":
+        # where each finding is in words: the nearest named place and the stadsdel
+        places.update(zip(frame["id"], (p.as_json() for p in describe_findings(
+            store, frame, catalogue.stadsdel_names)), strict=True))
     if layer == "stadsdelar":
         extra = catalogue.stadsdelar.set_index("code")
         frame = frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),

@@ -194,10 +194,45 @@ def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool)
         return
     from waitress import serve as waitress_serve
 
+    from mapapp.notify import start_sender
     from mapapp.priority import start_cache_warmer
 
     start_cache_warmer(app)
+    if start_sender(app) is not None:
+        click.echo("Statusmejl skickas i bakgrunden (SMTP är konfigurerad).")
     waitress_serve(app, host=host, port=port, threads=threads, ident="trygghetskartan")
+
+
+@cli.command()
+@click.option("--loop", is_flag=True, help="Fortsätt: skicka igen var --interval sekund.")
+@click.option("--interval", type=float, default=None,
+              help="Sekunder mellan körningarna med --loop (standard NOTIFY_INTERVAL, 60).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="GeoPackage-lagrets mapp (annars som för serve).")
+def notify(loop: bool, interval: float | None, data_dir: str | None) -> None:
+    """Skicka statusmejlen som väntar i utkorgen (SMTP_* i instansens config)."""
+    import time
+
+    from layers.notify import NotifyConfigError
+    from mapapp import create_app
+    from mapapp.notify import run_sender_once, smtp_settings
+
+    app = create_app()
+    if data_dir:
+        app.config["DATA_DIR"] = data_dir
+    try:
+        settings = smtp_settings(app)
+    except NotifyConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not settings.configured:
+        click.echo("SMTP är inte konfigurerad (SMTP_HOST och SMTP_FROM): inget skickas.")
+        return
+    wait = float(interval if interval is not None else app.config["NOTIFY_INTERVAL"])
+    while True:
+        click.echo(run_sender_once(app).text())
+        if not loop:
+            return
+        time.sleep(wait)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 from flask import (
     Blueprint,
@@ -48,19 +49,22 @@ from layers import findings as core
 from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
+from layers.places import describe_findings
 from layers.readers import FORMATS
 from layers.schema import (
     FINDING_STATUSES,
     FINDINGS,
     LOCAL_TZ,
     OWNERS,
+    STORE_EPSG,
     WEB_EPSG,
 )
 from layers.store.base import StoreBusy
 from mapapp import csrf
-from mapapp.access import may_write, require_write
+from mapapp.access import correction_refusal, may_write, require_correction, require_write
 from mapapp.auth import role_required
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.notify import status_hook
 from mapapp.store_ import get_store, location_for
 
 LOGGER = logging.getLogger(__name__)
@@ -154,6 +158,9 @@ def _local(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def map_data(frame) -> list[dict]:
     """The findings a map draws, as plain values (the page escapes them as JSON).
 
+    Each carries its ``place`` in words (:mod:`layers.places`): "Farsta centrum, 40 m
+    (stadsdel Farsta)".
+
     Descriptions are shortened to 300 characters; the map's JavaScript puts every
     text into the popup as text, never as HTML.
     """
@@ -162,7 +169,8 @@ def map_data(frame) -> list[dict]:
     wgs = frame.geometry.to_crs(WEB_EPSG)
     out = []
     labels = _labels()
-    for row, geom in zip(frame.itertuples(index=False), wgs, strict=True):
+    places = describe_findings(get_store(), frame)
+    for row, geom, place in zip(frame.itertuples(index=False), wgs, places, strict=True):
         if geom is None or geom.is_empty:
             continue
         item = {
@@ -174,6 +182,7 @@ def map_data(frame) -> list[dict]:
             "owner": OWNERS.get(_text(row.owner), ""),
             "found": _local(row.found_at, "%Y-%m-%d"),
             "description": _text(row.description)[:300],
+            "place": place.text,
         }
         item["url"] = url_for("findings.show_finding", finding_id=row.id)
         if geom.geom_type == "Point":
@@ -217,7 +226,7 @@ def list_findings():
     return render_template(
         "findings/list.html",
         findings=shown, total=len(frame), page=page, pages=pages, flt=flt,
-        history=history, summary=core.fix_summary(frame),
+        history=history, describe=core.describe_history, summary=core.fix_summary(frame),
         walks=walks, walk_labels={w["id"]: core.walk_label(w) for _, w in walks.iterrows()},
         areas=core.area_choices(store), map_parts=_map_parts(),
         map_items=map_data(frame.iloc[:MAP_LIMIT]), map_limited=len(frame) > MAP_LIMIT,
@@ -630,7 +639,10 @@ def show_finding(finding_id: str):
         _text(finding["stadsdel"]), _text(finding["stadsdel"]))
     return render_template(
         "findings/detail.html", f=finding, history=history, choices=choices, stadsdel=stadsdel,
+        place=describe_findings(store, frame)[0],
         can_manage=may_write(MANAGE_ROLE, [finding["sdo_code"]]),
+        can_correct=correction_refusal(finding) is None,
+        correct_refusal=correction_refusal(finding), describe=core.describe_history,
         photo_ok=is_photo_name(_text(finding["photo"])),
         days=core.days_to_fix(frame).iloc[0], walk=walk, map_parts=_map_parts(zoom=15),
         map_items=map_data(frame), local=_local, text=_text, **_labels())
@@ -649,7 +661,8 @@ def change_status(finding_id: str):
     try:
         entry = core.change_status(store, finding_id, request.form.get("status", ""),
                                    user=_user_name(), comment=request.form.get("comment", ""),
-                                   owner=owner, seen_status=request.form.get("seen_status"))
+                                   owner=owner, seen_status=request.form.get("seen_status"),
+                                   notify=status_hook())
     except core.StatusChangeRefused as exc:
         flash(str(exc), "error")
     else:
@@ -657,6 +670,96 @@ def change_status(finding_id: str):
               + (f", ansvarig {OWNERS[entry['owner']]}" if entry["owner"] else "") + ".",
               "success")
     return redirect(url_for("findings.show_finding", finding_id=finding_id))
+
+
+# --- correcting a finding (its reporter until it is assigned, or a handläggare) ---------
+
+
+def _correctable(finding_id: str) -> pd.Series:
+    """The finding, after checking this user may correct it as stored (404 / 403)."""
+    finding = core.get_finding(get_store(), finding_id)
+    if finding is None:
+        abort(404)
+    require_correction(finding)
+    return finding
+
+
+def _edit_values(finding: pd.Series) -> dict[str, str]:
+    """The edit form's values from the stored finding."""
+    point = None
+    if finding.geometry is not None and not finding.geometry.is_empty:
+        point = gpd.GeoSeries([finding.geometry], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
+        point = point.representative_point()
+    severity = finding["severity"]
+    return {
+        "found_at": _local(finding["found_at"], "%Y-%m-%dT%H:%M"),
+        "category": _text(finding["category"]),
+        "severity": "" if pd.isna(severity) else str(int(severity)),
+        "description": _text(finding["description"]),
+        "owner": _text(finding["owner"]),
+        "lat": "" if point is None else f"{point.y:.6f}",
+        "lon": "" if point is None else f"{point.x:.6f}",
+    }
+
+
+def _render_edit(finding: pd.Series, values: dict[str, str],
+                 errors: list[RowError] | None = None, status: int = 200):
+    return render_template(
+        "findings/edit.html", f=finding, values=values, errors=errors or [],
+        field_errors={e.field: e.message for e in errors or []},
+        map_parts=_map_parts(zoom=16), **_labels()), status
+
+
+@bp.route("/findings/<path:finding_id>/edit", methods=["GET", "POST"])
+@role_required(RECORD_ROLE)
+def edit_finding(finding_id: str):
+    """Correct a finding: its reporter until it is assigned, or a handläggare."""
+    finding = _correctable(finding_id)
+    if request.method == "GET":
+        return _render_edit(finding, _edit_values(finding))
+    form = request.form
+    values = {k: form.get(k, "") for k in ("found_at", "category", "severity", "description",
+                                           "owner", "lat", "lon")}
+    store = get_store()
+    row = {"id": finding_id, "found_at": values["found_at"].replace("T", " "),
+           "category": values["category"], "severity": values["severity"],
+           "description": values["description"], "owner": values["owner"],
+           "walk_id": _text(finding["walk_id"]), "photo": _text(finding["photo"])}
+    frame, errors = core.validate_form(store, row, values["lat"].strip(), values["lon"].strip())
+    if errors:
+        return _render_edit(finding, values, errors, status=422)
+    # the new place must be inside the user's area too
+    require_correction(finding, frame["sdo_code"])
+    try:
+        entry = core.edit_finding(store, finding, frame, user=_user_name())
+    except core.FindingChangeRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("findings.show_finding", finding_id=finding_id))
+    if entry is None:
+        flash("Inget ändrades.", "info")
+    else:
+        flash(f"Fyndet ändrades ({core.describe_history(entry)}).", "success")
+    return redirect(url_for("findings.show_finding", finding_id=finding_id))
+
+
+@bp.post("/findings/<path:finding_id>/delete")
+@role_required(RECORD_ROLE)
+def delete_finding(finding_id: str):
+    """Delete a finding (its history stays): its reporter until it is assigned, or a
+    handläggare."""
+    finding = _correctable(finding_id)
+    try:
+        core.delete_finding(get_store(), finding, user=_user_name())
+    except core.FindingChangeRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("findings.show_finding", finding_id=finding_id))
+    photo_name = _text(finding["photo"])
+    if is_photo_name(photo_name) and get_store().count(
+            "findings", core.Query(where={"photo": photo_name})) == 0:
+        # the photo was this finding's only: it goes with it
+        data_folder("photos", photo_name).unlink(missing_ok=True)
+    flash("Fyndet togs bort. Ändringen finns kvar i fyndens historik.", "success")
+    return redirect(url_for("findings.list_findings"))
 
 
 # --- the API ------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("auth.password", "POST"): ("läsare", False),
     ("auth.sessions", "GET"): ("admin", False),
     ("auth.end_sessions", "POST"): ("admin", False),
+    ("notify.notifications", "GET"): ("läsare", False),
+    ("notify.notifications", "POST"): ("läsare", False),
     ("findings.list_findings", "GET"): ("läsare", False),
     ("findings.export_findings", "GET"): ("läsare", False),
     ("findings.photo", "GET"): ("läsare", False),
@@ -56,6 +58,11 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("findings.cancel_upload", "POST"): ("inventerare", False),
     ("findings.show_finding", "GET"): ("läsare", False),
     ("findings.change_status", "POST"): ("handläggare", True),
+    # a finding's reporter may also correct it until it is assigned (the demo findings
+    # used here were recorded by nobody in the matrix): tests/test_findings_correct.py
+    ("findings.edit_finding", "GET"): ("handläggare", True),
+    ("findings.edit_finding", "POST"): ("handläggare", True),
+    ("findings.delete_finding", "POST"): ("handläggare", True),
     ("findings.api_create", "POST"): ("inventerare", False),
     ("api.index", "GET"): (None, False),
     ("api.openapi", "GET"): (None, False),
@@ -151,7 +158,7 @@ class World:
         self.copies = 0
 
     def copy_of(self, table: str, object_id: str) -> str:
-        """A fresh copy of a site or walk (for deletes: every role gets its own)."""
+        """A fresh copy of a site, walk or finding (for deletes: every role gets its own)."""
         self.copies += 1
         new_id = f"{object_id}-copy{self.copies}"
         with self.app.app_context():
@@ -171,6 +178,8 @@ class World:
             "findings.cancel_upload": {"token": "x" * 24},
             "findings.show_finding": {"finding_id": self.finding},
             "findings.change_status": {"finding_id": self.finding},
+            "findings.edit_finding": {"finding_id": self.finding},
+            "findings.delete_finding": {"finding_id": self.copy_of("findings", self.finding)},
             "api.layer": {"layer": "stadsdelsomraden"},
             "maps.district": {"code": OUTSIDE_SDO},
             "maps.district_figures": {"code": OUTSIDE_SDO},
@@ -286,6 +295,7 @@ def _write_routes(app) -> list[tuple[str, str, dict]]:
          {"date": "2025-05-01", "kind": "mote", "note": "Möte med fastighetsägare"}),
         ("brief text", "/briefs/{sdo}/2024-T2/text", {"analysis": "Läget är lugnt."}),
         ("walk edit", "/walks/{walk}/edit", {}),
+        ("finding edit", "/findings/{finding}/edit", {}),
         ("site edit", "/sites/{site}/edit", {}),
         ("walk delete", "/walks/{walk}/delete", {}),
         ("site delete", "/sites/{site}/delete", {}),

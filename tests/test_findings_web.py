@@ -412,7 +412,8 @@ def _post_routes(app) -> list[str]:
 
 def test_blueprint_post_routes_are_the_known_ones(app):
     assert _post_routes(app) == [
-        "/api/findings", "/findings/new", "/findings/t:1/status", "/findings/upload",
+        "/api/findings", "/findings/new", "/findings/t:1/delete", "/findings/t:1/edit",
+        "/findings/t:1/status", "/findings/upload",
         "/findings/upload/AAAAAAAAAAAAAAAAAAAAAAAA/cancel",
         "/findings/upload/AAAAAAAAAAAAAAAAAAAAAAAA/confirm",
     ]

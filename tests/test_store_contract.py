@@ -698,3 +698,27 @@ def test_update_with_expect_and_rows_is_one_transaction(any_store: Store):
     any_store.update("findings", "r0", {"owner": None})
     assert any_store.update("findings", "r0", {"owner": "polisen"}, expect={"owner": None})
     assert not any_store.update("findings", "r0", {"owner": "ovrig"}, expect={"owner": None})
+
+
+def test_delete_with_expect_and_rows_is_one_transaction(any_store: Store):
+    any_store.write({"findings": sample_frame("findings", n=3)})
+    stored = any_store.read("findings", Query(where={"id": "r1"})).iloc[0]["status"]
+    other = "avvisad" if stored != "avvisad" else "ny"
+    history = pd.DataFrame([{"id": "h1", "finding_id": "r1", "changed_by": "anna",
+                             "changed_at": pd.Timestamp("2025-05-01 10:00", tz=LOCAL_TZ),
+                             "from_status": stored, "to_status": stored, "action": "delete"}])
+    # the status the user saw is not the stored one: nothing goes, no history row
+    assert any_store.delete("findings", ["r1"], expect={"status": other},
+                            rows={"finding_history": history}) == 0
+    assert any_store.count("findings") == 3 and any_store.count("finding_history") == 0
+    # a failing history row rolls the delete back
+    broken = history.assign(changed_at="not a time")
+    with pytest.raises(Exception):  # noqa: B017 - any error must roll back
+        any_store.delete("findings", ["r1"], expect={"status": stored},
+                         rows={"finding_history": broken})
+    assert any_store.count("findings") == 3 and any_store.count("finding_history") == 0
+    assert any_store.delete("findings", ["r1"], expect={"status": stored},
+                            rows={"finding_history": history}) == 1
+    assert any_store.read("findings")["id"].tolist() == ["r0", "r2"]
+    kept = any_store.read("finding_history")
+    assert kept[["id", "action"]].values.tolist() == [["h1", "delete"]]

@@ -134,8 +134,15 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def delete(self, layer: str, ids: Iterable[str]) -> int:
-        """Delete rows by id in one transaction; return how many went."""
+    def delete(self, layer: str, ids: Iterable[str], *,
+               expect: dict[str, object] | None = None,
+               rows: dict[str, pd.DataFrame] | None = None) -> int:
+        """Delete rows by id in one transaction; return how many went.
+
+        ``expect`` maps fields to the values a row must still have to be deleted
+        (as in :meth:`update`); ``rows`` are written in the same transaction, and
+        only when something was deleted (a finding's history row that outlives it).
+        """
 
     @abstractmethod
     def data_version(self) -> tuple:

@@ -553,12 +553,8 @@ class GeoPackageStore(Store):
             kind = schema.field(key).kind
             sets.append(f'"{key}" = ?')
             params.append(_to_sql_column(pd.Series([value], dtype=object), kind)[0])
-        where, where_params = ["id = ?"], [row_id]
-        for key, value in (expect or {}).items():
-            # IS compares NULL with NULL as equal, unlike =
-            where.append(f'"{key}" IS ?')
-            kind = schema.field(key).kind
-            where_params.append(_to_sql_column(pd.Series([value], dtype=object), kind)[0])
+        clauses, extra = _expect_sql(schema, expect)
+        where, where_params = ["id = ?", *clauses], [row_id, *extra]
         with self.transaction() as conn:
             cur = conn.execute(f'UPDATE "{layer}" SET {", ".join(sets)} '
                                f'WHERE {" AND ".join(where)}', [*params, *where_params])
@@ -569,14 +565,20 @@ class GeoPackageStore(Store):
                 self._write_frames(conn, rows, set(), {})
             return True
 
-    def delete(self, layer, ids):
+    def delete(self, layer, ids, *, expect=None, rows=None):
+        schema = schema_of(layer)
         ids = list(ids)
+        clauses, extra = _expect_sql(schema, expect)
+        where = ["id = ?", *clauses]
         with self.transaction() as conn:
             before = _row_count(conn, layer)
-            conn.executemany(f'DELETE FROM "{layer}" WHERE id = ?', [(i,) for i in ids])
+            conn.executemany(f'DELETE FROM "{layer}" WHERE {" AND ".join(where)}',
+                             [(i, *extra) for i in ids])
             gone = before - _row_count(conn, layer)
             if gone:
                 _touch(conn, layer)
+                if rows:
+                    self._write_frames(conn, rows, set(), {})
             return gone
 
     # reading ------------------------------------------------------------------
@@ -651,6 +653,18 @@ class GeoPackageStore(Store):
 
 
 # --- DDL ---------------------------------------------------------------------------
+
+
+def _expect_sql(schema: LayerSchema, expect: dict[str, object] | None
+                ) -> tuple[list[str], list]:
+    """WHERE clauses (and parameters) that a row still has the ``expect`` values."""
+    clauses, params = [], []
+    for key, value in (expect or {}).items():
+        # IS compares NULL with NULL as equal, unlike =
+        clauses.append(f'"{key}" IS ?')
+        params.append(_to_sql_column(pd.Series([value], dtype=object),
+                                     schema.field(key).kind)[0])
+    return clauses, params
 
 
 def _srs_rows() -> list[tuple]:

@@ -170,6 +170,19 @@ def _geom_sql(schema: LayerSchema, value: sql.Composable) -> sql.Composable:
 # --- the store -----------------------------------------------------------------------
 
 
+def _expect_where(schema: LayerSchema, first: sql.Composable, first_param: object,
+                  expect: dict[str, object] | None) -> tuple[list[sql.Composable], list]:
+    """The WHERE parts (and parameters) of an update or delete: the ids, then ``expect``."""
+    where, params = [first], [first_param]
+    for key, value in (expect or {}).items():
+        kind = schema.field(key).kind
+        # IS NOT DISTINCT FROM: NULL matches NULL, as SQLite's IS does
+        where.append(sql.SQL("{} IS NOT DISTINCT FROM {}").format(
+            _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
+        params.append(_param(value, kind))
+    return where, params
+
+
 class PostGISStore(Store):
     """All layers in one PostgreSQL database with PostGIS."""
 
@@ -440,13 +453,7 @@ class PostGISStore(Store):
             sets.append(sql.SQL("{} = {}").format(
                 _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
             params.append(_param(value, kind))
-        where, where_params = [sql.SQL("id = %s")], [row_id]
-        for key, value in (expect or {}).items():
-            kind = schema.field(key).kind
-            # IS NOT DISTINCT FROM: NULL matches NULL, as SQLite's IS does
-            where.append(sql.SQL("{} IS NOT DISTINCT FROM {}").format(
-                _ident(key), sql.SQL("%s::{}").format(sql.SQL(_SQL_TYPES[kind]))))
-            where_params.append(_param(value, kind))
+        where, where_params = _expect_where(schema, sql.SQL("id = %s"), row_id, expect)
         if not sets:
             sets.append(sql.SQL("id = id"))
         with self.transaction() as conn:
@@ -460,15 +467,21 @@ class PostGISStore(Store):
                 self._write_frames(conn, rows, set(), {})
             return True
 
-    def delete(self, layer: str, ids: Iterable[str]) -> int:
-        schema_of(layer)
+    def delete(self, layer: str, ids: Iterable[str], *,
+               expect: dict[str, object] | None = None,
+               rows: dict[str, pd.DataFrame] | None = None) -> int:
+        schema = schema_of(layer)
         ids = [str(i) for i in ids]
+        where, params = _expect_where(schema, sql.SQL("id = ANY(%s::text[])"), ids, expect)
         with self.transaction() as conn:
-            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s::text[])").format(
-                _ident(layer)), [ids])
-            if cur.rowcount:
+            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(
+                _ident(layer), sql.SQL(" AND ").join(where)), params)
+            gone = cur.rowcount
+            if gone:
                 self._touch(conn, layer)
-            return cur.rowcount
+                if rows:
+                    self._write_frames(conn, rows, set(), {})
+            return gone
 
     # reading ------------------------------------------------------------------
 

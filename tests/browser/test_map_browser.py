@@ -481,6 +481,8 @@ def test_user_text_in_popups_is_text_not_html(server, browser):
         popup = page.locator(".leaflet-popup-content")
         assert popup.locator(".tk-popup-text").inner_text() == XSS
         assert XSS in popup.inner_text()
+        # its place in words names the site it lies in (issue 12), as text too
+        assert f"Torget {XSS}, inom platsen (stadsdel Vasastaden)" in popup.inner_text()
         assert popup.locator("img").count() == 0
         page.keyboard.press("Escape")
         # the site's polygon around it: name and partners as text too

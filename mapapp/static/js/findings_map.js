@@ -26,6 +26,7 @@
          (f.severity ? " · allvarlighet " + f.severity : ""), "tk-popup-meta");
     if (f.row) { line(box, "div", "Rad " + f.row + " i filen", "tk-popup-meta"); }
     if (f.found) { line(box, "div", f.found, "tk-popup-meta"); }
+    if (f.place) { line(box, "div", f.place, "tk-popup-meta tk-popup-place"); }
     if (f.description) { line(box, "p", f.description, "tk-popup-text"); }
     if (f.url) {
       var a = line(box, "a", "Visa fyndet");

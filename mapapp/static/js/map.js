@@ -404,6 +404,7 @@
     var facts = add(box, "dl", "tk-facts");
     [["Hittat", p.found_at ? String(p.found_at).slice(0, 10) : null],
      ["Ansvarig", cfg.owners[p.owner] || p.owner],
+     ["Plats", p.place ? p.place.text : null],
      ["Stadsdel", cfg.stadsdelNames[p.stadsdel] || p.stadsdel], ["Vandring", p.walk_id]]
       .forEach(function (pair) {
         if (!pair[1]) { return; }
