@@ -361,7 +361,7 @@ def layer(layer: str):
         labels = site_labels
     else:
         fields = STADSDEL_FIELDS if layer == "stadsdelar" else AREA_FIELDS
-        query = _reference_query(layer, flt, catalogue)
+        query = reference_query(layer, flt, catalogue)
 
         def labels(p: dict) -> dict:
             return {}
@@ -377,7 +377,7 @@ def layer(layer: str):
     return _geojson(_paged(collection, flt, len(frame), "api.layer", layer=layer))
 
 
-def _reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
+def reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
     """Query for stadsdelar / stadsdelsområden: bbox, ``sdn``, ``division``."""
     where: dict[str, object] = {}
     if layer == "stadsdelar":
