@@ -416,3 +416,17 @@ def test_html_pages_are_swedish_and_carry_no_inline_script(ogc_app):
     assert "Objekt 1–15 av 15" in listing
     browser = ogc_app.test_client().get("/ogc/", headers={"Accept": "text/html"})
     assert browser.mimetype == "text/html"
+
+
+def test_priority_places_are_the_ranking_of_the_api(ogc_app):
+    ranking = _get(ogc_app, "/api/priority?format=geojson").get_json()
+    body = _get(ogc_app, "/ogc/collections/priority_places/items").get_json()
+    assert body["numberMatched"] == len(ranking["features"]) > 0
+    assert [f["id"] for f in body["features"]] == [str(f["id"]) for f in ranking["features"]]
+    for ours, theirs in zip(body["features"], ranking["features"], strict=True):
+        assert ours["properties"]["name"] == theirs["properties"]["name"]
+        assert ours["properties"]["score"] is None  # as /api/priority for anonymous callers
+        assert shapely.hausdorff_distance(shapely.geometry.shape(ours["geometry"]),
+                                          shapely.geometry.shape(theirs["geometry"])) < 2e-6
+    one = _get(ogc_app, f"/ogc/collections/priority_places/items/{body['features'][0]['id']}")
+    assert one.status_code == 200
