@@ -592,20 +592,15 @@ def _walk_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
 
 
 def _priority_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
-    from layers.periods import PeriodError, parse_period
-    from layers.priority import priority_for_store, resolve_sdn
-    from mapapp.priority import _chosen_or_default
+    from layers.priority import priority_for_store
+    from mapapp.priority import _chosen_or_default, sdn_and_period
 
-    sdn_text = (req.properties.get("sdo_code") or "").strip()
     try:
-        sdn = resolve_sdn(sdn_text) if sdn_text else None
-    except ValueError as exc:
-        raise FilterError(str(exc), "sdo_code") from None
-    period_text = (req.properties.get("period") or "").strip()
-    try:
-        period = parse_period(period_text) if period_text else None
-    except PeriodError as exc:
-        raise FilterError(str(exc), "period") from None
+        sdn, period = sdn_and_period(req.properties.get("sdo_code") or "",
+                                     req.properties.get("period") or "")
+    except FilterError as exc:
+        raise FilterError(exc.message, "sdo_code" if exc.parameter == "sdn"
+                          else exc.parameter) from None
     period, _ = _chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period)
     user = current_user()

@@ -127,12 +127,17 @@ def test_ogrinfo_lists_the_layers(server):
     assert "walks" not in names  # anonymous callers get no walks
 
 
-def test_ogr2ogr_copies_sites_as_the_cli_export_does(server, ogc_app, tmp_path):
-    ogr2ogr = _gdal("ogr2ogr")
-    copied = tmp_path / "out.geojson"
-    result = subprocess.run([ogr2ogr, "-f", "GeoJSON", str(copied), f"OAPIF:{server}/ogc",
-                             "sites"], capture_output=True, text=True, timeout=120)
+def _ogr2ogr(server: str, layer: str, target: Path) -> None:
+    """Copy a layer with GDAL's OGC API Features client to a GeoJSON file."""
+    result = subprocess.run([_gdal("ogr2ogr"), "-f", "GeoJSON", str(target),
+                             f"OAPIF:{server}/ogc", layer], capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_ogr2ogr_copies_sites_as_the_cli_export_does(server, ogc_app, tmp_path):
+    copied = tmp_path / "out.geojson"
+    _ogr2ogr(server, "sites", copied)
     exported = tmp_path / "export.geojson"
     cli_result = ogc_app.test_cli_runner().invoke(cli, [
         "export", "sites", str(exported), "--data-dir", str(ogc_app.config["TEST_FOLDER"])])
@@ -150,11 +155,8 @@ def test_ogr2ogr_copies_sites_as_the_cli_export_does(server, ogc_app, tmp_path):
 
 
 def test_ogr2ogr_copies_every_incident_an_anonymous_caller_may_see(server, incidents, tmp_path):
-    ogr2ogr = _gdal("ogr2ogr")
     copied = tmp_path / "incidents.geojson"
-    result = subprocess.run([ogr2ogr, "-f", "GeoJSON", str(copied), f"OAPIF:{server}/ogc",
-                             "incidents"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    _ogr2ogr(server, "incidents", copied)
     features = json.loads(copied.read_text())["features"]
     ids = [f["properties"]["id"] for f in features]
     expected = _visible_to_public(incidents)
