@@ -432,3 +432,33 @@ def test_priority_places_are_the_ranking_of_the_api(ogc_app):
                                           shapely.geometry.shape(theirs["geometry"])) < 2e-6
     one = _get(ogc_app, f"/ogc/collections/priority_places/items/{body['features'][0]['id']}")
     assert one.status_code == 200
+
+
+@pytest.mark.postgis
+def test_paging_on_postgis_returns_every_visible_incident_once(postgis_schema_url, tmp_path):
+    from layers.demo_load import load_demo
+    from layers.store import open_store
+
+    store = open_store(postgis_schema_url)
+    try:
+        load_demo(store, n_incidents=N_INCIDENTS)
+        stored = store.read("incidents")
+    finally:
+        store.close()
+    app = make_test_app(tmp_path, DATABASE=postgis_schema_url)
+    create_user(app, "hanna", "handläggare")
+    with app.app_context():
+        app.config["TEST_TOKENS"] = {"handläggare": new_token(get_store(), "hanna")}
+    try:
+        for role, expected in ((None, _visible_to_public(stored)), ("handläggare", stored)):
+            ids, bodies = _all_pages(app, "/ogc/collections/incidents/items?limit=1000", role)
+            assert len(bodies) == 3
+            assert len(ids) == len(set(ids)) == len(expected)
+            assert set(ids) == set(expected["id"])
+        collections = _get(app, "/ogc/collections").get_json()["collections"]
+        extent = next(c for c in collections if c["id"] == "incidents")["extent"]
+        assert extent["temporal"]["interval"][0][0] < extent["temporal"]["interval"][0][1]
+    finally:
+        store = app.extensions.get("trygghetskartan.store")
+        if store is not None:
+            store.close()
