@@ -60,15 +60,23 @@ def demo_history(findings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return findings, pd.DataFrame(rows)
 
 
-def load_demo(store: Store, seed: int | None = None) -> str:
-    """Generate the demo data and store it; return a Swedish summary."""
+def load_demo(store: Store, seed: int | None = None, n_incidents: int | None = None) -> str:
+    """Generate the demo data and store it; return a Swedish summary.
+
+    ``n_incidents`` makes a smaller (or larger) demo for tests; default the full set.
+    """
     from geodata.demo import generate_demo
 
     if not store.is_initialized():
         store.initialize()
     if store.count("stadsdelar") == 0:
         load_reference(store)
-    data = generate_demo() if seed is None else generate_demo(seed=seed)
+    options: dict[str, int] = {}
+    if seed is not None:
+        options["seed"] = seed
+    if n_incidents is not None:
+        options["n_incidents"] = n_incidents
+    data = generate_demo(**options)
     index = district_index(store)
     sites = join_layer(store, SITES, data.sites.copy(), index=index)
     incidents = data.incidents.copy()

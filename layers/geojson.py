@@ -70,8 +70,13 @@ def unplaced_without_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
                        decimals: int = DECIMALS, simplify: float | None = None,
-                       extra: Callable[[dict], dict] | None = None) -> dict:
+                       extra: Callable[[dict], dict] | None = None,
+                       epsg: int = WEB_EPSG, lat_first: bool = False) -> dict:
     """A FeatureCollection of ``frame`` (any CRS) with the given property columns.
+
+    Coordinates are in ``epsg`` (default WGS 84, longitude first as RFC 7946 says);
+    ``lat_first`` swaps them into the latitude/northing-first axis order of the EPSG
+    register (OGC API Features with ``crs=…/EPSG/0/4326``, 3006 or 3011).
 
     ``extra(properties)`` may return more properties for a feature (labels). The
     feature ``id`` is the row's ``id`` (or ``code``) column when there is one.
@@ -80,9 +85,11 @@ def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
     if simplify:
         geoms = gpd.GeoSeries(shapely.simplify(geoms.to_numpy(), simplify,
                                                preserve_topology=True), crs=frame.crs)
-    if frame.crs is not None and frame.crs.to_epsg() != WEB_EPSG:
-        geoms = geoms.to_crs(WEB_EPSG)
+    if frame.crs is not None and frame.crs.to_epsg() != epsg:
+        geoms = geoms.to_crs(epsg)
     arr = shapely.transform(geoms.to_numpy(), lambda c: np.round(c, decimals))
+    if lat_first:
+        arr = shapely.transform(arr, lambda c: c[:, ::-1])
     id_column = "id" if "id" in frame.columns else "code" if "code" in frame.columns else None
     cols = [c for c in columns if c in frame.columns]
     values = {c: json_column(frame[c]) for c in cols}

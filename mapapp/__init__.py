@@ -109,6 +109,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(walks.bp)
     app.register_blueprint(notify.bp)
 
+    from mapapp import ogc
+
+    app.register_blueprint(ogc.bp)
+
     from mapapp.cli import cli
 
     app.cli.add_command(cli, "trygghetskartan")
@@ -143,6 +147,9 @@ def _register_page_helpers(app: Flask) -> None:
 
         if request.path.startswith("/api/"):
             return jsonify({"error": message}), status
+        if request.path == "/ogc" or request.path.startswith("/ogc/"):
+            # OGC API Features: an exception as JSON (code, description)
+            return jsonify({"code": title, "description": message, "error": message}), status
         return render_template("error.html", title=title, message=message), status
 
     @app.errorhandler(400)

@@ -27,8 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from layers import aggregate, privacy
@@ -45,7 +47,8 @@ from layers.schema import (
     INCIDENT_CATEGORIES,
     SITE_STATUSES,
 )
-from layers.store.base import Query
+from layers.store.base import Query, Store
+from layers.users import User
 from mapapp.auth import current_user
 from mapapp.store_ import get_store
 
@@ -242,31 +245,84 @@ def openapi():
     return Response(path.read_bytes(), mimetype="application/json")
 
 
+@dataclass(frozen=True)
+class IncidentAccess:
+    """What incident rows and fields a user may read for a filter (layers.privacy)."""
+
+    fields: tuple[str, ...]
+    #: Category codes to read (None: every category).
+    categories: tuple[str, ...] | None
+    #: Further store conditions (precision to the street or better for most roles).
+    where: dict[str, object]
+    #: Swedish note of what the role does not get as points (None: nothing held back).
+    restricted: str | None
+
+
+def incident_access(user: User | None, flt: MapFilter) -> IncidentAccess:
+    """The incident rule of the module docstring for ``user`` and the filter's categories.
+
+    Raises :class:`layers.privacy.SensitiveRefused` when a role that may not see
+    sensitive points names a sensitive category (403).
+    """
+    if privacy.sees_sensitive_points(user):
+        return IncidentAccess(INCIDENT_FULL_FIELDS, flt.categories, {}, None)
+    privacy.counted_categories(user, flt.category)  # a named sensitive code: 403
+    return IncidentAccess(
+        INCIDENT_PUBLIC_FIELDS, privacy.point_categories(user, flt.categories),
+        {"precision": privacy.POINT_PRECISIONS},
+        "Sexualbrott och våld i nära relation, och händelser utan känt läge "
+        "(stadsdel/kommun), visas bara som aggregat för din roll: de känsliga "
+        "kategorierna bara som en summa per stadsdelsområde.")
+
+
+def read_incidents(store: Store, query: Query) -> gpd.GeoDataFrame:
+    """One page of incidents, with no point for those known only to a stadsdel or the city."""
+    return unplaced_without_points(read_page(store, "incidents", query))
+
+
+def finding_fields(user: User | None) -> tuple[str, ...]:
+    """The finding properties this user may see (anonymous: what the public map draws)."""
+    if user is None:
+        return FINDING_PUBLIC_FIELDS
+    if user.can("handläggare"):
+        return (*FINDING_FIELDS, "created_by", "created_at")
+    return FINDING_FIELDS
+
+
+def incident_labels(p: dict) -> dict:
+    """Swedish labels of an incident feature's codes."""
+    return {"category_label": _INCIDENT_LABELS.get(p["category"])}
+
+
+def finding_labels(p: dict) -> dict:
+    """Swedish labels of a finding feature's codes."""
+    return {"category_label": _FINDING_LABELS.get(p["category"]),
+            "status_label": FINDING_STATUSES.get(p["status"] or "")}
+
+
+def site_labels(p: dict) -> dict:
+    """Swedish label of a site feature's status."""
+    return {"status_label": SITE_STATUSES.get(p["status"] or "")}
+
+
+def stadsdelar_with_areas(frame: gpd.GeoDataFrame, catalogue: AreaCatalogue
+                          ) -> gpd.GeoDataFrame:
+    """Stadsdelar rows with the code and name of their current stadsdelsområde."""
+    extra = catalogue.stadsdelar.set_index("code")
+    return frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),
+                        sdo_name=frame["code"].map(extra["sdo_name"]))
+
+
 @bp.get("/incidents")
 def incidents():
     """Incident points (GeoJSON), paged; what a role sees is in the module docstring."""
     flt = request_filter("incidents")
-    user = current_user()
-    store = get_store()
-    where: dict[str, object] = {}
-    restricted = None
-    if privacy.sees_sensitive_points(user):
-        fields = INCIDENT_FULL_FIELDS
-        categories = flt.categories
-    else:
-        fields = INCIDENT_PUBLIC_FIELDS
-        privacy.counted_categories(user, flt.category)  # a named sensitive code: 403
-        categories = privacy.point_categories(user, flt.categories)
-        where["precision"] = privacy.POINT_PRECISIONS
-        restricted = ("Sexualbrott och våld i nära relation, och händelser utan känt läge "
-                      "(stadsdel/kommun), visas bara som aggregat för din roll: de känsliga "
-                      "kategorierna bara som en summa per stadsdelsområde.")
-    query = flt.incident_query(categories=categories, where=where, paged=True)
+    access = incident_access(current_user(), flt)
+    query = flt.incident_query(categories=access.categories, where=access.where, paged=True)
     # events known only to a stadsdel or the city: no point, for every role
-    frame = unplaced_without_points(read_page(store, "incidents", query))
-    collection = feature_collection(
-        frame, fields, extra=lambda p: {"category_label": _INCIDENT_LABELS.get(p["category"])})
-    collection["restricted"] = restricted
+    frame = read_incidents(get_store(), query)
+    collection = feature_collection(frame, access.fields, extra=incident_labels)
+    collection["restricted"] = access.restricted
     if flt.period is not None:
         collection["period"], collection["period_label"] = flt.period.code, flt.period.label
     return _geojson(_paged(collection, flt, len(frame), "api.incidents"))
@@ -297,29 +353,19 @@ def layer(layer: str):
     flt = request_filter(layer)
     catalogue = area_catalogue(store)
     if layer == "findings":
-        user = current_user()
-        if user is None:
-            fields = FINDING_PUBLIC_FIELDS
-        elif user.can("handläggare"):
-            fields = (*FINDING_FIELDS, "created_by", "created_at")
-        else:
-            fields = FINDING_FIELDS
+        fields = finding_fields(current_user())
         query = flt.layer_query(paged=True)
         places: dict[str, dict] = {}
 
         def labels(p: dict) -> dict:
-            return {"category_label": _FINDING_LABELS.get(p["category"]),
-                    "status_label": FINDING_STATUSES.get(p["status"] or ""),
-                    "place": places.get(p["id"])}
+            return {**finding_labels(p), "place": places.get(p["id"])}
     elif layer == "sites":
         fields = SITE_FIELDS
         query = flt.with_(stadsdel=None, categories=None).layer_query(paged=True)
-
-        def labels(p: dict) -> dict:
-            return {"status_label": SITE_STATUSES.get(p["status"] or "")}
+        labels = site_labels
     else:
         fields = STADSDEL_FIELDS if layer == "stadsdelar" else AREA_FIELDS
-        query = _reference_query(layer, flt, catalogue)
+        query = reference_query(layer, flt, catalogue)
 
         def labels(p: dict) -> dict:
             return {}
@@ -329,9 +375,7 @@ def layer(layer: str):
         places.update(zip(frame["id"], (p.as_json() for p in describe_findings(
             store, frame, catalogue.stadsdel_names)), strict=True))
     if layer == "stadsdelar":
-        extra = catalogue.stadsdelar.set_index("code")
-        frame = frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),
-                             sdo_name=frame["code"].map(extra["sdo_name"]))
+        frame = stadsdelar_with_areas(frame, catalogue)
     if layer == "sites" and "sites" in current_app.blueprints:
         # before/after figures and the page of each site for the popups (mapapp/sites.py)
         from mapapp.sites import popup_extra
@@ -341,7 +385,7 @@ def layer(layer: str):
     return _geojson(_paged(collection, flt, len(frame), "api.layer", layer=layer))
 
 
-def _reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
+def reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
     """Query for stadsdelar / stadsdelsområden: bbox, ``sdn``, ``division``."""
     where: dict[str, object] = {}
     if layer == "stadsdelar":

@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, jsonify, render_template, request
 from markupsafe import escape
 
 from layers.emerging import emerging_for_store
+from layers.filters import FilterError
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from layers.priority import (
     PriorityResult,
@@ -97,24 +98,27 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
     return group
 
 
-class _BadParameter(ValueError):
-    def __init__(self, message: str, parameter: str) -> None:
-        super().__init__(message)
-        self.message, self.parameter = message, parameter
+class _BadParameter(FilterError):
+    """A malformed ``sdn``, ``period`` or ``limit`` (message and parameter name)."""
+
+
+def sdn_and_period(sdn_text: str, period_text: str) -> tuple[str | None, Period | None]:
+    """Read a stadsdelsområde and a period as the ranking takes them (empty: None);
+    raises a FilterError naming ``sdn`` or ``period``."""
+    try:
+        sdn = resolve_sdn(sdn_text.strip()) if sdn_text.strip() else None
+    except ValueError as exc:
+        raise _BadParameter(str(exc), "sdn") from None
+    try:
+        period = parse_period(period_text.strip()) if period_text.strip() else None
+    except PeriodError as exc:
+        raise _BadParameter(str(exc), "period") from None
+    return sdn, period
 
 
 def _parameters() -> tuple[str | None, Period | None, int | None]:
     """``sdn``, ``period`` and ``limit`` of the request (raises _BadParameter)."""
-    sdn_text = (request.args.get("sdn") or "").strip()
-    try:
-        sdn = resolve_sdn(sdn_text) if sdn_text else None
-    except ValueError as exc:
-        raise _BadParameter(str(exc), "sdn") from None
-    period_text = (request.args.get("period") or "").strip()
-    try:
-        period = parse_period(period_text) if period_text else None
-    except PeriodError as exc:
-        raise _BadParameter(str(exc), "period") from None
+    sdn, period = sdn_and_period(request.args.get("sdn") or "", request.args.get("period") or "")
     limit_text = (request.args.get("limit") or "").strip()
     limit = None
     if limit_text:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -55,6 +56,7 @@ from layers.privacy import suppress
 from layers.protocol import ProtocolError, build_protocol, file_name, owner_choices
 from layers.readers import FORMATS
 from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
+from layers.store.base import Store
 from mapapp import csrf
 from mapapp.access import may_write, require_write
 from mapapp.api import latest_data_year, suppress_below
@@ -371,6 +373,23 @@ def lighting():
 # --- the API ----------------------------------------------------------------------------------
 
 
+def walks_features(store: Store, sdo: tuple[str, ...] = ()
+                   ) -> tuple[gpd.GeoDataFrame, Callable[[dict], dict]]:
+    """Every walk (newest first) as rows with their route (EPSG:3011, None without one),
+    and the ``extra`` that adds each feature's participants by group and page URL."""
+    overview = core.walks_overview(store, sdo=sdo)
+    routes = core.routes_of(store)
+    frame = gpd.GeoDataFrame(overview.drop(columns=["groups", "label"]),
+                             geometry=[routes.get(i) for i in overview["id"]], crs=STORE_EPSG)
+    groups = dict(zip(overview["id"], overview["groups"], strict=True))
+
+    def extra(p: dict) -> dict:
+        return {"participants_by_group": groups.get(p["id"], {}),
+                "url": url_for("walks.show_walk", walk_id=p["id"], _external=True)}
+
+    return frame, extra
+
+
 @bp.get("/api/walks")
 @role_required("läsare")
 def api_list():
@@ -379,15 +398,8 @@ def api_list():
     For läsare and above, like the walk pages: organisers, participants and routes
     are not public (anonymous callers get 401; the public map does not use it).
     """
-    store = get_store()
-    overview = core.walks_overview(store)
-    routes = core.routes_of(store)
-    frame = gpd.GeoDataFrame(overview.drop(columns=["groups", "label"]),
-                             geometry=[routes.get(i) for i in overview["id"]], crs=STORE_EPSG)
-    groups = dict(zip(overview["id"], overview["groups"], strict=True))
-    collection = feature_collection(frame, API_FIELDS, extra=lambda p: {
-        "participants_by_group": groups.get(p["id"], {}),
-        "url": url_for("walks.show_walk", walk_id=p["id"], _external=True)})
+    frame, extra = walks_features(get_store())
+    collection = feature_collection(frame, API_FIELDS, extra=extra)
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response

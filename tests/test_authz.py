@@ -104,6 +104,14 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("walks.lighting", "GET"): ("läsare", False),
     ("walks.api_list", "GET"): ("läsare", False),
     ("walks.api_create", "POST"): ("inventerare", False),
+    # OGC API Features: reads only, every role gets what /api/* gives it (test_ogc.py)
+    ("ogc.landing", "GET"): (None, False),
+    ("ogc.conformance", "GET"): (None, False),
+    ("ogc.openapi", "GET"): (None, False),
+    ("ogc.collections", "GET"): (None, False),
+    ("ogc.collection", "GET"): (None, False),
+    ("ogc.items", "GET"): (None, False),
+    ("ogc.item", "GET"): (None, False),
 }
 
 #: Objects outside Järva in the demo data.
@@ -196,6 +204,9 @@ class World:
             "walks.edit_walk": {"walk_id": self.walk},
             "walks.delete_walk": {"walk_id": self.copy_of("walks", self.walk)},
             "walks.protocol": {"walk_id": self.walk, "fmt": "html"},
+            "ogc.collection": {"collection_id": "sites"},
+            "ogc.items": {"collection_id": "sites"},
+            "ogc.item": {"collection_id": "sites", "fid": SITE},
         }.get(endpoint, {})
 
 

@@ -722,3 +722,33 @@ def test_delete_with_expect_and_rows_is_one_transaction(any_store: Store):
     assert any_store.read("findings")["id"].tolist() == ["r0", "r2"]
     kept = any_store.read("finding_history")
     assert kept[["id", "action"]].values.tolist() == [["h1", "delete"]]
+
+
+def test_pages_in_time_order_hold_each_row_once_when_times_tie(any_store: Store):
+    frame = query_frame()
+    # three distinct times for 60 rows: pages must break the ties the same way each time
+    frame["occurred_at"] = [T0 + pd.Timedelta(hours=k % 3) for k in range(len(frame))]
+    any_store.write({"incidents": frame.sample(frac=1, random_state=7).reset_index(drop=True)})
+    seen: list[str] = []
+    # a condition on an indexed column, so the planner may sort instead of walking time order
+    where = {"category": ("ran", "hot", "stold", "klotter", "brand")}
+    for offset in range(0, len(frame), 7):
+        page = any_store.read("incidents", Query(order_by="occurred_at", where=where, limit=7,
+                                                 offset=offset))
+        seen += page["id"].tolist()
+    assert len(seen) == len(set(seen)) == len(frame)
+    times = any_store.read("incidents", Query(order_by="occurred_at"))["occurred_at"]
+    assert times.is_monotonic_increasing
+
+
+def test_extent_of_a_layer(any_store: Store):
+    empty = any_store.extent("incidents")
+    assert empty.bbox is None and empty.times is None
+    frame = query_frame()
+    any_store.write({"incidents": frame})
+    extent = any_store.extent("incidents")
+    assert extent.bbox == pytest.approx(tuple(frame.total_bounds), abs=0.01)
+    first, last = extent.times
+    assert pd.Timestamp(first) == frame["occurred_at"].min()
+    assert pd.Timestamp(last) == frame["occurred_at"].max()
+    assert any_store.extent("sites").bbox is None

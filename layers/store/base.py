@@ -59,6 +59,15 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Extent:
+    """Where and when a layer's rows lie: a bbox in the store CRS and the first and last
+    value of its time field (each None when unknown or empty)."""
+
+    bbox: tuple[float, float, float, float] | None
+    times: tuple[dt.datetime, dt.datetime] | None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """What one write did: rows inserted, rows already stored (same id)."""
 
@@ -152,6 +161,22 @@ class Store(ABC):
         reads only committed state and never waits for a writer, so a running
         (uncommitted) import neither blocks it nor changes it.
         """
+
+    def extent(self, layer: str) -> Extent:
+        """The layer's bounding box (store CRS) and first/last time (None when empty).
+
+        This generic version reads the whole layer; backends answer from their indexes.
+        """
+        frame = self.read(layer)
+        schema = schema_of(layer)
+        bbox = None
+        if isinstance(frame, gpd.GeoDataFrame) and len(frame) and frame.geometry.notna().any():
+            bbox = tuple(float(v) for v in frame.total_bounds)
+        times = None
+        if schema.time_field and len(frame) and frame[schema.time_field].notna().any():
+            column = frame[schema.time_field]
+            times = (column.min(), column.max())
+        return Extent(bbox, times)  # type: ignore[arg-type]
 
     @abstractmethod
     def ping(self) -> bool:

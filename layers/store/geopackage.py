@@ -37,6 +37,7 @@ from layers.schema import (
 )
 from layers.store.base import (
     DEFAULT_BUSY_TIMEOUT,
+    Extent,
     Query,
     Store,
     StoreBusy,
@@ -623,7 +624,9 @@ class GeoPackageStore(Store):
         names = [f'"{f.name}"' for f in schema.fields]
         if schema.geometry_type:
             names.append(GEOM)
-        order = f' ORDER BY "{query.order_by}"' if query and query.order_by else " ORDER BY fid"
+        # fid breaks ties, so pages of equal times never overlap (PostGIS does the same)
+        order = f' ORDER BY "{query.order_by}", fid' if query and query.order_by \
+            else " ORDER BY fid"
         sql = f'SELECT {", ".join(names)} FROM "{layer}"{where}{order}'
         if query and (query.limit is not None or query.offset):
             sql += " LIMIT ? OFFSET ?"
@@ -643,6 +646,25 @@ class GeoPackageStore(Store):
         schema = schema_of(layer)
         where, params = self._where(schema, query)
         return self.conn.execute(f'SELECT count(*) FROM "{layer}"{where}', params).fetchone()[0]
+
+    def extent(self, layer):
+        """From gpkg_contents (kept by every write) and the time field's index."""
+        schema = schema_of(layer)
+        if not schema.geometry_type:
+            return super().extent(layer)
+        row = self.conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                                "WHERE table_name = ?", (layer,)).fetchone()
+        empty = self.conn.execute(f'SELECT 1 FROM "{layer}" LIMIT 1').fetchone() is None
+        bbox = None if empty or row is None or None in row else tuple(float(v) for v in row)
+        times = None
+        if schema.time_field and not empty:
+            first, last = self.conn.execute(
+                f'SELECT min("{schema.time_field}"), max("{schema.time_field}") '
+                f'FROM "{layer}"').fetchone()
+            if first is not None:
+                decoded = _from_sql_column([first, last], "datetime")
+                times = (decoded.iloc[0], decoded.iloc[1])
+        return Extent(bbox, times)
 
     def ping(self):
         try:
