@@ -32,7 +32,7 @@ NAV_ITEMS = [
     ("walks.lighting", "Belysning", None),
     ("briefs.index", "Lägesbilder", None),
     ("briefs.city", "Stadsöversikt", None),
-    ("auth.sessions", "Inloggningar", "admin"),
+    ("admin.users", "Administration", "admin"),
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ def create_app(test_config: dict[str, Any] | None = None, *,
 
     app.register_blueprint(sites.bp)
     app.register_blueprint(walks.bp)
+
+    from mapapp import admin
+
+    app.register_blueprint(admin.bp)
 
     from mapapp.cli import cli
 

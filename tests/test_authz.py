@@ -96,6 +96,14 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("walks.lighting", "GET"): ("läsare", False),
     ("walks.api_list", "GET"): ("läsare", False),
     ("walks.api_create", "POST"): ("inventerare", False),
+    ("admin.users", "GET"): ("admin", False),
+    ("admin.change_role", "POST"): ("admin", False),
+    ("admin.change_active", "POST"): ("admin", False),
+    ("admin.change_password", "POST"): ("admin", False),
+    ("admin.tokens", "GET"): ("admin", False),
+    ("admin.create_token", "POST"): ("admin", False),
+    ("admin.revoke", "POST"): ("admin", False),
+    ("admin.audit_log", "GET"): ("admin", False),
 }
 
 #: Objects outside Järva in the demo data.
@@ -186,6 +194,13 @@ class World:
             "walks.edit_walk": {"walk_id": self.walk},
             "walks.delete_walk": {"walk_id": self.copy_of("walks", self.walk)},
             "walks.protocol": {"walk_id": self.walk, "fmt": "html"},
+            # the matrix's empty forms change nothing: no role, no password, no such token
+            "admin.change_role": {"name": "u-läsare"},
+            "admin.change_active": {"name": "u-admin"},
+            "admin.change_password": {"name": "u-läsare"},
+            "admin.tokens": {"name": "u-läsare"},
+            "admin.create_token": {"name": "u-läsare"},
+            "admin.revoke": {"token_id": "ffffffffffff"},
         }.get(endpoint, {})
 
 
