@@ -105,6 +105,16 @@ def check(store: Store) -> None:
         "först); `trygghetskartan migrate --dry-run` visar vad som ändras.")
 
 
+def checked(store: Store) -> Store:
+    """Return ``store`` when its version is the code's; else close it and raise."""
+    try:
+        check(store)
+    except StoreError:
+        store.close()
+        raise
+    return store
+
+
 def migrate(store: Store, backup_dir: Path | None, *, dry_run: bool = False) -> Plan:
     """Upgrade ``store`` to the code's version; return the plan that was carried out.
 

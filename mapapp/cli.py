@@ -41,14 +41,9 @@ def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
     store = open_store(location)
     if not create:
         return store
-    from layers.migrate import check
+    from layers.migrate import checked
 
-    try:
-        check(store)
-    except StoreError:
-        store.close()
-        raise
-    if not store.is_initialized():
+    if not checked(store).is_initialized():
         from layers.reference import load_reference
 
         store.initialize()

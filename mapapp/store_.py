@@ -7,7 +7,7 @@ import logging
 from flask import Flask, current_app
 
 from layers.errors import StoreError
-from layers.migrate import StoreVersionError, check
+from layers.migrate import StoreVersionError, check, checked
 from layers.store import Store, open_store, store_location
 from layers.store.base import DEFAULT_BUSY_TIMEOUT
 
@@ -33,12 +33,7 @@ def get_store() -> Store:
         store = open_store(location_for(current_app),
                            busy_timeout=float(config["STORE_BUSY_TIMEOUT"]),
                            statement_timeout=config.get("STORE_STATEMENT_TIMEOUT") or None)
-        try:
-            check(store)
-        except StoreError:
-            store.close()
-            raise
-        if not store.is_initialized():
+        if not checked(store).is_initialized():
             from layers.reference import load_reference
 
             store.initialize()

@@ -226,6 +226,17 @@ class Store(ABC):
                 entries.append(entry)
         return entries
 
+    def _write_audit(self, conn: object, entries: list[pd.DataFrame | None]) -> None:
+        """Write audit log entries in the caller's transaction ``conn``.
+
+        Uses the backend's ``_write_frames(conn, layers, replace, results)``, the
+        insert step every backend's :meth:`write` runs inside its transaction.
+        """
+        entries = [e for e in entries if e is not None]
+        if entries:
+            self._write_frames(conn, {"audit_log": pd.concat(entries, ignore_index=True)},
+                               set(), {})
+
     def _audit_rows(self, layer: str, ids: Iterable[object]) -> pd.DataFrame | None:
         """The current rows of an audited layer with these ids (None: not audited)."""
         ids = [str(i) for i in ids]

@@ -309,12 +309,7 @@ class GeoPackageStore(Store):
         (WAL): they see the last committed state until the COMMIT.
         """
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise StoreBusy() from exc
-            raise
+        _begin_immediate(conn)
         started = time.perf_counter()
         try:
             yield conn
@@ -395,12 +390,7 @@ class GeoPackageStore(Store):
         lock = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
         try:
             lock.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            try:
-                lock.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    raise StoreBusy() from exc
-                raise
+            _begin_immediate(lock)
             # copied by a second connection: a reader, which WAL lets through the lock
             reader, target = sqlite3.connect(self.path), sqlite3.connect(work)
             try:
@@ -499,14 +489,6 @@ class GeoPackageStore(Store):
                 conn.execute("DETACH DATABASE stage")
                 conn.execute(f"PRAGMA cache_size = {cache_size:d}")
         return results
-
-    def _write_audit(self, conn: sqlite3.Connection,
-                     entries: list[pd.DataFrame | None]) -> None:
-        """Write audit log entries in the caller's transaction."""
-        entries = [e for e in entries if e is not None]
-        if entries:
-            self._write_frames(conn, {"audit_log": pd.concat(entries, ignore_index=True)},
-                               set(), {})
 
     def _stage(self, conn: sqlite3.Connection, schema: LayerSchema,
                frame: pd.DataFrame) -> _Staged:
@@ -1131,6 +1113,16 @@ def _touch(conn: sqlite3.Connection, table: str) -> None:
         "UPDATE gpkg_contents SET last_change = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
         "strftime('%Y-%m-%dT%H:%M:%fZ', last_change, '+0.001 seconds')) WHERE table_name = ?",
         (table,))
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock (waiting up to the busy timeout), else StoreBusy."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreBusy() from exc
+        raise
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -426,14 +426,6 @@ class PostGISStore(Store):
                 self._touch(conn, name)
             results[name] = WriteResult(inserted=inserted, unchanged=len(frame) - inserted)
 
-    def _write_audit(self, conn: psycopg.Connection,
-                     entries: list[pd.DataFrame | None]) -> None:
-        """Write audit log entries in the caller's transaction."""
-        entries = [e for e in entries if e is not None]
-        if entries:
-            self._write_frames(conn, {"audit_log": pd.concat(entries, ignore_index=True)},
-                               set(), {})
-
     def _touch(self, conn: psycopg.Connection, table: str) -> None:
         """Bump the table's version in ``store_contents`` (in the caller's transaction)."""
         if self._contents_exist():
