@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from infra import require_or_skip
 from test_store_contract import sample_frame
 
 from layers import audit
@@ -126,8 +127,8 @@ def test_postgis_backup_then_restore_into_an_empty_database(postgis_schema_url: 
     """pg_dump of the store's tables, the schema emptied, pg_restore: the same rows."""
     import psycopg
 
-    if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump (postgresql-client) is not installed")
+    require_or_skip("pg_dump and pg_restore (apt-get install postgresql-client)",
+                    shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None)
     store = open_store(postgis_schema_url)
     store.initialize()
     frames = {name: sample_frame(name, n=3) for name in

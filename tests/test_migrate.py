@@ -71,6 +71,16 @@ def test_old_store_is_version_1_and_refused(old_dir: Path):
     assert result.exit_code == 1 and "trygghetskartan migrate" in result.output
 
 
+def test_an_old_store_swapped_in_under_a_running_app_gets_503(data_dir: Path):
+    app = make_test_app(data_dir)  # built on a current store
+    shutil.copy(FIXTURE / "trygghetskartan.gpkg", data_dir / "trygghetskartan.gpkg")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "trygghetskartan migrate" in response.get_data(as_text=True)
+    response = app.test_client().get("/api/findings")
+    assert response.status_code == 503 and "migrate" in response.get_json()["error"]
+
+
 def test_migrate_keeps_every_row_of_every_layer(old_dir: Path):
     gpkg = old_dir / "trygghetskartan.gpkg"
     before = raw_rows(gpkg)
