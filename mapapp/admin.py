@@ -63,6 +63,27 @@ def users():
     return render_template("admin/users.html", rows=rows.to_dict("records"), roles=list(ROLES))
 
 
+@bp.post("/users")
+@role_required(ADMIN)
+def create_user():
+    """Create a user from the form (name, role, password, optional area and name)."""
+    from layers.users import add_user, resolve_sdo
+
+    require_write(ADMIN)
+    form = request.form
+    name = (form.get("name") or "").strip()
+    store = get_store()
+    try:
+        sdo = resolve_sdo(store, form["sdo"]) if form.get("sdo", "").strip() else None
+        add_user(store, name, form.get("role", ""), form.get("password", ""), sdo_code=sdo,
+                 display_name=(form.get("display_name") or "").strip() or None)
+    except UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users")), 303
+    flash(f"Användaren {name} skapad med rollen {form.get('role')}.", "success")
+    return redirect(url_for("admin.users")), 303
+
+
 @bp.post("/users/<name>/role")
 @role_required(ADMIN)
 def change_role(name: str):

@@ -97,6 +97,7 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("walks.api_list", "GET"): ("läsare", False),
     ("walks.api_create", "POST"): ("inventerare", False),
     ("admin.users", "GET"): ("admin", False),
+    ("admin.create_user", "POST"): ("admin", False),
     ("admin.change_role", "POST"): ("admin", False),
     ("admin.change_active", "POST"): ("admin", False),
     ("admin.change_password", "POST"): ("admin", False),

@@ -135,3 +135,14 @@ def test_admin_page_disables_a_user_and_their_sessions_end(data_dir: Path):
     assert anna.post("/admin/users/nobody/active",
                      data={"csrf_token": token, "active": "0"}).status_code == 404
     assert bertil.get("/admin/users").status_code == 302
+    # a new user from the admin page, bound to an area given by name
+    assert anna.post("/admin/users", data={
+        "csrf_token": token, "name": "cecilia", "role": "handläggare", "sdo": "Järva",
+        "password": "kort"}).status_code == 303
+    assert "minst 8 tecken" in anna.get("/admin/users").get_data(as_text=True)
+    assert anna.post("/admin/users", data={
+        "csrf_token": token, "name": "cecilia", "role": "handläggare", "sdo": "Järva",
+        "display_name": "Cecilia C", "password": "langt-losen"}).status_code == 303
+    assert signed_in(data_dir, "cecilia", "langt-losen")[1].status_code == 302
+    listing = run(data_dir, "users", "list").output
+    assert "cecilia" in listing and "jarva" in listing
