@@ -126,6 +126,8 @@ def test_admin_page_disables_a_user_and_their_sessions_end(data_dir: Path):
     bertil, _ = signed_in(data_dir, "bertil")
     page = anna.get("/admin/users").get_data(as_text=True)
     assert 'data-user="bertil"' in page and "Stäng av" in page
+    assert "<title>Användare – Trygghetskartan</title>" in page
+    assert page.count('id="new-user-form"') == 1
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert anna.post("/admin/users/bertil/active", data={"active": "0"}).status_code == 400
     assert anna.post("/admin/users/bertil/active",
