@@ -12,6 +12,7 @@ import logging
 
 import pandas as pd
 
+from layers import audit
 from layers.importer import district_index, join_layer
 from layers.reference import load_reference
 from layers.schema import FINDINGS, INCIDENTS, LOCAL_TZ, SENSITIVE_CODES, SITES, STRATEGIC_CODES
@@ -105,8 +106,10 @@ def load_demo(store: Store, seed: int | None = None, n_incidents: int | None = N
             "report": "Demodata",
         }])}
 
-    results = store.write({"sites": sites, "walks": data.walks, "incidents": incidents,
-                           "findings": findings, "finding_history": history}, then=log)
+    # generated data, not anyone's edits: thousands of entries would bury the real ones
+    with audit.paused():
+        results = store.write({"sites": sites, "walks": data.walks, "incidents": incidents,
+                               "findings": findings, "finding_history": history}, then=log)
     lines = ["DEMODATA (påhittade händelser, inte verkliga) i " + repr(store)]
     labels = {"incidents": "händelser", "findings": "fynd", "sites": "platssamverkansplatser",
               "walks": "trygghetsvandringar"}

@@ -629,8 +629,38 @@ WALK_PARTICIPANTS = LayerSchema(
     ),
 )
 
+#: Who created, changed or deleted a finding, site, measure, walk, user or token, when,
+#: and the values before and after (JSON objects; see :mod:`layers.audit`).
+AUDIT_LOG = LayerSchema(
+    name="audit_log",
+    label="ändringslogg",
+    geometry_type="",
+    time_field="at",
+    fields=(
+        Field("id", "str", "id", required=True),
+        Field("at", "datetime", "tidpunkt", required=True),
+        Field("user_id", "str", "användare"),
+        # finding, site, measure, walk, user, token (layers.audit.KINDS)
+        Field("kind", "str", "slag", required=True),
+        Field("object_id", "str", "objekt", required=True),
+        # create, update, delete
+        Field("action", "str", "händelse", required=True),
+        Field("old_values", "str", "före (JSON)"),
+        Field("new_values", "str", "efter (JSON)"),
+    ),
+)
+
 #: Every table without geometry that the store keeps.
 ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, API_TOKENS,
                                         SESSIONS, LOGIN_ATTEMPTS,
                                         BRIEF_TEXTS, FINDING_HISTORY, NOTIFY_OUTBOX,
-                                        SITE_MEASURES, SITE_ACTIVITY_LOG, WALK_PARTICIPANTS)}
+                                        SITE_MEASURES, SITE_ACTIVITY_LOG, WALK_PARTICIPANTS,
+                                        AUDIT_LOG)}
+
+#: The version of the stored schema this code reads and writes. A store keeps its
+#: version (``store_meta``); a store made before versions existed (release 0.1.0) is
+#: version 1. ``trygghetskartan migrate`` upgrades an older store
+#: (:mod:`layers.migrate` lists the steps); the app refuses to open a newer one.
+#: A new nullable column or a new table needs no new version (``initialize`` adds
+#: them); a change that must rewrite stored rows does.
+SCHEMA_VERSION = 2

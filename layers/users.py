@@ -145,11 +145,43 @@ def set_password(store: Store, name: str, password: str) -> int:
     return end_user_sessions(store, name)
 
 
+def _refuse_last_admin(store: Store, name: str) -> None:
+    """Refuse a change that would leave no active admin (nobody could manage users)."""
+    rows = store.read("users", Query(where={"role": "admin"}))
+    others = [r for _, r in rows.iterrows() if r["id"] != name and not _inactive(r)]
+    if not others and name in set(rows["id"]):
+        raise UserError(f"{name} är den enda aktiva administratören: ge någon annan rollen "
+                        "admin först.")
+
+
 def set_active(store: Store, name: str, active: bool) -> int:
-    """Enable or disable a user; disabling ends their sessions (return how many)."""
+    """Enable or disable a user; disabling ends their sessions (return how many).
+
+    A disabled user cannot log in and their API tokens stop working.
+    """
     _stored_user(store, name)
+    if not active:
+        _refuse_last_admin(store, name)
     store.update("users", name, {"active": active})
     return 0 if active else end_user_sessions(store, name)
+
+
+def set_role(store: Store, name: str, role: str) -> None:
+    """Give a user another role (it counts from their next request)."""
+    if role not in ROLES:
+        raise UserError(f"Okänd roll '{role}'. Roller: {', '.join(ROLES)}.")
+    row = _stored_user(store, name)
+    if row["role"] == "admin" and role != "admin":
+        _refuse_last_admin(store, name)
+    store.update("users", name, {"role": role})
+
+
+def list_users(store: Store) -> pd.DataFrame:
+    """Every user, active or not, by name: ``id``, ``role``, ``sdo_code``,
+    ``display_name``, ``active`` (missing counts as active), ``created_at``."""
+    rows = store.read("users").drop(columns=["password_hash"])
+    rows["active"] = rows["active"].fillna(True).astype(bool)
+    return rows.sort_values("id").reset_index(drop=True)
 
 
 # --- API tokens ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from layers.migrate import StoreVersionError
 from layers.store.base import StoreBusy
 from mapapp import store_
 
@@ -31,14 +32,19 @@ NAV_ITEMS = [
     ("walks.lighting", "Belysning", None),
     ("briefs.index", "Lägesbilder", None),
     ("briefs.city", "Stadsöversikt", None),
-    ("auth.sessions", "Inloggningar", "admin"),
+    ("admin.users", "Administration", "admin"),
 ]
 
 LOGGER = logging.getLogger(__name__)
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create and configure the app."""
+def create_app(test_config: dict[str, Any] | None = None, *,
+               check_store: bool = True) -> Flask:
+    """Create and configure the app.
+
+    With ``check_store``, an existing store of another schema version is refused
+    (:class:`layers.migrate.StoreVersionError`, in Swedish: migrate it first).
+    """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("TRYGGHETSKARTAN_SECRET_KEY", ""),
@@ -78,6 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     store_.init_app(app)
+    if check_store:
+        store_.check_version(app)
     csrf.init_app(app)
     _register_page_helpers(app)
 
@@ -112,6 +120,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mapapp import ogc
 
     app.register_blueprint(ogc.bp)
+
+    from mapapp import admin
+
+    app.register_blueprint(admin.bp)
 
     from mapapp.cli import cli
 
@@ -179,6 +191,11 @@ def _register_page_helpers(app: Flask) -> None:
         response = app.make_response((response, status))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.errorhandler(StoreVersionError)
+    def store_version(exc: StoreVersionError):
+        # the store must be migrated (or the code upgraded) before it is used
+        return error_page(503, "Lagret behöver uppgraderas", str(exc))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):

@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 
+from layers import audit
 from layers import sessions as server_sessions
 from layers.throttle import Policy, locked_for, record_failure
 from layers.users import (
@@ -75,6 +76,7 @@ def load_user():
     """
     g.user = None
     g.via_token = False
+    audit.set_actor(None)
     if request.endpoint == "static":
         return None
     header = request.headers.get("Authorization", "")
@@ -85,6 +87,7 @@ def load_user():
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response, 401
         g.user, g.via_token = user, True
+        audit.set_actor(user.name)
         return None
     token = session.get(SESSION_KEY)
     if token:
@@ -93,6 +96,9 @@ def load_user():
         g.user = get_user(store, name) if name else None
         if g.user is None:
             session.pop(SESSION_KEY, None)
+        else:
+            # the store logs changes to findings, sites, users… in this user's name
+            audit.set_actor(g.user.name)
     return None
 
 

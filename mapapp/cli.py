@@ -27,14 +27,23 @@ WALK_LAYERS = ("walk", "walks")
 def _default_dir() -> str:
     from mapapp import create_app
 
-    return create_app().instance_path
+    # the store is not checked here: `migrate` must reach an old one
+    return create_app(check_store=False).instance_path
 
 
 def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
-    """Open the store the way every verb does, initialising it when asked."""
+    """Open the store the way every verb does, initialising it when asked.
+
+    With ``create``, a store whose schema version is not the code's is refused
+    (StoreVersionError: run ``migrate``, or newer code).
+    """
     location = store_location(data_dir, None if data_dir else _default_dir())
     store = open_store(location)
-    if create and not store.is_initialized():
+    if not create:
+        return store
+    from layers.migrate import checked
+
+    if not checked(store).is_initialized():
         from layers.reference import load_reference
 
         store.initialize()
@@ -42,8 +51,14 @@ def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
     return store
 
 
-def with_store(fn):
-    """Add ``--data-dir`` to a verb and pass it the opened store."""
+def with_store(fn=None, *, create: bool = True):
+    """Add ``--data-dir`` to a verb and pass it the opened store.
+
+    ``create=False``: open the store as it is (no initialisation, no version check),
+    for ``migrate``, ``backup`` and ``restore``.
+    """
+    if fn is None:
+        return functools.partial(with_store, create=create)
 
     @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                   help="Mapp med GeoPackage-databasen (annars TRYGGHETSKARTAN_DATABASE, "
@@ -51,7 +66,7 @@ def with_store(fn):
     @functools.wraps(fn)
     def wrapper(*args, data_dir=None, **kwargs):
         try:
-            store = open_cli_store(data_dir)
+            store = open_cli_store(data_dir, create=create)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         try:
@@ -67,8 +82,14 @@ def with_store(fn):
 @click.option("-v", "--verbose", is_flag=True, help="Skriv mer om vad som händer.")
 def cli(verbose: bool) -> None:
     """Trygghetskartan: karta och analys för situationell brottsprevention."""
+    import getpass
+
+    from layers import audit
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # changes made from the command line are logged in the name of the OS user
+    audit.set_actor(f"{getpass.getuser()} (kommandorad)")
 
 
 @cli.command()
@@ -183,11 +204,23 @@ def export(store: Store, layer: str, file: str) -> None:
                                            "(aldrig i drift).")
 def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool) -> None:
     """Starta webbappen (waitress, en WSGI-server för drift)."""
+    from layers.migrate import check
     from mapapp import create_app
 
     app = create_app()
     if data_dir:
         app.config["DATA_DIR"] = data_dir
+    # refuse a store of another schema version before serving anything
+    from mapapp.store_ import location_for
+
+    try:
+        store = open_store(location_for(app))
+        try:
+            check(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"Trygghetskartan på http://{host}:{port}/  (avsluta med Ctrl+C)")
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
@@ -233,6 +266,108 @@ def notify(loop: bool, interval: float | None, data_dir: str | None) -> None:
         if not loop:
             return
         time.sleep(wait)
+
+
+def _data_base(data_dir: str | None) -> Path:
+    """The data folder: the GeoPackage's folder, else (PostGIS) the instance folder."""
+    location = store_location(data_dir, None if data_dir else _default_dir())
+    if "://" in location:
+        return Path(_default_dir())
+    path = Path(location)
+    return path.parent if path.suffix.lower() == ".gpkg" else path
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Visa bara vad som skulle ändras.")
+@click.option("--backup-dir", type=click.Path(file_okay=False), default=None,
+              help="Mapp för säkerhetskopian som görs först (standard: backups/ i datamappen).")
+@click.option("--no-backup", is_flag=True,
+              help="Hoppa över säkerhetskopian (bara om du nyss gjort en själv).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Mapp med GeoPackage-databasen.")
+def migrate(dry_run: bool, backup_dir: str | None, no_backup: bool,
+            data_dir: str | None) -> None:
+    """Uppgradera lagrets schema till programmets version (säkerhetskopia först).
+
+    Allt eller inget: PostGIS i en transaktion, GeoPackage på en kopia som byts in
+    när alla steg lyckats. Stoppa webbappen först. Avslutas med 0 när lagret är
+    aktuellt (eller --dry-run), 1 när det inte går.
+    """
+    from layers.migrate import migrate as run_migration
+    from layers.migrate import plan
+
+    try:
+        store = open_cli_store(data_dir, create=False)
+        try:
+            todo = plan(store)
+            click.echo(todo.describe())
+            if todo.current > todo.target:
+                sys.exit(1)
+            if dry_run or not todo.needed:
+                return
+            folder = None if no_backup else Path(backup_dir or _data_base(data_dir) / "backups")
+            run_migration(store, folder)
+        finally:
+            store.close()
+    except StoreError as exc:
+        click.echo(f"Fel: {exc}\nLagret är oförändrat.", err=True)
+        sys.exit(1)
+    if folder is not None:
+        click.echo(f"Säkerhetskopia gjord i {folder}.")
+    click.echo(f"Klart: lagret har nu schemaversion {todo.target}.")
+
+
+@cli.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Mapp med GeoPackage-databasen.")
+def backup_(directory: str, data_dir: str | None) -> None:
+    """Säkerhetskopiera lagret (och fotona) till en ny mapp i DIRECTORY.
+
+    GeoPackage: SQLites online-backup (appen kan vara igång). PostGIS: pg_dump.
+    """
+    from layers.backup import backup
+
+    try:
+        store = open_cli_store(data_dir, create=False)
+        try:
+            if store.schema_version() == 0:
+                raise StoreError("Lagret är tomt: det finns inget att säkerhetskopiera.")
+            made = backup(store, Path(directory), photos=_data_base(data_dir) / "photos")
+        finally:
+            store.close()
+    except StoreError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Säkerhetskopia skriven till {made}")
+
+
+@cli.command("restore")
+@click.argument("backup_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--force", is_flag=True,
+              help="GeoPackage: ersätt ett lager som redan har data (allt i det försvinner).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Mapp med GeoPackage-databasen.")
+def restore_(backup_dir: str, force: bool, data_dir: str | None) -> None:
+    """Återställ en säkerhetskopia (en mapp som `backup` skrev) till ett tomt lager.
+
+    Efteråt kontrolleras att varje tabell har lika många rader som när kopian togs.
+    """
+    from layers.backup import restore
+
+    try:
+        store = open_cli_store(data_dir, create=False)
+        try:
+            done = restore(store, Path(backup_dir), photos=_data_base(data_dir) / "photos",
+                           force=force)
+        finally:
+            store.close()
+    except StoreError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)
+    total = sum(done.counts.values())
+    click.echo(f"Återställt från {backup_dir}: {total} rader i {len(done.counts)} tabeller, "
+               f"schemaversion {done.manifest['schema_version']}.")
 
 
 def main() -> None:
@@ -282,6 +417,39 @@ def _user_error(exc: Exception) -> None:
     """Report a refused user change in Swedish and exit 1."""
     click.echo(f"Fel: {exc}", err=True)
     sys.exit(1)
+
+
+@users.command("list")
+@with_store
+def users_list(store: Store) -> None:
+    """Lista användarna: namn, roll, stadsdelsområde, status, skapad."""
+    from layers.users import list_users
+
+    rows = list_users(store)
+    if rows.empty:
+        click.echo("Inga användare.")
+        return
+    click.echo(f"{'namn':<20} {'roll':<12} {'område':<18} {'status':<9} skapad")
+    for row in rows.itertuples():
+        created = "–" if row.created_at is None or str(row.created_at) == "NaT" \
+            else row.created_at.strftime("%Y-%m-%d")
+        click.echo(f"{row.id:<20} {row.role:<12} {(row.sdo_code or '–'):<18} "
+                   f"{'aktiv' if row.active else 'avstängd':<9} {created}")
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["läsare", "inventerare", "handläggare", "admin"]))
+@with_store
+def users_role(store: Store, name: str, role: str) -> None:
+    """Ge en användare en ny roll (gäller från nästa anrop)."""
+    from layers.users import UserError, set_role
+
+    try:
+        set_role(store, name, role)
+    except UserError as exc:
+        _user_error(exc)
+    click.echo(f"{name} har nu rollen {role}.")
 
 
 @users.command("password")

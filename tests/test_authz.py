@@ -112,6 +112,15 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("ogc.collection", "GET"): (None, False),
     ("ogc.items", "GET"): (None, False),
     ("ogc.item", "GET"): (None, False),
+    ("admin.users", "GET"): ("admin", False),
+    ("admin.create_user", "POST"): ("admin", False),
+    ("admin.change_role", "POST"): ("admin", False),
+    ("admin.change_active", "POST"): ("admin", False),
+    ("admin.change_password", "POST"): ("admin", False),
+    ("admin.tokens", "GET"): ("admin", False),
+    ("admin.create_token", "POST"): ("admin", False),
+    ("admin.revoke", "POST"): ("admin", False),
+    ("admin.audit_log", "GET"): ("admin", False),
 }
 
 #: Objects outside Järva in the demo data.
@@ -207,6 +216,13 @@ class World:
             "ogc.collection": {"collection_id": "sites"},
             "ogc.items": {"collection_id": "sites"},
             "ogc.item": {"collection_id": "sites", "fid": SITE},
+            # the matrix's empty forms change nothing: no role, no password, no such token
+            "admin.change_role": {"name": "u-läsare"},
+            "admin.change_active": {"name": "u-admin"},
+            "admin.change_password": {"name": "u-läsare"},
+            "admin.tokens": {"name": "u-läsare"},
+            "admin.create_token": {"name": "u-läsare"},
+            "admin.revoke": {"token_id": "ffffffffffff"},
         }.get(endpoint, {})
 
 

@@ -12,10 +12,12 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from layers import audit
 from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
 
@@ -73,6 +75,27 @@ class WriteResult:
 
     inserted: int
     unchanged: int
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the stored schema to ``version``.
+
+    Before the steps run, the store brings its tables up to the code's schema (new
+    tables, new columns, as ``initialize`` does); then each step's SQL for the
+    backend (``sql[store.kind]``) rewrites stored rows. ``description`` is Swedish
+    (``migrate --dry-run`` lists it).
+    """
+
+    version: int
+    description: str
+    sql: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+#: Name of the table that holds the store's schema version (key/value rows).
+META_TABLE = "store_meta"
+#: Rows of an audited layer looked up per query (SQL parameters are limited).
+_AUDIT_CHUNK = 500
 
 
 def schema_of(layer: str) -> LayerSchema:
@@ -184,3 +207,84 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends
         """Release connections."""
+
+    # --- schema version, upgrades, backups ----------------------------------------
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The stored schema's version: 0 for a blank store (no tables), 1 for one made
+        before versions were kept (release 0.1.0), else the version it records."""
+
+    @abstractmethod
+    def upgrade(self, migrations: list[Migration], version: int) -> None:
+        """Bring the tables up to the code's schema, run ``migrations`` and record
+        ``version``, all or nothing: one transaction (PostGIS) or a copy of the file
+        swapped in when every step worked (GeoPackage). Stop writers first."""
+
+    @abstractmethod
+    def backup_to(self, target: Path) -> Path:
+        """Write a consistent copy of the whole store to ``target`` (a file) while the
+        store stays in use; return the file written."""
+
+    @abstractmethod
+    def restore_from(self, source: Path) -> None:
+        """Replace this store's contents with a copy written by :meth:`backup_to`."""
+
+    # --- the audit log (layers.audit), called by the backends inside a write -----------
+
+    def _stored_ids(self, layer: str, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are stored in ``layer`` (in the caller's transaction)."""
+        stored: set[str] = set()
+        for start in range(0, len(ids), _AUDIT_CHUNK):
+            part = self.read(layer, Query(where={"id": tuple(ids[start:start + _AUDIT_CHUNK])}))
+            stored.update(part["id"].astype(str))
+        return stored
+
+    def _audit_before_write(self, layers: dict[str, pd.DataFrame]) -> dict[str, set[str]]:
+        """The ids already stored among the audited rows about to be written."""
+        return {name: self._stored_ids(name, [str(i) for i in frame["id"].dropna().unique()])
+                for name, frame in layers.items()
+                if audit.audited(name) and "id" in frame.columns and len(frame)}
+
+    def _audit_after_write(self, layers: dict[str, pd.DataFrame],
+                           stored: dict[str, set[str]]) -> list[pd.DataFrame]:
+        """Log entries for the rows the write inserted (their id was not stored)."""
+        entries = []
+        for name, before in stored.items():
+            frame = layers[name]
+            new = frame[frame["id"].notna()].drop_duplicates("id")
+            entry = audit.created(name, new[~new["id"].astype(str).isin(before)])
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+    def _write_audit(self, conn: object, entries: list[pd.DataFrame | None]) -> None:
+        """Write audit log entries in the caller's transaction ``conn``.
+
+        Uses the backend's ``_write_frames(conn, layers, replace, results)``, the
+        insert step every backend's :meth:`write` runs inside its transaction.
+        """
+        entries = [e for e in entries if e is not None]
+        if entries:
+            self._write_frames(conn, {"audit_log": pd.concat(entries, ignore_index=True)},
+                               set(), {})
+
+    def _audit_deleted(self, conn: object, layer: str, old: pd.DataFrame | None,
+                       ids: list[str], gone: int) -> None:
+        """Log the rows a delete removed; with ``expect`` some of ``ids`` may have stayed."""
+        if old is None or not gone:
+            return
+        if gone < len(old):
+            still = self._audit_rows(layer, ids)
+            if still is not None:
+                old = old[~old["id"].isin(still["id"])]
+        self._write_audit(conn, [audit.deleted(layer, old)])
+
+    def _audit_rows(self, layer: str, ids: Iterable[object]) -> pd.DataFrame | None:
+        """The current rows of an audited layer with these ids (None: not audited)."""
+        ids = [str(i) for i in ids]
+        if not audit.audited(layer) or not ids:
+            return None
+        frames = [self.read(layer, Query(where={"id": tuple(ids[s:s + _AUDIT_CHUNK])}))
+                  for s in range(0, len(ids), _AUDIT_CHUNK)]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

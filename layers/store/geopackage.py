@@ -11,6 +11,7 @@ triggers), so QGIS, ArcGIS, ``ogrinfo`` and fiona open it as usual.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import struct
 import threading
@@ -26,10 +27,12 @@ import pandas as pd
 import pyproj
 import shapely
 
+from layers import audit
 from layers.errors import StoreError
 from layers.schema import (
     ATTRIBUTE_TABLES,
     LOCAL_TZ,
+    SCHEMA_VERSION,
     SPATIAL_LAYERS,
     STORE_EPSG,
     WEB_EPSG,
@@ -37,7 +40,9 @@ from layers.schema import (
 )
 from layers.store.base import (
     DEFAULT_BUSY_TIMEOUT,
+    META_TABLE,
     Extent,
+    Migration,
     Query,
     Store,
     StoreBusy,
@@ -305,12 +310,7 @@ class GeoPackageStore(Store):
         (WAL): they see the last committed state until the COMMIT.
         """
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise StoreBusy() from exc
-            raise
+        _begin_immediate(conn)
         started = time.perf_counter()
         try:
             yield conn
@@ -351,6 +351,9 @@ class GeoPackageStore(Store):
 
     def initialize(self) -> None:
         with self.transaction() as conn:
+            # a blank store gets today's schema version; an older one keeps its own
+            # (version 1 when it has none) until `migrate` upgrades it
+            blank = not _table_exists(conn, "import_log")
             conn.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
             conn.execute("PRAGMA user_version = 10300")
             _create_metadata_tables(conn)
@@ -358,6 +361,93 @@ class GeoPackageStore(Store):
                 _create_layer(conn, schema)
             for schema in ATTRIBUTE_TABLES.values():
                 _create_attribute_table(conn, schema)
+            conn.execute(f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" '
+                         "(key TEXT PRIMARY KEY, value TEXT)")
+            if blank:
+                _set_version(conn, SCHEMA_VERSION)
+
+    # schema version, upgrade, backup --------------------------------------------
+
+    def schema_version(self) -> int:
+        if not self.path.exists():
+            return 0
+        conn = self.conn
+        if _table_exists(conn, META_TABLE):
+            row = conn.execute(f'SELECT value FROM "{META_TABLE}" '
+                               "WHERE key = 'schema_version'").fetchone()
+            if row is not None:
+                return int(row[0])
+        return 1 if _table_exists(conn, "import_log") else 0
+
+    def upgrade(self, migrations: list[Migration], version: int) -> None:
+        """Migrate a copy of the file, then swap it in (``os.replace`` is atomic).
+
+        The store's write lock is held from the copy to the swap, so no other
+        writer commits a change the copy would lose; readers go on meanwhile.
+        """
+        work = self.path.with_name(self.path.stem + ".migrating.gpkg")
+        _remove_database(work)
+        self.close()
+        lock = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+        try:
+            lock.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _begin_immediate(lock)
+            # copied by a second connection: a reader, which WAL lets through the lock
+            reader, target = sqlite3.connect(self.path), sqlite3.connect(work)
+            try:
+                reader.backup(target)
+            finally:
+                target.close()
+                reader.close()
+            copy = GeoPackageStore(work, busy_timeout=self.busy_timeout)
+            try:
+                copy.initialize()  # new tables and columns
+                with copy.transaction() as conn:
+                    for step in migrations:
+                        for statement in step.sql.get(self.kind, ()):
+                            conn.execute(statement)
+                    _set_version(conn, version)
+                copy.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                copy.conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+            os.replace(work, self.path)
+        except BaseException:
+            _remove_database(work)
+            raise
+        finally:
+            if lock.in_transaction:
+                lock.execute("ROLLBACK")
+            lock.close()
+        # the old file's WAL index must not be taken for the new file's
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def backup_to(self, target: Path) -> Path:
+        """SQLite's online backup: a consistent copy while readers and writers go on."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = sqlite3.connect(target)
+        try:
+            self.conn.backup(copy)
+        finally:
+            copy.close()
+        return target
+
+    def restore_from(self, source: Path) -> None:
+        """Copy a backup over this store's file, page by page, in one transaction."""
+        if not Path(source).is_file():
+            raise StoreError(f"Säkerhetskopian {source} finns inte.")
+        backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            backup.backup(self.conn)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy() from exc
+            raise
+        finally:
+            backup.close()
+        self.close()
 
     # writing ------------------------------------------------------------------
 
@@ -387,7 +477,9 @@ class GeoPackageStore(Store):
             for name in big:
                 staged[name] = self._stage(conn, schema_of(name), layers[name])
             with self.transaction() as conn:
+                stored = self._audit_before_write(layers)
                 self._write_frames(conn, layers, replace, results, staged)
+                self._write_audit(conn, self._audit_after_write(layers, stored))
                 if then is not None:
                     self._write_frames(conn, then(dict(results)), set(), results)
             if big:
@@ -557,13 +649,19 @@ class GeoPackageStore(Store):
         clauses, extra = _expect_sql(schema, expect)
         where, where_params = ["id = ?", *clauses], [row_id, *extra]
         with self.transaction() as conn:
+            before = self._audit_rows(layer, [row_id])
             cur = conn.execute(f'UPDATE "{layer}" SET {", ".join(sets)} '
                                f'WHERE {" AND ".join(where)}', [*params, *where_params])
             if cur.rowcount == 0:
                 return False
             _touch(conn, layer)
+            if before is not None:
+                after = self._audit_rows(layer, [row_id])
+                self._write_audit(conn, [audit.changed(layer, before, after)])
             if rows:
+                stored = self._audit_before_write(rows)
                 self._write_frames(conn, rows, set(), {})
+                self._write_audit(conn, self._audit_after_write(rows, stored))
             return True
 
     def delete(self, layer, ids, *, expect=None, rows=None):
@@ -572,14 +670,18 @@ class GeoPackageStore(Store):
         clauses, extra = _expect_sql(schema, expect)
         where = ["id = ?", *clauses]
         with self.transaction() as conn:
+            old = self._audit_rows(layer, ids)
             before = _row_count(conn, layer)
             conn.executemany(f'DELETE FROM "{layer}" WHERE {" AND ".join(where)}',
                              [(i, *extra) for i in ids])
             gone = before - _row_count(conn, layer)
             if gone:
                 _touch(conn, layer)
+                self._audit_deleted(conn, layer, old, ids, gone)
                 if rows:
+                    stored = self._audit_before_write(rows)
                     self._write_frames(conn, rows, set(), {})
+                    self._write_audit(conn, self._audit_after_write(rows, stored))
             return gone
 
     # reading ------------------------------------------------------------------
@@ -1010,6 +1112,22 @@ def _create_attribute_table(conn: sqlite3.Connection, schema: LayerSchema) -> No
         "VALUES (?, 'attributes', ?, ?)", (name, name, schema.label))
 
 
+def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (name,)).fetchone() is not None
+
+
+def _set_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute(f'INSERT OR REPLACE INTO "{META_TABLE}" VALUES (\'schema_version\', ?)',
+                 (str(version),))
+
+
+def _remove_database(path: Path) -> None:
+    """Delete an SQLite file and its journal, WAL and index files, if present."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def _row_count(conn: sqlite3.Connection, table: str) -> int:
     return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
@@ -1032,6 +1150,16 @@ def _touch(conn: sqlite3.Connection, table: str) -> None:
         "UPDATE gpkg_contents SET last_change = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
         "strftime('%Y-%m-%dT%H:%M:%fZ', last_change, '+0.001 seconds')) WHERE table_name = ?",
         (table,))
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock (waiting up to the busy timeout), else StoreBusy."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreBusy() from exc
+        raise
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -29,9 +29,12 @@ import contextlib
 import itertools
 import logging
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -40,10 +43,20 @@ import psycopg
 import shapely
 from psycopg import conninfo, sql
 
+from layers import audit
 from layers.errors import StoreError
-from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG, LayerSchema
+from layers.schema import (
+    ATTRIBUTE_TABLES,
+    LOCAL_TZ,
+    SCHEMA_VERSION,
+    SPATIAL_LAYERS,
+    STORE_EPSG,
+    LayerSchema,
+)
 from layers.store.base import (
     DEFAULT_BUSY_TIMEOUT,
+    META_TABLE,
+    Migration,
     Query,
     Store,
     StoreBusy,
@@ -299,12 +312,85 @@ class PostGISStore(Store):
                 raise StoreError(
                     f"PostGIS är inte installerat på databasservern {_safe_url(self.url)} "
                     f"(Debian: postgresql-NN-postgis-3): {exc}") from exc
+            # a blank store gets today's schema version; an older one keeps its own
+            # (version 1 when it has none) until `migrate` upgrades it
+            blank = conn.execute("SELECT to_regclass('import_log') IS NULL").fetchone()[0]
             for schema in (*SPATIAL_LAYERS.values(), *ATTRIBUTE_TABLES.values()):
                 for statement in table_ddl(schema):
                     conn.execute(statement)
             conn.execute(_CONTENTS_DDL)
+            conn.execute(_META_DDL)
+            if blank:
+                conn.execute(_SET_VERSION, [str(SCHEMA_VERSION)])
         self._has_contents = True
         LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
+
+    # schema version, upgrade, backup --------------------------------------------
+
+    def schema_version(self) -> int:
+        meta, tables = self._fetch(sql.SQL(
+            "SELECT to_regclass(%s) IS NOT NULL, to_regclass('import_log') IS NOT NULL"),
+            [META_TABLE])[0]
+        if meta:
+            rows = self._fetch(sql.SQL("SELECT value FROM {} WHERE key = 'schema_version'")
+                               .format(_ident(META_TABLE)), [])
+            if rows:
+                return int(rows[0][0])
+        return 1 if tables else 0
+
+    def upgrade(self, migrations: list[Migration], version: int) -> None:
+        """Upgrade in one transaction: DDL is transactional in PostgreSQL."""
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_INIT_LOCK])
+            self.initialize()  # new tables and columns (a savepoint inside)
+            for step in migrations:
+                for statement in step.sql.get(self.kind, ()):
+                    conn.execute(statement)
+            conn.execute(_SET_VERSION, [str(version)])
+
+    def _tables(self) -> list[str]:
+        """The store's tables that exist, schema-qualified, for pg_dump."""
+        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES, "store_contents", META_TABLE]
+        rows = self._fetch(sql.SQL(
+            "SELECT schemaname, tablename FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = ANY(%s)"), [names])
+        return [f'"{schema}"."{table}"' for schema, table in rows]
+
+    def backup_to(self, target: Path) -> Path:
+        """``pg_dump --format=custom`` of the store's tables (a consistent snapshot)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tables = self._tables()
+        if not tables:
+            raise StoreError("Lagret är tomt: det finns inget att säkerhetskopiera.")
+        args = ["--format=custom", "--no-owner", "--no-privileges", f"--file={target}"]
+        args += [f"--table={t}" for t in tables]
+        self._run_client("pg_dump", [*args, f"--dbname={self.url}"])
+        return target
+
+    def restore_from(self, source: Path) -> None:
+        """``pg_restore`` into this (empty) database, in one transaction."""
+        if not Path(source).is_file():
+            raise StoreError(f"Säkerhetskopian {source} finns inte.")
+        if self._tables():
+            raise StoreError("Lagret är inte tomt: återställ till en tom databas (eller töm "
+                             "den först), så blandas inga rader.")
+        with self._reachable():
+            self.conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        self._run_client("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error",
+                                        "--single-transaction", f"--dbname={self.url}",
+                                        str(source)])
+        self._has_contents = None
+
+    def _run_client(self, program: str, args: list[str]) -> None:
+        """Run pg_dump / pg_restore; a failure is a StoreError without the password."""
+        path = shutil.which(program)
+        if path is None:
+            raise StoreError(f"{program} saknas: installera PostgreSQL-klienten "
+                             "(Debian: postgresql-client).")
+        done = subprocess.run([path, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StoreError(f"{program} misslyckades: {_safe_url(done.stderr.strip())[:2000]}")
 
     # writing ------------------------------------------------------------------
 
@@ -326,7 +412,9 @@ class PostGISStore(Store):
                         staged[name] = self._stage(self.conn, schema_of(name), frame,
                                                    on_commit_drop=False)
             with self.transaction() as conn:
+                stored = self._audit_before_write(layers)
                 self._write_frames(conn, layers, replace, results, staged)
+                self._write_audit(conn, self._audit_after_write(layers, stored))
                 if then is not None:
                     self._write_frames(conn, then(dict(results)), set(), results)
         finally:
@@ -457,14 +545,20 @@ class PostGISStore(Store):
         if not sets:
             sets.append(sql.SQL("id = id"))
         with self.transaction() as conn:
+            before = self._audit_rows(layer, [row_id])
             cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE {}").format(
                 _ident(layer), sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where)),
                 [*params, *where_params])
             if cur.rowcount == 0:
                 return False
             self._touch(conn, layer)
+            if before is not None:
+                after = self._audit_rows(layer, [row_id])
+                self._write_audit(conn, [audit.changed(layer, before, after)])
             if rows:
+                stored = self._audit_before_write(rows)
                 self._write_frames(conn, rows, set(), {})
+                self._write_audit(conn, self._audit_after_write(rows, stored))
             return True
 
     def delete(self, layer: str, ids: Iterable[str], *,
@@ -474,13 +568,17 @@ class PostGISStore(Store):
         ids = [str(i) for i in ids]
         where, params = _expect_where(schema, sql.SQL("id = ANY(%s::text[])"), ids, expect)
         with self.transaction() as conn:
+            old = self._audit_rows(layer, ids)
             cur = conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(
                 _ident(layer), sql.SQL(" AND ").join(where)), params)
             gone = cur.rowcount
             if gone:
                 self._touch(conn, layer)
+                self._audit_deleted(conn, layer, old, ids, gone)
                 if rows:
+                    stored = self._audit_before_write(rows)
                     self._write_frames(conn, rows, set(), {})
+                    self._write_audit(conn, self._audit_after_write(rows, stored))
             return gone
 
     # reading ------------------------------------------------------------------
@@ -579,6 +677,12 @@ class PostGISStore(Store):
 _CONTENTS_DDL = sql.SQL(
     "CREATE TABLE IF NOT EXISTS store_contents (table_name text PRIMARY KEY, "
     "version bigint NOT NULL, last_change timestamptz NOT NULL)")
+#: The store's schema version and other facts about the store itself (key/value).
+_META_DDL = sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value text)").format(
+    _ident(META_TABLE))
+_SET_VERSION = sql.SQL(
+    "INSERT INTO {} VALUES ('schema_version', %s) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value").format(_ident(META_TABLE))
 _TOUCH = sql.SQL(
     "INSERT INTO store_contents VALUES (%s, 1, now()) ON CONFLICT (table_name) DO UPDATE "
     "SET version = store_contents.version + 1, last_change = now()")
