@@ -26,6 +26,7 @@ NAV_ITEMS = [
     ("priority.ranking", "Prioriterade platser", None),
     ("findings.list_findings", "Fynd", None),
     ("findings.new_finding", "Nytt fynd", "inventerare"),
+    ("walkmode.walk_page", "Vandringsläge", "inventerare"),
     ("sites.list_sites", "Platssamverkan", None),
     ("walks.list_walks", "Vandringar", None),
     ("walks.lighting", "Belysning", None),
@@ -108,6 +109,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sites.bp)
     app.register_blueprint(walks.bp)
     app.register_blueprint(notify.bp)
+
+    from mapapp import walkmode
+
+    app.register_blueprint(walkmode.bp)
 
     from mapapp.cli import cli
 

@@ -104,6 +104,13 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("walks.lighting", "GET"): ("läsare", False),
     ("walks.api_list", "GET"): ("läsare", False),
     ("walks.api_create", "POST"): ("inventerare", False),
+    # walk mode (offline app): the page, its CSRF token and the sync of the phone's queue
+    ("walkmode.walk_page", "GET"): ("inventerare", False),
+    ("walkmode.manifest", "GET"): (None, False),
+    ("walkmode.service_worker", "GET"): (None, False),
+    ("walkmode.csrf_token", "GET"): ("inventerare", False),
+    ("walkmode.sync_walk", "POST"): ("inventerare", False),
+    ("walkmode.sync_finding", "POST"): ("inventerare", False),
 }
 
 #: Objects outside Järva in the demo data.
