@@ -69,6 +69,7 @@ SHELL_ASSETS = (
     "css/walk.css",
     "js/common.js",
     "js/walk_app.js",
+    "js/finding_form.js",
     "js/place_map.js",
     "favicon.svg",
     "icons/icon.svg",

@@ -11,9 +11,9 @@
  * walker to log in again. Nothing is ever deleted from the queue unsent; a sent
  * finding keeps its row (when it was sent) and loses only its photo.
  *
- * The map is created here (window.tkWalkMap) before place_map.js draws the
- * stadsdelar on it, so it reads when tiles cannot load. The service worker
- * (/sw.js) is registered here.
+ * The map is created here (window.tkWalkMap) before finding_form.js (tap to place,
+ * the device's or the photo's position) and place_map.js (the stadsdelar, so the map
+ * reads when tiles cannot load) use it. The service worker (/sw.js) is registered here.
  */
 (function () {
   "use strict";
@@ -29,43 +29,10 @@
   if (data.tile_url) {
     L.tileLayer(data.tile_url, { maxZoom: 19, attribution: data.tile_attribution }).addTo(map);
   }
-  var marker = null;
-  var chosen = null;
-
-  function place(lat, lon, how, pan) {
-    chosen = { lat: lat, lon: lon };
-    el("place-text").textContent = "Vald plats (" + how + "): " + lat.toFixed(6) + ", " +
-      lon.toFixed(6);
-    if (marker) {
-      marker.setLatLng([lat, lon]);
-    } else {
-      marker = L.marker([lat, lon], { draggable: true, title: "Fyndets plats" }).addTo(map);
-      marker.on("dragend", function () {
-        var p = marker.getLatLng();
-        place(p.lat, p.lng, "flyttad", false);
-      });
-    }
-    if (pan) { map.setView([lat, lon], Math.max(map.getZoom(), 17)); }
-  }
-
-  function clearPlace() {
-    chosen = null;
-    if (marker) { map.removeLayer(marker); marker = null; }
-    el("place-text").textContent = "Ingen plats vald än. Tryck på kartan där nästa fynd finns.";
-  }
-
-  map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, "kartan", false); });
-  if ("geolocation" in navigator) {
-    el("use-position").addEventListener("click", function () {
-      el("place-text").textContent = "Hämtar din position …";
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        place(pos.coords.latitude, pos.coords.longitude, "din position", true);
-      }, function () {
-        el("place-text").textContent = "Positionen kunde inte hämtas. Tryck på kartan i stället.";
-      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-    });
-  } else {
-    el("use-position").hidden = true;
+  // tapping, "Använd min position" and the photo's GPS: finding_form.js (loaded next)
+  function chosenPlace() {
+    var lat = el("lat").value, lon = el("lon").value;
+    return lat && lon ? { lat: lat, lon: lon } : null;
   }
 
   /* --- IndexedDB ----------------------------------------------------------------- */
@@ -192,6 +159,7 @@
     var category = el("category").value;
     var severity = document.querySelector("input[name=severity]:checked");
     var problems = [];
+    var chosen = chosenPlace();
     if (!chosen) { problems.push("Tryck på kartan där fyndet finns."); }
     if (!category) { problems.push("Välj en kategori."); }
     if (!severity) { problems.push("Välj allvarlighet."); }
@@ -204,7 +172,7 @@
       client_id: uuid(), user: data.user, seq: Date.now() + Math.random(),
       walk_client_id: walk ? walk.client_id : "", found_at: localStamp(new Date()),
       category: category, severity: severity.value, description: el("description").value,
-      owner: el("owner").value, lat: chosen.lat.toFixed(7), lon: chosen.lon.toFixed(7),
+      owner: el("owner").value, lat: chosen.lat, lon: chosen.lon,
       photo: file || null, photo_type: file ? file.type : "", photo_name: file ? file.name : "",
       has_photo: !!file, queued_at: new Date().toISOString(), sent_at: null, error: null
     };
@@ -215,7 +183,8 @@
       el("photo").value = "";
       el("owner").value = "";
       el("finding-error").textContent = "";
-      clearPlace();
+      el("finding-form").tkClearPlace(
+        "Ingen plats vald än. Tryck på kartan där nästa fynd finns.");
       var message = el("saved-message");
       message.textContent = "Fyndet sparades på telefonen (" + data.categories[category] +
         ", " + finding.found_at.slice(11) + "). " + (navigator.onLine
