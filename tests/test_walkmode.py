@@ -12,7 +12,8 @@ import io
 import json
 import uuid
 
-from infra import create_user, login
+import pytest
+from infra import create_user, login, make_test_app
 from PIL import Image
 
 from layers.photos import is_photo_name
@@ -180,3 +181,26 @@ def test_manifest_service_worker_and_page(app):
     assert "<script>" not in html and "<script nonce" not in html
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "cdn" not in html.lower()
+
+
+@pytest.mark.postgis
+def test_same_client_id_twice_stores_one_finding_on_postgis(postgis_schema_url, tmp_path):
+    """The idempotent sync on the PostGIS store: ids are unique there too."""
+    # the app opens, initialises and fills the empty schema with the reference layers
+    app = make_test_app(tmp_path, DATABASE=postgis_schema_url)
+    try:
+        client = _signed_in(app)
+        token = _token(client)
+        walk, finding = str(uuid.uuid4()), str(uuid.uuid4())
+        assert _walk(client, token, walk).status_code == 201
+        assert _walk(client, token, walk).status_code == 200
+        assert _finding(client, token, finding, walk).status_code == 201
+        again = _finding(client, token, finding, walk)
+        assert again.status_code == 200 and again.get_json()["stored"] is False
+        with app.app_context():
+            rows = get_store().read("findings", Query(where={"walk_id": f"app:{walk}"}))
+        assert rows["id"].tolist() == [f"app:{finding}"]
+        assert is_photo_name(rows.iloc[0]["photo"]) and rows.iloc[0]["sdo_code"] == "jarva"
+    finally:
+        with app.app_context():
+            get_store().close()
