@@ -5,13 +5,14 @@
  * version made from their contents. Install keeps them all in one cache; activate
  * deletes older versions. The walk page is fetched from the network first (so a
  * signed-in user gets a fresh page and token) and from the cache when there is no
- * connection; static files come from the cache first. Everything else, and every
+ * connection or no answer within PAGE_WAIT_MS; static files come from the cache first. Everything else, and every
  * POST, goes to the network untouched: findings wait in IndexedDB, not here.
  */
 "use strict";
 
 var SHELL = self.TK_SHELL;
 var CACHE = "tk-walk-" + SHELL.version;
+var PAGE_WAIT_MS = 6000;
 
 function pageRequest() {
   return new Request(SHELL.page, { credentials: "same-origin" });
@@ -49,11 +50,14 @@ self.addEventListener("fetch", function (event) {
   if (url.origin !== self.location.origin) { return; }
   if (url.pathname === SHELL.page) {
     event.respondWith(caches.open(CACHE).then(function (cache) {
-      return fetch(request).then(function (r) { return keepPage(cache, r); }, function () {
-        return cache.match(SHELL.page).then(function (hit) {
-          return hit || Response.error();
-        });
-      });
+      var network = fetch(request).then(function (r) { return keepPage(cache, r); });
+      var kept = function () {
+        return cache.match(SHELL.page).then(function (hit) { return hit || network; });
+      };
+      // a tunnel with a weak signal: after PAGE_WAIT_MS the kept page is good enough
+      var slow = new Promise(function (resolve) { setTimeout(resolve, PAGE_WAIT_MS); })
+        .then(kept);
+      return Promise.race([network, slow]).catch(kept);
     }));
     return;
   }
