@@ -97,6 +97,11 @@ def test_same_client_id_twice_stores_one_finding_and_answers_with_it(app, data_d
     assert walks.iloc[0]["sdo_code"] == row["sdo_code"] == "jarva"
     assert dict(zip(counts["participant_group"], counts["headcount"], strict=True)) == {
         "boende": 6, "polis": 2}
+    # the walk's own page lists it with its finding, like any other walk
+    page = client.get(f"/walks/app:{walk}")
+    assert page.status_code == 200
+    assert "Husby centrum" in page.get_data(as_text=True)
+    assert f"app:{finding}" in page.get_data(as_text=True)
 
 
 def data_folder_of(app):
