@@ -265,11 +265,12 @@ def sync_finding():
         return existing
     errors: list[RowError] = []
     walk_id = ""
-    walk_client = form.get("walk_client_id", "").strip()
-    if walk_client:
-        walk_client = client_id(walk_client)
-        walk_id = app_id(walk_client) if walk_client else ""
-        if not walk_id or not store.count("walks", Query(where={"id": walk_id})):
+    if form.get("walk_client_id", "").strip():
+        walk_client = client_id(form["walk_client_id"])
+        if walk_client is None:
+            return _json_errors([RowError(1, "walk_id", "vandringens id är ingen UUID")])
+        walk_id = app_id(walk_client)
+        if not store.count("walks", Query(where={"id": walk_id})):
             # the phone sends its walk first; this one waits for it
             return jsonify({"error": "Vandringen är inte sparad än."}), 409
     saved_photo, _gps = save_request_photo(errors)

@@ -278,7 +278,9 @@
   function refusal(result) {
     var errors = (result.body && result.body.errors) || [];
     var text = errors.map(function (e) { return e.message; }).join("; ") ||
-      (result.body && result.body.error) || ("fel " + result.status);
+      (result.body && result.body.error) ||
+      (result.status === 403 ? "du har inte behörighet att registrera här"
+        : (result.status === 413 ? "fotot är för stort" : "fel " + result.status));
     return "skickades inte: " + text;
   }
 
