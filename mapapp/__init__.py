@@ -27,6 +27,7 @@ NAV_ITEMS = [
     ("priority.ranking", "Prioriterade platser", None),
     ("findings.list_findings", "Fynd", None),
     ("findings.new_finding", "Nytt fynd", "inventerare"),
+    ("walkmode.walk_page", "Vandringsläge", "inventerare"),
     ("sites.list_sites", "Platssamverkan", None),
     ("walks.list_walks", "Vandringar", None),
     ("walks.lighting", "Belysning", None),
@@ -124,6 +125,10 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     from mapapp import admin
 
     app.register_blueprint(admin.bp)
+
+    from mapapp import walkmode
+
+    app.register_blueprint(walkmode.bp)
 
     from mapapp.cli import cli
 

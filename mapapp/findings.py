@@ -272,6 +272,24 @@ def photo(name: str):
 # --- the form -------------------------------------------------------------------------
 
 
+def save_request_photo(errors: list[RowError], field: str = "photo"
+                       ) -> tuple[Path | None, tuple[float, float] | None]:
+    """Clean (EXIF off) and store the request's photo: (its path, its GPS position).
+
+    (None, None) without a photo; a refused photo adds a Swedish error on "foto".
+    """
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        return None, None
+    try:
+        cleaned = clean_photo(upload.read())
+    except PhotoRejected as exc:
+        errors.append(RowError(1, "foto", str(exc)))
+        return None, None
+    name = store_photo(data_folder("photos"), cleaned)
+    return data_folder("photos", name), cleaned.gps
+
+
 def _form_defaults() -> dict[str, str]:
     now = pd.Timestamp.now(tz=LOCAL_TZ)
     return {
@@ -357,20 +375,14 @@ def create_finding():
     # the photo first: its position is the place when none was chosen
     photo_name = values["photo_name"] if is_photo_name(values["photo_name"]) and \
         data_folder("photos", values["photo_name"]).is_file() else ""
-    saved_photo: Path | None = None  # saved by this request: deleted when it is refused
-    upload = request.files.get("photo")
-    if upload is not None and upload.filename:
-        try:
-            cleaned = clean_photo(upload.read())
-        except PhotoRejected as exc:
-            errors.append(RowError(1, "foto", str(exc)))
-        else:
-            photo_name = store_photo(data_folder("photos"), cleaned)
-            saved_photo = data_folder("photos", photo_name)
-            if cleaned.gps and not (lat and lon):
-                lat, lon = (str(v) for v in cleaned.gps)
-                values["lat"], values["lon"] = lat, lon
-                notes.append("Platsen togs från fotots GPS-position.")
+    # saved by this request: deleted when it is refused
+    saved_photo, gps = save_request_photo(errors)
+    if saved_photo is not None:
+        photo_name = saved_photo.name
+        if gps and not (lat and lon):
+            lat, lon = (str(v) for v in gps)
+            values["lat"], values["lon"] = lat, lon
+            notes.append("Platsen togs från fotots GPS-position.")
     values["photo_name"] = photo_name
 
     walk_id, walk = _walk_from_form(form, errors)

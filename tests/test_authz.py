@@ -121,6 +121,13 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("admin.create_token", "POST"): ("admin", False),
     ("admin.revoke", "POST"): ("admin", False),
     ("admin.audit_log", "GET"): ("admin", False),
+    # walk mode (offline app): the page, its CSRF token and the sync of the phone's queue
+    ("walkmode.walk_page", "GET"): ("inventerare", False),
+    ("walkmode.manifest", "GET"): (None, False),
+    ("walkmode.service_worker", "GET"): (None, False),
+    ("walkmode.csrf_token", "GET"): ("inventerare", False),
+    ("walkmode.sync_walk", "POST"): ("inventerare", False),
+    ("walkmode.sync_finding", "POST"): ("inventerare", False),
 }
 
 #: Objects outside Järva in the demo data.

@@ -1,7 +1,8 @@
 /* The phone form for a new finding: tap the map to place it, or use the device's
  * position, or the GPS position in the photo's EXIF (offered, never forced).
  *
- * Sets the hidden fields lat/lon (WGS 84, 6 decimals ≈ 10 cm) and shows the choice.
+ * Sets the hidden fields lat/lon (WGS 84, 6 decimals ≈ 10 cm) and shows the choice;
+ * ``form.tkClearPlace()`` forgets it. Walk mode (walk_app.js) uses this file too.
  * Also shows the "new walk" fields when "Ny vandring …" is chosen.
  */
 (function () {
@@ -31,6 +32,15 @@
     }
     if (pan) { map.setView([latitude, longitude], Math.max(map.getZoom(), 17)); }
   }
+
+  /* Forget the chosen place (walk mode's "Spara och nytt fynd" starts a new one). */
+  form.tkClearPlace = function (message) {
+    lat.value = "";
+    lon.value = "";
+    if (marker && map) { map.removeLayer(marker); }
+    marker = null;
+    text.textContent = message || "Ingen plats vald än.";
+  };
 
   if (map) {
     map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, "kartan", false); });
