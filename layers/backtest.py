@@ -533,15 +533,20 @@ class StoreBacktest:
             return {}
         return {m: round(result.value(m, share, "hit_rate") * 100, 1) for m in METHODS}
 
+    def headline(self) -> dict[str, str]:
+        """The latest tertial's hit rates at :data:`HEADLINE_SHARE` as whole per cent
+        ("41 %"), one text per method, and the share itself as ``area``."""
+        out = {m: f"{_sv(v, 0)} %" for m, v in self.shares().items()}
+        return {"area": _pct(HEADLINE_SHARE), **out} if out else {}
+
     def sentence(self) -> str:
         """"De 5 % av ytan som rankas högst hade 41 % av nästa tertials händelser; …"."""
         if self.latest is None:
             return self.message
-        pct = self.shares()
-        return (f"De {_pct(HEADLINE_SHARE)} av ytan som rankas högst hade "
-                f"{_sv(pct['priority'], 0)} % av nästa tertials händelser; förra årets antal "
-                f"ensamt: {_sv(pct['prior_counts'], 0)} %; slumpvis utvalda rutor: "
-                f"{_sv(pct['random'], 0)} %.")
+        h = self.headline()
+        return (f"De {h['area']} av ytan som rankas högst hade {h['priority']} av nästa "
+                f"tertials händelser; förra årets antal ensamt: {h['prior_counts']}; "
+                f"slumpvis utvalda rutor: {h['random']}.")
 
     def explanation(self) -> str:
         """What the figures mean and how much to trust the ranking (Swedish)."""

@@ -18,9 +18,10 @@ import logging
 import threading
 
 import folium
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request, url_for
 from markupsafe import escape
 
+from layers.backtest import store_backtest
 from layers.emerging import emerging_for_store
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from layers.priority import (
@@ -43,6 +44,8 @@ RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
 OUTLINE_SIMPLIFY_M = 10.0
 #: The deepest zoom a click on a row goes to.
 MAX_ZOOM = 17
+#: The zoom of the city map a place's "Visa på kartan" link opens.
+LINK_ZOOM = 16
 
 
 def _colour(rank: int) -> str:
@@ -189,7 +192,7 @@ def api():
         response = jsonify(result.to_geojson(_public_below(), _sees_sensitive()))
         response.mimetype = "application/geo+json"
         return response
-    answer = result.to_dict(_public_below(), _sees_sensitive())
+    answer = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
     if reason:
         answer["period_reason"] = reason
     return jsonify(answer)
@@ -208,6 +211,26 @@ def emerging_api():
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
+
+
+def place_links(place: dict, period: Period) -> dict:
+    """Where a planner goes from a place: the city map zoomed to it (same period), its
+    platssamverkan site and its open findings (URLs of this app)."""
+    lat, lon = place["center"]
+    return {
+        "map": url_for("maps.city", period=period.code, lat=f"{lat:.5f}", lon=f"{lon:.5f}",
+                       zoom=LINK_ZOOM),
+        "site": url_for("sites.show_site", site_id=place["site_id"])
+        if place.get("site_id") else None,
+        "findings": [url_for("findings.show_finding", finding_id=i)
+                     for i in place.get("finding_ids", [])],
+    }
+
+
+def _with_links(answer: dict, period: Period) -> dict:
+    for place in answer["places"]:
+        place["links"] = place_links(place, period)
+    return answer
 
 
 def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:
@@ -232,8 +255,10 @@ def ranking():
         error, sdn, period, limit = exc.message, None, None, None
     period, period_reason = _chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
-    summary = result.to_dict(_public_below(), _sees_sensitive())
+    summary = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
     places = summary["places"]
+    # how well the same ranking picked the places of the next tertial, on this store
+    backtest = store_backtest(store, sdn=sdn)
     m = base_map()
     if places:
         bounds = [p["bounds"] for p in places]
@@ -257,7 +282,7 @@ def ranking():
     in_menu = any(p.code == result.period.code for _, items in periods for p in items)
     return render_template(
         "priority/ranking.html", result=result, summary=summary, places=places, parts=parts,
-        error=error, period_reason=period_reason,
+        error=error, period_reason=period_reason, backtest=backtest,
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)
@@ -280,6 +305,7 @@ def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread
                     version = store.data_version()
                     if version != seen:
                         warm_cache(store)
+                        store_backtest(store)
                         seen = version
                 except Exception:  # a store that is down now may answer later
                     LOGGER.warning("warming the priority cache failed", exc_info=True)
