@@ -591,7 +591,9 @@ class StoreBacktest:
 
 def store_points(store, sdn: str | None = None) -> PointData:
     """The store's incidents placed to the street or better as a :class:`PointData`
-    (EPSG:3011, local wall-clock times), inside the city or one stadsdelsområde.
+    (EPSG:3011, local wall-clock times): all of them (what ``trygghetskartan
+    backtest`` reads from ``trygghetskartan export incidents``), or those on the land
+    of one stadsdelsområde.
 
     Every category counts, as in the ranking itself; the backtest only ever shows
     shares of them."""
@@ -599,14 +601,14 @@ def store_points(store, sdn: str | None = None) -> PointData:
     from layers.schema import LOCAL_TZ
     from layers.store.base import Query
 
-    area = study_area(sdn)
-    frame = store.read("incidents", Query(bbox=tuple(area.land.bounds),
+    land = study_area(sdn).land if sdn else None
+    frame = store.read("incidents", Query(bbox=None if land is None else tuple(land.bounds),
                                           where={"precision": POINT_PRECISIONS}))
     if frame.empty:
         return PointData(np.array([]), np.array([]), np.array([], dtype="datetime64[ns]"),
                          np.array([], dtype=object), f"EPSG:{STORE_EPSG}")
     x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
-    inside = shapely.contains_xy(area.land, x, y)
+    inside = np.ones(len(x), bool) if land is None else shapely.contains_xy(land, x, y)
     times = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_convert(LOCAL_TZ)
     t = times.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     return PointData(x[inside], y[inside], t[inside],

@@ -54,12 +54,18 @@ TIME_SHARE = 0.5
 MAX_HOURS = 8
 #: The most weekdays that still count as "mostly then".
 MAX_DAYS = 3
+#: A neighbouring hour (weekday) joins the window when it holds this share of the
+#: window's mean: the window then shows the whole busy time, not only its core.
+BUSY_SHARE = 0.5
 #: Hours a night is moved back, so that it belongs to the evening before.
 NIGHT_SHIFT_HOURS = 6
 #: Categories named in the first sentence at most.
 MAX_CATEGORIES = 3
 #: Share of the counted incidents the named categories should cover.
 CATEGORY_SHARE = 0.6
+
+#: What the first sentence says when the times show no pattern.
+NO_TIME_PATTERN = "utan tydlig tid på dygnet eller veckan"
 
 WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 _LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
@@ -110,9 +116,12 @@ class TimePattern:
     n: int
 
     def phrase(self) -> str | None:
-        """"mest fredag–lördag kväll, kl. 20–02", or None without any pattern."""
-        if self.days is None and self.hours is None:
+        """"mest fredag–lördag kväll, kl. 20–02"; "utan tydlig tid …" without a
+        pattern; None when too few incidents have a known time to tell."""
+        if self.n < MIN_TIMED:
             return None
+        if self.days is None and self.hours is None:
+            return NO_TIME_PATTERN
         words = []
         if self.days is not None:
             first, last = self.days
@@ -162,10 +171,29 @@ def _shortest_window(counts: np.ndarray, share: float) -> tuple[int, int] | None
     return 0, n
 
 
+def _widen(counts: np.ndarray, start: int, length: int, limit: int) -> tuple[int, int]:
+    """Widen a window by the neighbouring steps that are still busy (at least
+    :data:`BUSY_SHARE` of the window's mean), as long as it stays within ``limit``;
+    a window that would grow past ``limit`` stays as it was."""
+    n = len(counts)
+    mean = float(sum(counts[(start + i) % n] for i in range(length))) / length
+    first, size = start, length
+    while size < n:
+        before, after = counts[(first - 1) % n], counts[(first + size) % n]
+        if max(before, after) < BUSY_SHARE * mean:
+            break
+        if after >= before:
+            size += 1
+        else:
+            first, size = (first - 1) % n, size + 1
+    return (first, size) if size <= limit else (start, length)
+
+
 def time_pattern(times: Iterable[object]) -> TimePattern:
     """When incidents mostly happen: the shortest run of weekdays and of hours that
     holds :data:`TIME_SHARE` of them, if short enough (:data:`MAX_DAYS`,
-    :data:`MAX_HOURS`). Times at exactly midnight are taken as unknown."""
+    :data:`MAX_HOURS`), widened by the busy steps next to it (:data:`BUSY_SHARE`).
+    Times at exactly midnight are taken as unknown."""
     stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True, errors="coerce")
     stamps = stamps.dropna().dt.tz_convert(LOCAL_TZ)
     stamps = stamps[~((stamps.dt.hour == 0) & (stamps.dt.minute == 0)
@@ -180,11 +208,11 @@ def time_pattern(times: Iterable[object]) -> TimePattern:
     day_window = _shortest_window(days, TIME_SHARE)
     hour_part = None
     if hour_window and hour_window[1] <= MAX_HOURS:
-        start, length = hour_window
+        start, length = _widen(hours, *hour_window, MAX_HOURS)
         hour_part = (start, (start + length) % 24)
     day_part = None
     if day_window and day_window[1] <= MAX_DAYS:
-        start, length = day_window
+        start, length = _widen(days, *day_window, MAX_DAYS)
         day_part = (start, (start + length - 1) % 7)
     return TimePattern(day_part, hour_part, n)
 
@@ -240,8 +268,8 @@ def first_sentence(place: Place, period: Period) -> str:
     cats = category_phrase(place.categories)
     if cats:
         parts.append(cats)
-    when = place.time_phrase
-    parts.append(when if when else "utan tydlig tid på dygnet eller veckan")
+    if place.time_phrase:
+        parts.append(place.time_phrase)
     text = ", ".join(parts)
     return text[:1].upper() + text[1:] + "."
 
