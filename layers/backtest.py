@@ -536,8 +536,8 @@ class StoreBacktest:
     def headline(self) -> dict[str, str]:
         """The latest tertial's hit rates at :data:`HEADLINE_SHARE` as whole per cent
         ("41 %"), one text per method, and the share itself as ``area``."""
-        out = {m: f"{_sv(v, 0)} %" for m, v in self.shares().items()}
-        return {"area": _pct(HEADLINE_SHARE), **out} if out else {}
+        out = {m: f"{_sv(v, 0)}\u00a0%" for m, v in self.shares().items()}
+        return {"area": _pct(HEADLINE_SHARE).replace(" ", "\u00a0"), **out} if out else {}
 
     def sentence(self) -> str:
         """"De 5 % av ytan som rankas högst hade 41 % av nästa tertials händelser; …"."""
@@ -549,37 +549,43 @@ class StoreBacktest:
                 f"slumpvis utvalda rutor: {h['random']}.")
 
     def explanation(self) -> str:
-        """What the figures mean and how much to trust the ranking (Swedish)."""
+        """How the figures were made (Swedish)."""
         latest = self.latest
         if latest is None:
             return ""
-        pct = self.shares()
-        text = (f"Provet: rutorna rangordnades på samma sätt som listan, men bara med "
+        return (f"Provet: rutorna rangordnades på samma sätt som listan, men bara med "
                 f"händelserna under {latest.train.label}, och sedan räknades hur många av "
                 f"händelserna under {latest.test.label} som hamnade i de högst rankade "
                 f"rutorna. Rutor utan händelser räknas inte till ytan.")
+
+    def trust(self) -> str:
+        """How much to trust the ranking, from the figures (Swedish)."""
+        if self.latest is None:
+            return ""
+        pct = self.shares()
         margins = [self.shares(r)["priority"] - self.shares(r)["prior_counts"]
                    for r in self.results]
         if all(m >= -1.0 for m in margins) and pct["priority"] >= 2 * pct["random"]:
-            trust = (" Rangordningen pekar ut platser där händelserna fortsätter: den träffar "
+            trust = ("Rangordningen pekar ut platser där händelserna fortsätter: den träffar "
                      "minst lika bra som att bara räkna förra årets händelser och långt bättre "
                      "än slumpen. Lita på den för att välja var man ska börja, men den "
                      "förutsäger inte enskilda händelser: "
-                     f"{_sv(100 - pct['priority'], 0)} % hände på andra ställen.")
+                     f"{_sv(100 - pct['priority'], 0)}\u00a0% hände på andra ställen.")
         elif pct["priority"] >= 2 * pct["random"]:
-            trust = (" Rangordningen träffar långt bättre än slumpen men inte alltid lika bra "
+            trust = ("Rangordningen träffar långt bättre än slumpen men inte alltid lika bra "
                      "som förra årets antal ensamt: se den som ett stöd, och väg in egen "
                      "kännedom om platserna.")
         else:
-            trust = (" Rangordningen träffar inte mycket bättre än slumpen här: för få "
+            trust = ("Rangordningen träffar inte mycket bättre än slumpen här: för få "
                      "händelser eller för spridda för att peka ut platser säkert. Använd den "
                      "med försiktighet.")
-        return text + trust
+        return trust
 
     def to_dict(self) -> dict:
         """JSON-ready: the tested periods and the hit rates (per cent) at each share."""
         return {"area": self.area_name, "sdn": self.area_code,
-                "sentence": self.sentence(), "explanation": self.explanation(),
+                "sentence": self.sentence(), "trust": self.trust(),
+                "explanation": self.explanation(),
                 "seconds": round(self.seconds, 3),
                 "splits": [{"train": r.train.code, "test": r.test.code,
                             "cell_size_m": r.cell_size_m, "n_cells": r.n_cells,

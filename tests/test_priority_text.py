@@ -206,9 +206,10 @@ def test_page_shows_the_backtest_layers_backtest_computes_for_the_store(demo_app
                 for m in ("priority", "prior_counts", "random")}
     assert _shown(page) == expected
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
-    assert cached.sentence() in text
+    assert re.sub(r"\s+", " ", cached.sentence()) in text
     assert f"hade {expected['priority']:.0f} % av nästa tertials händelser" in text
     assert "förra årets antal ensamt" in text and cached.explanation() in text
+    assert cached.trust() in text and "Lita på den" in cached.trust()
     # every tested tertial in the table, one decimal
     for result in fresh:
         row = re.search(rf'data-test-period="{result.test.code}">(.*?)</tr>', page, re.S)
