@@ -312,6 +312,9 @@ def plain_sentences(place: Place, period: Period, previous_known: bool) -> list[
         out.append(f"Platssamverkan är planerad ({place.site}) men har inte börjat.")
     elif place.site and status == "avslutad":
         out.append(f"Platssamverkan har funnits ({place.site}) men är avslutad.")
+    elif place.near_site:
+        name, _, metres = place.near_site
+        out.append(f"Ingen platssamverkan här; närmast är {name}, cirka {metres} m bort.")
     else:
         out.append("Ingen platssamverkan här ännu.")
     return out

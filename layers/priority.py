@@ -475,6 +475,8 @@ class Place:
     finding_ids: list[str] = field(default_factory=list)
     #: Id of the platssamverkan site in ``site``.
     site_id: str | None = None
+    #: (name, id, metres) of a site near a place that no site touches (None: none near).
+    near_site: tuple[str, str | None, int] | None = None
     #: The plain first sentence (no statistical terms).
     first_sentence: str = ""
     #: The plain sentences after the first.
@@ -547,6 +549,9 @@ class Place:
             "finding_categories": list(self.finding_categories),
             "finding_ids": list(self.finding_ids),
             "site_id": self.site_id,
+            "near_site": None if self.near_site is None else {
+                "name": self.near_site[0], "id": self.near_site[1],
+                "distance_m": self.near_site[2]},
             "text": self.text,
         }
 
@@ -895,6 +900,7 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
             site_id = str(sites["id"].iloc[best]) if "id" in sites else None
             site_status = str(sites["status"].iloc[best]) if sites["status"].iloc[best] \
                 else None
+        near = None if site_rows else _near_site(sites, geometry)
         all_cats = np.concatenate([by_cell.get(int(i), np.array([], dtype=object))
                                    for i in group])
         counted = Counter(str(_INCIDENT_LOOKUP.get(str(c).lower(), c)) for c in all_cats)
@@ -916,8 +922,32 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
             site=site_name, site_status=site_status, covered=candidate.covered,
             density_ratio=ratio, parts=dict(candidate.parts), score=candidate.score,
             finding_categories=finding_cats, finding_ids=finding_ids, site_id=site_id,
+            near_site=near,
         ))
     return places
+
+
+#: A platssamverkan site this close (metres) to a place it does not touch is named
+#: and linked as the nearest one.
+NEAR_SITE_M = 250.0
+
+
+def _near_site(sites: gpd.GeoDataFrame | None, geometry: BaseGeometry
+               ) -> tuple[str, str | None, int] | None:
+    """(name, id, metres) of the nearest site within :data:`NEAR_SITE_M`, else None."""
+    if sites is None or sites.empty:
+        return None
+    geoms = sites.geometry.to_numpy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        return None
+    distance = np.full(len(geoms), np.inf)
+    distance[ok] = shapely.distance(geoms[ok], geometry)
+    best = int(np.argmin(distance))
+    if distance[best] > NEAR_SITE_M:
+        return None
+    site_id = str(sites["id"].iloc[best]) if "id" in sites else None
+    return str(sites["name"].iloc[best]), site_id, int(round(float(distance[best]) / 10) * 10)
 
 
 #: Open findings a place links to at most.

@@ -217,11 +217,14 @@ def place_links(place: dict, period: Period) -> dict:
     """Where a planner goes from a place: the city map zoomed to it (same period), its
     platssamverkan site and its open findings (URLs of this app)."""
     lat, lon = place["center"]
+    near = place.get("near_site") or {}
     return {
         "map": url_for("maps.city", period=period.code, lat=f"{lat:.5f}", lon=f"{lon:.5f}",
                        zoom=LINK_ZOOM),
         "site": url_for("sites.show_site", site_id=place["site_id"])
         if place.get("site_id") else None,
+        "near_site": url_for("sites.show_site", site_id=near["id"]) if near.get("id")
+        else None,
         "findings": [url_for("findings.show_finding", finding_id=i)
                      for i in place.get("finding_ids", [])],
     }
