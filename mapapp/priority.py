@@ -70,7 +70,7 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
         props = feature["properties"]
         features.append({"type": "Feature", "geometry": feature["geometry"], "properties": {
             "rank": int(props["rank"]), "name": str(escape(props["name"])),
-            "text": str(escape(props.get("text", ""))), "colour": _colour(int(props["rank"])),
+            "text": str(escape(_popup_text(props))), "colour": _colour(int(props["rank"])),
         }})
     group = folium.FeatureGroup(name=name, show=show)
     if features:
@@ -98,6 +98,13 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
         ).add_to(group)
     group.add_to(m)
     return group
+
+
+def _popup_text(props: dict) -> str:
+    """A place's plain words for a popup (the statistics are on /priority)."""
+    if props.get("first_sentence"):
+        return " ".join([props["first_sentence"], *props.get("plain", [])])
+    return props.get("text", "")
 
 
 class _BadParameter(ValueError):
