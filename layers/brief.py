@@ -1060,7 +1060,8 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
     places = []
     for p in result.places:
         status = suppress(np.array([[p.incidents]]), [], ctx.threshold)[0, 0]
-        reason = p.text.split(": ", 1)[1] if ": " in p.text else p.text
+        # the plain first sentence, as on /priority (the statistics stay there)
+        reason = p.first_sentence or p.text
         places.append(PriorityPlace(p.rank, p.name, p.geometry,
                                     count_cell(p.incidents, status, ctx.threshold),
                                     Cell(format_rate(p.score), float(p.score)), [reason]))

@@ -66,7 +66,7 @@ from layers.grid import Grid, auto_cell_size
 from layers.hotspots import GiStar, fdr_bh, gi_star
 from layers.joins import representative_points
 from layers.periods import Period, parse_period
-from layers.privacy import DEFAULT_SUPPRESS_BELOW, POINT_PRECISIONS, suppress
+from layers.privacy import POINT_PRECISIONS, suppress
 from layers.schema import (
     FINDING_CATEGORIES,
     INCIDENT_CATEGORIES,
@@ -467,6 +467,22 @@ class Place:
     trend_class: str | None = None
     #: Months of the cube the pattern comes from.
     trend_months: int = 0
+    #: When the counted incidents mostly happen, in words (:mod:`layers.place_text`).
+    time_phrase: str | None = None
+    #: The most common categories (Swedish labels) of the open findings, at most two.
+    finding_categories: list[str] = field(default_factory=list)
+    #: Ids of the open findings, the most severe first (at most five).
+    finding_ids: list[str] = field(default_factory=list)
+    #: Id of the platssamverkan site in ``site``.
+    site_id: str | None = None
+    #: (name, id, metres) of a site near a place that no site touches (None: none near).
+    near_site: tuple[str, str | None, int] | None = None
+    #: The plain first sentence (no statistical terms).
+    first_sentence: str = ""
+    #: The plain sentences after the first.
+    plain: list[str] = field(default_factory=list)
+    #: The statistics, in a planner's words.
+    statistics: str = ""
 
     @property
     def counted(self) -> int:
@@ -526,6 +542,16 @@ class Place:
                        [round(float(wlat[1]), 6), round(float(wlon[1]), 6)]],
             "trend_class": self.trend_class,
             "trend_label": BY_CODE[self.trend_class].label if self.trend_class else None,
+            "first_sentence": self.first_sentence,
+            "plain": list(self.plain),
+            "statistics": self.statistics,
+            "when": self.time_phrase,
+            "finding_categories": list(self.finding_categories),
+            "finding_ids": list(self.finding_ids),
+            "site_id": self.site_id,
+            "near_site": None if self.near_site is None else {
+                "name": self.near_site[0], "id": self.near_site[1],
+                "distance_m": self.near_site[2]},
             "text": self.text,
         }
 
@@ -613,7 +639,9 @@ class Observations:
     of the period (any geometry; ``severity``, ``category``, ``description``,
     ``walk_id``); ``sites`` the platssamverkan polygons (``name``, ``status``);
     ``walks`` maps walk id to its area text. ``incident_texts(bbox)`` returns the
-    descriptions of non-sensitive incidents of the period in a bbox (for names).
+    descriptions of non-sensitive incidents of the period in a bbox (for names);
+    ``incident_times(bbox)`` the x, y and times of the non-sensitive incidents of the
+    period placed to the street or better in a bbox (for "when" in the first sentence).
     """
 
     x: np.ndarray
@@ -625,6 +653,8 @@ class Observations:
     sites: gpd.GeoDataFrame | None = None
     walks: Mapping[str, str] = field(default_factory=dict)
     incident_texts: Callable[[tuple[float, float, float, float]], list[str]] | None = None
+    incident_times: Callable[[tuple[float, float, float, float]],
+                             tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
 
 def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
@@ -699,7 +729,8 @@ def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
         if usable:
             place.trend_class = emerging.code_of(place.cells)
             place.trend_months = len(emerging.months)
-        place.text = explain(place, period, previous_known)
+        place.time_phrase = _time_phrase(place, grid, obs)
+        place.text = explain(place, period, previous_known, config.alpha)
     result.places = places
     if not places:
         result.message = (f"Ingen plats i {area.name} har minst {config.min_incidents} "
@@ -854,16 +885,22 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
         severe_cats = [_FINDING_LABELS.get(c, c) for c, _ in
                        Counter(severe["category"]).most_common(2)] if severe is not None \
             else []
+        finding_cats = [_FINDING_LABELS.get(c, c) for c, _ in
+                        Counter(f_rows["category"]).most_common(2)] if f_rows is not None \
+            else []
+        finding_ids = _most_severe_ids(f_rows)
         site_rows = sorted({r for i in group for r in site_cells.get(int(i), [])})
-        site_name, site_status = None, None
+        site_name, site_status, site_id = None, None, None
         if site_rows and sites is not None:
             overlap = [(float(shapely.area(shapely.intersection(sites.geometry.iloc[r],
                                                                 geometry))), -r)
                        for r in site_rows]
             best = -max(overlap)[1]
             site_name = str(sites["name"].iloc[best])
+            site_id = str(sites["id"].iloc[best]) if "id" in sites else None
             site_status = str(sites["status"].iloc[best]) if sites["status"].iloc[best] \
                 else None
+        near = None if site_rows else _near_site(sites, geometry)
         all_cats = np.concatenate([by_cell.get(int(i), np.array([], dtype=object))
                                    for i in group])
         counted = Counter(str(_INCIDENT_LOOKUP.get(str(c).lower(), c)) for c in all_cats)
@@ -884,8 +921,60 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
             severe_categories=severe_cats, findings_weight=candidate.findings_weight,
             site=site_name, site_status=site_status, covered=candidate.covered,
             density_ratio=ratio, parts=dict(candidate.parts), score=candidate.score,
+            finding_categories=finding_cats, finding_ids=finding_ids, site_id=site_id,
+            near_site=near,
         ))
     return places
+
+
+#: A platssamverkan site this close (metres) to a place it does not touch is named
+#: and linked as the nearest one.
+NEAR_SITE_M = 250.0
+
+
+def _near_site(sites: gpd.GeoDataFrame | None, geometry: BaseGeometry
+               ) -> tuple[str, str | None, int] | None:
+    """(name, id, metres) of the nearest site within :data:`NEAR_SITE_M`, else None."""
+    if sites is None or sites.empty:
+        return None
+    geoms = sites.geometry.to_numpy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        return None
+    distance = np.full(len(geoms), np.inf)
+    distance[ok] = shapely.distance(geoms[ok], geometry)
+    best = int(np.argmin(distance))
+    if distance[best] > NEAR_SITE_M:
+        return None
+    site_id = str(sites["id"].iloc[best]) if "id" in sites else None
+    return str(sites["name"].iloc[best]), site_id, int(round(float(distance[best]) / 10) * 10)
+
+
+#: Open findings a place links to at most.
+MAX_FINDING_LINKS = 5
+
+
+def _most_severe_ids(rows: gpd.GeoDataFrame | None) -> list[str]:
+    """Ids of the open findings of a place, the most severe first (then by id)."""
+    if rows is None or rows.empty or "id" not in rows:
+        return []
+    frame = pd.DataFrame({"id": rows["id"].astype(str).to_numpy(),
+                          "severity": rows["severity"].fillna(2).astype(int).to_numpy()})
+    frame = frame.sort_values(["severity", "id"], ascending=[False, True])
+    return frame["id"].head(MAX_FINDING_LINKS).tolist()
+
+
+def _time_phrase(place: Place, grid: Grid, obs: Observations) -> str | None:
+    """When the counted incidents of a place mostly happen (None: no clear pattern)."""
+    from layers.place_text import time_pattern
+
+    if obs.incident_times is None:
+        return None
+    x, y, times = obs.incident_times(tuple(place.geometry.bounds))
+    if len(times) == 0:
+        return None
+    inside = np.isin(grid.keys_of(np.asarray(x, float), np.asarray(y, float)), place.cells)
+    return time_pattern(np.asarray(times, dtype=object)[inside]).phrase()
 
 
 def _area_densities(counts: np.ndarray, sdo_of: np.ndarray, area: StudyArea,
@@ -1002,10 +1091,6 @@ def _best_name(mentions: Counter[str], too_general: set[str], minimum: int) -> s
 
 # --- the sentence ------------------------------------------------------------------------
 
-_COMPARED = {"tertial": "samma tertial förra året", "month": "samma månad förra året",
-             "year": "förra året", "range": "samma period förra året"}
-
-
 def sv_number(value: float, decimals: int = 1) -> str:
     """A number the Swedish way: decimal comma, minus sign (−)."""
     text = f"{abs(value):.{decimals}f}".replace(".", ",")
@@ -1019,43 +1104,19 @@ def trend_text(rise: float) -> str:
     return f"{sign}{abs(pct)} %"
 
 
-def explain(place: Place, period: Period, previous_known: bool) -> str:
-    """The Swedish sentence that says why a place ranks where it does."""
-    parts = []
-    if place.density_ratio is not None:
-        parts.append(f"{sv_number(place.density_ratio)} × stadsdelsområdets händelsetäthet")
-    # the non-sensitive count, as every role sees it ("<5" below five)
-    parts.append(f"{suppress(place.counted, DEFAULT_SUPPRESS_BELOW)} händelser")
-    sig = "signifikant" if place.significant else "inte signifikant"
-    parts.append(f"Gi* z = {sv_number(place.z_max)} ({sig} efter FDR)")
-    if place.open_findings:
-        text = f"{place.open_findings} {'öppet' if place.open_findings == 1 else 'öppna'} fynd"
-        if place.severe_findings:
-            severe = "allvarligt" if place.severe_findings == 1 else "allvarliga"
-            text += (f" ({place.severe_findings} {severe}: "
-                     f"{', '.join(place.severe_categories)})")
-        parts.append(text)
-    else:
-        parts.append("inga öppna fynd")
-    compared = _COMPARED.get(period.kind, "samma period förra året")
-    if not previous_known:
-        parts.append(f"ingen jämförelse med {compared} (data saknas)")
-    elif place.rise is None:
-        parts.append(f"för få händelser {compared} för att visa en trend")
-    else:
-        parts.append(f"händelser {trend_text(place.rise)} sedan {compared}")
-    if place.trend_class:
-        # the emerging hot spot pattern, as a plain phrase (layers/emerging.py)
-        parts.append(f"över {place.trend_months} månader: {BY_CODE[place.trend_class].phrase}")
-    if place.site and place.site_status == "aktiv":
-        parts.append(f"platssamverkan pågår ({place.site})")
-    elif place.site and place.site_status == "planerad":
-        parts.append(f"platssamverkan planerad ({place.site}), ingen pågår ännu")
-    elif place.site and place.site_status == "avslutad":
-        parts.append(f"platssamverkan avslutad ({place.site}), ingen pågår nu")
-    else:
-        parts.append("ingen platssamverkan ännu")
-    return f"Nr {place.rank}, {place.name}: " + ", ".join(parts) + "."
+def explain(place: Place, period: Period, previous_known: bool, alpha: float = 0.05) -> str:
+    """The Swedish explanation of a place: plain words first, then the statistics.
+
+    Sets ``first_sentence``, ``plain`` and ``statistics`` of ``place`` (see
+    :mod:`layers.place_text`) and returns them as one text, "Nr 1, Namn: …".
+    """
+    from layers.place_text import first_sentence, plain_sentences, statistics_text
+
+    place.first_sentence = first_sentence(place, period)
+    place.plain = plain_sentences(place, period, previous_known)
+    place.statistics = statistics_text(place, alpha)
+    return (f"Nr {place.rank}, {place.name}: {place.first_sentence} " + " ".join(place.plain)
+            + f" Statistik: {place.statistics}")
 
 
 # --- reading the store ---------------------------------------------------------------------
@@ -1152,7 +1213,17 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         rows = rows[~rows["category"].isin(SENSITIVE_CODES)]
         return [str(t) for t in rows["description"].dropna()]
 
-    return Observations(x, y, cats, px, py, findings, sites, walks, texts), previous_known
+    def times(box: tuple[float, float, float, float]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = store.read("incidents", Query(bbox=box, start=start, end=end, where=precise))
+        rows = rows[~rows["category"].isin(SENSITIVE_CODES)] if not rows.empty else rows
+        if rows.empty:
+            return np.array([]), np.array([]), np.array([], dtype=object)
+        return (rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy(),
+                rows["occurred_at"].to_numpy(dtype=object))
+
+    return Observations(x, y, cats, px, py, findings, sites, walks, texts, times), \
+        previous_known
 
 
 def priority_for_store(store, *, sdn: str | None = None, period: Period | str | None = None,

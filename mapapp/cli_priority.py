@@ -148,13 +148,19 @@ def backtest(file: str, train: str | None, test: str | None, fmt: str,
     priority (vår poäng), prior_counts (antal i träningsperioden), kde (kärntäthet)
     och random (slump). Avslutas med 1 om filen inte går att använda.
     """
-    from layers.backtest import BacktestError, parse_span, read_points, run_backtest
+    from layers.backtest import (
+        BacktestError,
+        parse_span,
+        read_points,
+        run_backtest,
+        training_before,
+    )
 
     config = _config(config_path, cell_size, shape)
     try:
         points = read_points(file, crs=crs)
         test_p = parse_span(test) if test else _latest_tertial(points.t)
-        train_p = parse_span(train) if train else _twelve_months_before(test_p)
+        train_p = parse_span(train) if train else training_before(test_p)
         result = run_backtest(points, train_p, test_p, config=config)
     except PeriodError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -174,13 +180,3 @@ def _latest_tertial(t):
 
     last = pd.Timestamp(t.max())
     return Period.tertial(last.year, (last.month - 1) // 4 + 1)
-
-
-def _twelve_months_before(period):
-    import datetime as dt
-
-    from layers.periods import period_from_dates
-
-    start = period.start
-    first = dt.date(start.year - 1, start.month, 1)
-    return period_from_dates(first, start - dt.timedelta(days=1))

@@ -18,9 +18,10 @@ import logging
 import threading
 
 import folium
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request, url_for
 from markupsafe import escape
 
+from layers.backtest import store_backtest
 from layers.emerging import emerging_for_store
 from layers.filters import FilterError
 from layers.periods import Period, PeriodError, parse_period, period_choices
@@ -44,6 +45,8 @@ RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
 OUTLINE_SIMPLIFY_M = 10.0
 #: The deepest zoom a click on a row goes to.
 MAX_ZOOM = 17
+#: The zoom of the city map a place's "Visa på kartan" link opens.
+LINK_ZOOM = 16
 
 
 def _colour(rank: int) -> str:
@@ -68,7 +71,7 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
         props = feature["properties"]
         features.append({"type": "Feature", "geometry": feature["geometry"], "properties": {
             "rank": int(props["rank"]), "name": str(escape(props["name"])),
-            "text": str(escape(props.get("text", ""))), "colour": _colour(int(props["rank"])),
+            "text": str(escape(_popup_text(props))), "colour": _colour(int(props["rank"])),
         }})
     group = folium.FeatureGroup(name=name, show=show)
     if features:
@@ -96,6 +99,13 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
         ).add_to(group)
     group.add_to(m)
     return group
+
+
+def _popup_text(props: dict) -> str:
+    """A place's plain words for a popup (the statistics are on /priority)."""
+    if props.get("first_sentence"):
+        return " ".join([props["first_sentence"], *props.get("plain", [])])
+    return props.get("text", "")
 
 
 class _BadParameter(FilterError):
@@ -193,7 +203,7 @@ def api():
         response = jsonify(result.to_geojson(_public_below(), _sees_sensitive()))
         response.mimetype = "application/geo+json"
         return response
-    answer = result.to_dict(_public_below(), _sees_sensitive())
+    answer = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
     if reason:
         answer["period_reason"] = reason
     return jsonify(answer)
@@ -212,6 +222,29 @@ def emerging_api():
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
+
+
+def place_links(place: dict, period: Period) -> dict:
+    """Where a planner goes from a place: the city map zoomed to it (same period), its
+    platssamverkan site and its open findings (URLs of this app)."""
+    lat, lon = place["center"]
+    near = place.get("near_site") or {}
+    return {
+        "map": url_for("maps.city", period=period.code, lat=f"{lat:.5f}", lon=f"{lon:.5f}",
+                       zoom=LINK_ZOOM),
+        "site": url_for("sites.show_site", site_id=place["site_id"])
+        if place.get("site_id") else None,
+        "near_site": url_for("sites.show_site", site_id=near["id"]) if near.get("id")
+        else None,
+        "findings": [url_for("findings.show_finding", finding_id=i)
+                     for i in place.get("finding_ids", [])],
+    }
+
+
+def _with_links(answer: dict, period: Period) -> dict:
+    for place in answer["places"]:
+        place["links"] = place_links(place, period)
+    return answer
 
 
 def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:
@@ -236,8 +269,10 @@ def ranking():
         error, sdn, period, limit = exc.message, None, None, None
     period, period_reason = _chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
-    summary = result.to_dict(_public_below(), _sees_sensitive())
+    summary = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
     places = summary["places"]
+    # how well the same ranking picked the places of the next tertial, on this store
+    backtest = store_backtest(store, sdn=sdn)
     m = base_map()
     if places:
         bounds = [p["bounds"] for p in places]
@@ -261,7 +296,7 @@ def ranking():
     in_menu = any(p.code == result.period.code for _, items in periods for p in items)
     return render_template(
         "priority/ranking.html", result=result, summary=summary, places=places, parts=parts,
-        error=error, period_reason=period_reason,
+        error=error, period_reason=period_reason, backtest=backtest,
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
     ), (400 if error else 200)
@@ -284,6 +319,7 @@ def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread
                     version = store.data_version()
                     if version != seen:
                         warm_cache(store)
+                        store_backtest(store)
                         seen = version
                 except Exception:  # a store that is down now may answer later
                     LOGGER.warning("warming the priority cache failed", exc_info=True)

@@ -307,3 +307,25 @@ def test_counted_categories_rule():
     assert set(rule(staff, "vald,sexualbrott").codes) == {*rule(None, "vald").codes,
                                                           "sexualbrott"}
     assert rule(staff, "vald,sexualbrott").left_out == ("vald_nara_relation",)
+
+
+#: A count of 1–4 stated in a sentence: "3 händelser", "stöld (2)".
+_SMALL_IN_WORDS = re.compile(r"(?<![\d,])([1-4]) händelser?\b|\(([1-4])\)")
+
+
+@pytest.mark.parametrize("role", [None, "läsare"])
+def test_priority_sentences_state_no_suppressed_count(demo_app, role):
+    """The plain sentences of /priority and /api/priority (issue 14) say "färre än 5",
+    never 1–4, and the backtest beside them gives only shares."""
+    client = client_as(demo_app, role)
+    for query in ("", "?sdn=jarva&period=2025-T3", "?sdn=skarholmen&period=2024-T1"):
+        api = client.get(f"/api/priority{query}").get_json()
+        for place in api["places"]:
+            words = " ".join([place["first_sentence"], *place["plain"]])
+            assert not _SMALL_IN_WORDS.search(words), words
+        page = client.get(f"/priority{query}").get_data(as_text=True)
+        sentences = re.findall(r'class="tk-place-(?:first|plain)[^"]*">([^<]*)<', page)
+        assert len(sentences) >= 4 * len(api["places"])
+        assert not [s for s in sentences if _SMALL_IN_WORDS.search(s)]
+        backtest = re.search(r'<section class="tk-backtest.*?</section>', page, re.S).group(0)
+        assert not re.search(r"\d+ händelser", backtest)

@@ -20,6 +20,7 @@ from layers.emerging import (
 )
 from layers.grid import Grid, pack
 from layers.periods import Period
+from layers.place_text import PATTERN_WORDS
 
 MONTHS = 20
 #: the known background: a checkerboard of 9 and 11 incidents per cell and month
@@ -217,7 +218,12 @@ def test_priority_places_say_their_pattern_in_plain_swedish(demo_app):
         for place in result.places:
             assert place.trend_class == cube.code_of(place.cells)
             pattern = emerging.BY_CODE[place.trend_class]
-            assert f"över 24 månader: {pattern.phrase}" in place.text
+            # plain words first (layers/place_text.py), the pattern's name under Statistik
+            words = PATTERN_WORDS[place.trend_class]
+            assert f"de senaste 24 månaderna: {words}" in " ".join(place.plain)
+            assert "över 24 månader" in place.statistics
+            assert place.statistics.endswith(f": {pattern.label}.") or \
+                f": {pattern.label}. " in place.statistics
         assert {p.trend_class for p in result.places} - {"none"}
         # eight months: no pattern and no phrase
         early = priority_for_store(store, period="2024-T2")

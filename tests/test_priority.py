@@ -245,10 +245,19 @@ def test_known_cluster_ranks_first_with_its_parts():
     assert parts["weighted_incidents"] >= 10 * 3.0 + 30 * 1.0
     assert parts["significance"] > 0 and parts["findings"] > 0 and parts["trend"] > 0
     assert first.text.startswith("Nr 1, Testtorget: ")
-    for words in ("× stadsdelsområdets händelsetäthet", "Gi* z = ", "signifikant efter FDR",
-                  "3 öppna fynd (2 allvarliga: belysning)",
-                  "sedan samma tertial förra året", "ingen platssamverkan ännu"):
-        assert words in first.text
+    # plain words first (layers/place_text.py), the statistics after "Statistik:"
+    assert first.first_sentence == "42 händelser under tertial 2 2025 (maj–augusti), " \
+        "främst stöld (30)."
+    plain, _, statistics = first.text.partition(" Statistik: ")
+    for words in ("110 % fler händelser än samma tertial förra året",
+                  "gånger så många händelser per ytenhet som i stadsdelsområdet",
+                  "3 öppna fynd från trygghetsvandringar här (belysning och klotter), "
+                  "varav 2 allvarliga", "Ingen platssamverkan här ännu"):
+        assert words in plain
+    assert "Gi*" not in plain and "FDR" not in plain
+    for words in ("Gi*): z = ", "signifikant efter FDR"):
+        assert words in statistics
+    assert statistics == first.statistics
     assert first.stadsdel_name == "Tensta" and first.sdo_name == "Järva"
     # JSON is plain data
     json.dumps(result.to_dict())

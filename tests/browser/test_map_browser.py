@@ -568,7 +568,10 @@ def test_priority_layer_shows_the_cli_ranking(server, browser, artifacts_dir):
         popup = page.locator(".leaflet-popup-content .tk-popup-priority")
         assert popup.locator(".tk-popup-title").inner_text() == f"Nr 1: {expected[0][1]}"
         api = page.request.get(f"{server.url}/api/priority?period=2024-T2").json()
-        assert popup.locator(".tk-popup-text").inner_text() == api["places"][0]["text"]
+        # plain words first (issue 14); the statistics stay on /priority
+        first = api["places"][0]
+        assert popup.locator(".tk-popup-text").inner_text() == \
+            " ".join([first["first_sentence"], *first["plain"]])
         assert popup.locator(".tk-popup-unfiltered").count() == 0
         link = popup.locator("a.tk-popup-more")
         assert link.get_attribute("href") == "/priority?period=2024-T2"

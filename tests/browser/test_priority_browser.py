@@ -56,6 +56,20 @@ def test_clicking_a_place_zooms_the_map_to_it(live_server, browser, artifacts_di
             assert (after["north"] - after["south"]) < 6 * (north - south)
             assert rows.nth(index).get_attribute("aria-current") == "true"
         page.screenshot(path=str(artifacts_dir / "priority_zoomed.png"), full_page=False)
+
+        # plain words first, the statistics behind "Statistik", the backtest beside the list
+        first = page.locator("li.tk-place-item").nth(0)
+        assert first.locator(".tk-place-first").text_content() == \
+            api["places"][0]["first_sentence"]
+        stats = first.locator("details.tk-place-stats")
+        assert not stats.locator("p").first.is_visible()
+        stats.locator("summary").click()
+        assert stats.locator("p").first.is_visible()
+        assert stats.locator("p").first.text_content() == api["places"][0]["statistics"]
+        assert page.locator(".tk-backtest-sentence").is_visible()
+        assert "av nästa tertials händelser" in page.locator(".tk-backtest-sentence").inner_text()
+        assert first.locator(".tk-place-links a").first.get_attribute("href") == \
+            api["places"][0]["links"]["map"]
         assert not errors, errors
     finally:
         page.close()

@@ -567,7 +567,9 @@
       return name && names.indexOf(name) === i;  // "Södermalm, Södermalm" once
     }).join(", ");
     if (where) { add(box, "p", "tk-popup-note", where); }
-    add(box, "p", "tk-popup-text", p.text);
+    // plain words in the popup; the statistics are on /priority, under "Statistik"
+    add(box, "p", "tk-popup-text", p.first_sentence ?
+        [p.first_sentence].concat(p.plain || []).join(" ") : p.text);
     var current = filterParams();
     var unused = ["kategori", "stadsdel"].filter(function (word, i) {
       return Boolean(current.get(["category", "stadsdel"][i]));
