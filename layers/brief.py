@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -55,6 +55,7 @@ from shapely.geometry.base import BaseGeometry
 
 import geodata
 from layers import clock
+from layers.disclosure import Figure, protect
 from layers.indicators import (  # noqa: F401  (re-exported: the brief's older names)
     CHANGE_MIN_COUNT,
     HIDDEN,
@@ -76,6 +77,7 @@ from layers.indicators import (  # noqa: F401  (re-exported: the brief's older n
 )
 from layers.indicators import area_incidents as _area_incidents
 from layers.periods import Period, parse_period
+from layers.privacy import PUBLIC_CATEGORY_CODES
 from layers.schema import (
     DIVISION_CHANGE,
     FINDING_CATEGORIES,
@@ -686,6 +688,45 @@ def _sum(counts: pd.Series, keys: Iterable[str]) -> int:
     return int(sum(int(counts.get(k, 0)) for k in keys))
 
 
+#: Every value of ``victim_gender``, unknown (None) included.
+ALL_GENDERS: tuple[str | None, ...] = (*VICTIM_GENDERS, None)
+
+
+class Protection:
+    """Document-wide suppression of a brief's incident counts (:mod:`layers.disclosure`).
+
+    The brief's tables are built twice: the first pass registers every count with its
+    base cells and gets primary statuses; :meth:`solve` protects them all together; the
+    second pass gets the final statuses, so a count hidden anywhere is hidden with
+    everything computed from it, in every table and chart.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.figures: dict[Hashable, Figure] = {}
+        self.final: dict[Hashable, int] | None = None
+
+    def statuses(self, table: str, values: np.ndarray,
+                 parts: Callable[[int, int], set[Hashable]],
+                 last: Iterable[tuple[int, int]] = ()) -> np.ndarray:
+        values = np.asarray(values, dtype=np.int64)
+        out = np.zeros(values.shape, dtype=np.int64)
+        last = set(last)
+        for i, j in np.ndindex(values.shape):
+            key = (table, i, j)
+            if self.final is not None:
+                out[i, j] = self.final[key]
+                continue
+            value = int(values[i, j])
+            self.figures[key] = Figure(key, value, frozenset(parts(i, j)),
+                                       last=(i, j) in last)
+            out[i, j] = PRIMARY if 0 < value < self.threshold else SHOWN
+        return out
+
+    def solve(self) -> None:
+        self.final = protect(self.figures.values(), self.threshold)
+
+
 @dataclass
 class _Context:
     """What the table builders share while one brief is made."""
@@ -705,18 +746,55 @@ class _Context:
     as_of: pd.Timestamp
     #: threshold for counts of findings (0: shown exactly, see build_brief)
     findings_threshold: int = 0
+    #: the document-wide suppression of incident counts (see :class:`Protection`)
+    protection: Protection | None = None
 
     def note(self, text: str) -> None:
         if text not in self.footnotes:
             self.footnotes.append(text)
 
+    def statuses(self, table: str, values: np.ndarray,
+                 parts: Callable[[int, int], set[Hashable]],
+                 last: Iterable[tuple[int, int]] = ()) -> np.ndarray:
+        """The suppression status of a table's counts under the brief's protection."""
+        if self.protection is None:
+            self.protection = Protection(self.threshold)
+        return self.protection.statuses(table, values, parts, last)
+
+    def parts(self, categories: Iterable[str], genders: Iterable[str | None],
+              period: Period, city: bool = False) -> set[Hashable]:
+        """The base cells of a count of the area's incidents (``city``: the whole
+        city's) of ``categories`` and victim ``genders`` in ``period``."""
+        scopes = ("L", "R") if city else ("L",)
+        return {(scope, c, g, period.code) for scope in scopes for c in categories
+                for g in genders if g in self.genders.get(c, ())}
+
+    @cached_property
+    def genders(self) -> dict[str, set[str | None]]:
+        """Per category, the victim genders (None: not recorded) the data hold at all.
+
+        A reader may know that a category always records the victim's gender (then its
+        victims by gender add up to its count), so a combination the data never hold is
+        no base cell of any count.
+        """
+        frame = self.data.incidents
+        out: dict[str, set[str | None]] = {}
+        if frame.empty:
+            return out
+        pairs = frame[["category", "victim_gender"]].astype(object)
+        for c, g in set(zip(pairs["category"], pairs["victim_gender"], strict=True)):
+            out.setdefault(c, set()).add(None if pd.isna(g) else g)
+        return out
+
 
 def _rate_rows(ctx: _Context, key: str, caption: str, row_header: str,
                rows: Sequence[tuple[str, str, tuple[str, ...]]], total: tuple[str, str],
-               column: str = "category") -> Table:
+               column: str = "category", last: Iterable[tuple[int, int]] = ()) -> Table:
     """A table of counts and rates per row, with the comparable period and the city.
 
     ``rows`` are (key, label, values of ``column`` counted); the total row adds them up.
+    ``last`` are (row, column) counts shown on other pages too (``-1``: the total row;
+    columns 0 now, 1 the comparable period, 2 the city).
     """
     local_now = ctx.local.by(ctx.period, column)
     have_comparison = ctx.data.covered(ctx.comparison)
@@ -726,7 +804,20 @@ def _rate_rows(ctx: _Context, key: str, caption: str, row_header: str,
     specs = [*rows, (total[0], total[1], all_keys)]
     values = np.array([[_sum(local_now, keys), _sum(local_before, keys), _sum(city_now, keys)]
                        for _, _, keys in specs])
-    status = suppress(values, column_lines(len(specs), range(3)), ctx.threshold)
+
+    def parts(i: int, j: int) -> set[Hashable]:
+        keys = specs[i][2]
+        if column == "victim_gender":
+            categories, genders = PUBLIC_CATEGORY_CODES, keys
+        else:
+            categories = keys if column == "category" else tuple(
+                c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] in keys)
+            genders = ALL_GENDERS
+        return ctx.parts(categories, genders, ctx.comparison if j == 1 else ctx.period,
+                         city=j == 2)
+
+    status = ctx.statuses(key, values, parts,
+                          [(len(specs) - 1 if i < 0 else i, j) for i, j in last])
     out = []
     for i, (row_key, label, _) in enumerate(specs):
         now, before, city = (int(v) for v in values[i])
@@ -752,35 +843,45 @@ def _groups_table(ctx: _Context) -> Table:
     rows = [(g, label, (g,)) for g, label in INCIDENT_GROUPS.items()]
     return _rate_rows(ctx, "groups", "Kategorigrupper: antal, per 1 000 invånare och "
                       "förändring", "Kategorigrupp",
-                      rows, ("alla", "Alla händelser"), column="group")
+                      rows, ("alla", "Alla händelser"), column="group",
+                      last=[(-1, 0), (-1, 1)])
 
 
 def _strategic_table(ctx: _Context) -> Table:
     rows = [(c, _CATEGORY[c].label.capitalize(), (c,)) for c in STRATEGIC_CODES]
     return _rate_rows(ctx, "strategic", "Strategiska brott: antal, per 1 000 invånare och "
-                      "förändring", "Brott", rows, ("strategiska", "Strategiska brott totalt"))
+                      "förändring", "Brott", rows, ("strategiska", "Strategiska brott totalt"),
+                      last=[(-1, 0)])
 
 
 def _gender_table(ctx: _Context) -> Table:
     """Incidents by the victim's gender with rates, the comparable period and the city."""
     rows = [(g, label.capitalize(), (g,)) for g, label in
-            (("kvinna", "kvinna/flicka"), ("man", "man/pojke"), ("annat", "annat/okänt"))]
+            (("kvinna", "kvinna/flicka"), ("man", "man/pojke"), ("annat", "annat"))]
     table = _rate_rows(ctx, "gender", "Brottsoffrets kön: antal, per 1 000 invånare och "
                        "förändring", "Brottsoffer", rows, ("kant", "Känt kön totalt"),
-                       column="victim_gender")
-    table.notes.append("Per 1 000 invånare räknas mot hela befolkningen.")
+                       column="victim_gender", last=[(0, 0), (1, 0)])
+    table.notes.append("Bara händelser där brottsoffrets kön är registrerat. Per 1 000 "
+                       "invånare räknas mot hela befolkningen.")
     return table
 
 
 def _victims_table(ctx: _Context) -> Table:
-    """Victims by gender per category, for the categories where the data records it."""
+    """Victims by gender per category, for the categories where the data records it.
+
+    Incidents without a recorded gender count as "annat/okänt", so each row adds up to
+    the category's count (as a reader of the column label expects): the protection then
+    covers exactly what the table says.
+    """
     city = ctx.data.incidents
     known = city[city["victim_gender"].notna().to_numpy()]
-    codes = [c.code for c in INCIDENT_CATEGORIES if c.code in set(known["category"])]
+    # the sensitive categories are one figure of their own, never part of a table
+    codes = [c for c in PUBLIC_CATEGORY_CODES if c in set(known["category"])]
     genders = list(VICTIM_GENDERS)
     frame = ctx.local.table
-    sel = frame[_in_period(frame["occurred_at"], ctx.period)
-                & frame["victim_gender"].notna().to_numpy()]
+    sel = frame[_in_period(frame["occurred_at"], ctx.period)]
+    sel = sel.assign(victim_gender=sel["victim_gender"].astype(object).where(
+        sel["victim_gender"].notna(), "annat"))
     cross = pd.crosstab(sel["category"], sel["victim_gender"]) if not sel.empty else None
     values = np.zeros((len(codes) + 1, len(genders)), dtype=np.int64)
     for i, code in enumerate(codes):
@@ -788,8 +889,9 @@ def _victims_table(ctx: _Context) -> Table:
             if cross is not None and code in cross.index and gender in cross.columns:
                 values[i, j] = int(cross.loc[code, gender])
     values[-1] = values[:-1].sum(axis=0)
-    status = suppress(values, column_lines(len(codes) + 1, range(len(genders))),
-                      ctx.threshold)
+    status = ctx.statuses("victims", values, lambda i, j: ctx.parts(
+        codes[i:i + 1] if i < len(codes) else codes,
+        (genders[j], None) if genders[j] == "annat" else (genders[j],), ctx.period))
     labels = [_CATEGORY[c].label.capitalize() for c in codes] + ["Summa"]
     rows = []
     for i, (key, label) in enumerate(zip([*codes, "summa"], labels, strict=True)):
@@ -803,8 +905,10 @@ def _victims_table(ctx: _Context) -> Table:
         ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat/okänt"),
         ("share_women", "Andel kvinnor/flickor"),
     ], rows)
-    table.notes.append("Bara händelser där brottsoffrets kön är registrerat. Andelen kvinnor "
-                       "och flickor räknas av händelserna med känt kön (kvinna eller man).")
+    table.notes.append("Kategorier där brottsoffrets kön registreras; annat/okänt är också "
+                       "händelser där könet inte är registrerat, så raden summeras till "
+                       "kategorins antal. Andelen kvinnor och flickor räknas av händelserna "
+                       "med känt kön (kvinna eller man).")
     if not codes:
         table.notes.append("Underlaget har inga uppgifter om brottsoffrets kön för perioden.")
     return table
@@ -821,9 +925,12 @@ def _trend(ctx: _Context) -> tuple[Table, list[TrendPoint]]:
         values[:-1, j] = [int(counts.get(g, 0)) for g in groups]
         city_values[j] = ctx.city.total(p)
     values[-1] = values[:-1].sum(axis=0)
-    status = suppress(values, column_lines(len(groups) + 1, range(len(periods))),
-                      ctx.threshold)
-    city_status = suppress(city_values[None, :], [], ctx.threshold)[0]
+    members = {g: tuple(c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] == g) for g in groups}
+    status = ctx.statuses("trend", values, lambda i, j: ctx.parts(
+        members[groups[i]] if i < len(groups) else PUBLIC_CATEGORY_CODES, ALL_GENDERS,
+        periods[j]), [(len(groups), len(periods) - 1)])
+    city_status = ctx.statuses("trend_city", city_values[None, :], lambda i, j: ctx.parts(
+        PUBLIC_CATEGORY_CODES, ALL_GENDERS, periods[j], city=True))[0]
     rows, points = [], []
     for j, p in enumerate(periods):
         covered = ctx.data.covered(p)
@@ -1223,14 +1330,20 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                    data.population_of(area.code, _year_of(comparison))[0], city_pop,
                    _Counter(data, area), _Counter(data, None), footnotes,
                    as_of=as_of_time(period, now),
-                   findings_threshold=threshold if suppress_findings else 0)
+                   findings_threshold=threshold if suppress_findings else 0,
+                   protection=Protection(threshold))
     _division_notes(ctx)
     _population_notes(ctx, pop_year, city_years)
-    groups = _groups_table(ctx)
-    strategic = _strategic_table(ctx)
-    victims = _victims_table(ctx)
-    gender = _gender_table(ctx)
-    trend, points = _trend(ctx)
+    # twice: the first pass collects every incident count of the brief, the second
+    # builds the tables with the statuses protected across the whole document
+    for _ in range(2):
+        groups = _groups_table(ctx)
+        strategic = _strategic_table(ctx)
+        victims = _victims_table(ctx)
+        gender = _gender_table(ctx)
+        trend, points = _trend(ctx)
+        if ctx.protection.final is None:
+            ctx.protection.solve()
     place_list, source = _priority(ctx)
     places = _places_table(place_list, source)
     findings = _findings_tables(ctx)
