@@ -869,9 +869,9 @@ def _gender_table(ctx: _Context) -> Table:
 def _victims_table(ctx: _Context) -> Table:
     """Victims by gender per category, for the categories where the data records it.
 
-    Incidents without a recorded gender count as "annat/okänt", so each row adds up to
-    the category's count (as a reader of the column label expects): the protection then
-    covers exactly what the table says.
+    Only incidents with a recorded gender: a row does not add up to the category's count
+    (the note says so), so the protection takes the unrecorded ones as unknown to the
+    reader.
     """
     city = ctx.data.incidents
     known = city[city["victim_gender"].notna().to_numpy()]
@@ -879,9 +879,8 @@ def _victims_table(ctx: _Context) -> Table:
     codes = [c for c in PUBLIC_CATEGORY_CODES if c in set(known["category"])]
     genders = list(VICTIM_GENDERS)
     frame = ctx.local.table
-    sel = frame[_in_period(frame["occurred_at"], ctx.period)]
-    sel = sel.assign(victim_gender=sel["victim_gender"].astype(object).where(
-        sel["victim_gender"].notna(), "annat"))
+    sel = frame[_in_period(frame["occurred_at"], ctx.period)
+                & frame["victim_gender"].notna().to_numpy()]
     cross = pd.crosstab(sel["category"], sel["victim_gender"]) if not sel.empty else None
     values = np.zeros((len(codes) + 1, len(genders)), dtype=np.int64)
     for i, code in enumerate(codes):
@@ -890,8 +889,7 @@ def _victims_table(ctx: _Context) -> Table:
                 values[i, j] = int(cross.loc[code, gender])
     values[-1] = values[:-1].sum(axis=0)
     status = ctx.statuses("victims", values, lambda i, j: ctx.parts(
-        codes[i:i + 1] if i < len(codes) else codes,
-        (genders[j], None) if genders[j] == "annat" else (genders[j],), ctx.period))
+        codes[i:i + 1] if i < len(codes) else codes, (genders[j],), ctx.period))
     labels = [_CATEGORY[c].label.capitalize() for c in codes] + ["Summa"]
     rows = []
     for i, (key, label) in enumerate(zip([*codes, "summa"], labels, strict=True)):
@@ -902,13 +900,13 @@ def _victims_table(ctx: _Context) -> Table:
             [(int(values[i, 0]), status[i, 0]), (int(values[i, 1]), status[i, 1])])
         rows.append(Row(key, label, cells, total=key == "summa"))
     table = Table("victims", "Händelser efter brottsoffrets kön", "Brott", [
-        ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat/okänt"),
+        ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat"),
         ("share_women", "Andel kvinnor/flickor"),
     ], rows)
-    table.notes.append("Kategorier där brottsoffrets kön registreras; annat/okänt är också "
-                       "händelser där könet inte är registrerat, så raden summeras till "
-                       "kategorins antal. Andelen kvinnor och flickor räknas av händelserna "
-                       "med känt kön (kvinna eller man).")
+    table.notes.append("Bara händelser där brottsoffrets kön är registrerat; händelser utan "
+                       "registrerat kön ingår inte, så en rad är inte kategorins hela antal. "
+                       "Andelen kvinnor och flickor räknas av händelserna med känt kön "
+                       "(kvinna eller man).")
     if not codes:
         table.notes.append("Underlaget har inga uppgifter om brottsoffrets kön för perioden.")
     return table
@@ -1166,10 +1164,12 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
                                 limit=TOP_PLACES)
     places = []
     for p in result.places:
-        status = suppress(np.array([[p.incidents]]), [], ctx.threshold)[0, 0]
+        # a brief is public: the count of the categories every count holds (never the
+        # sensitive ones), and no score (it weighs them in: handläggare and admin only)
+        status = suppress(np.array([[p.counted]]), [], ctx.threshold)[0, 0]
         reason = p.text.split(": ", 1)[1] if ": " in p.text else p.text
         places.append(PriorityPlace(p.rank, p.name, p.geometry,
-                                    count_cell(p.incidents, status, ctx.threshold),
+                                    count_cell(p.counted, status, ctx.threshold),
                                     Cell(format_rate(p.score), float(p.score)), [reason]))
     source = (f"Rangordning enligt Trygghetskartans prioriteringsmetod: rutor om "
               f"{result.cell_size:.0f} m, händelser viktade efter kategori, Getis-Ord Gi* "
@@ -1182,13 +1182,14 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
 
 def _places_table(places: list[PriorityPlace], source: str) -> Table:
     rows = [Row(str(p.rank), str(p.rank), {
-        "name": Cell.label(p.name), "incidents": p.incidents, "score": p.score,
+        "name": Cell.label(p.name), "incidents": p.incidents,
         "reasons": Cell.label("; ".join(p.reasons)),
     }) for p in places]
     table = Table("places", "De högst rankade platserna och skälen", "Nr", [
-        ("name", "Plats"), ("incidents", "Händelser"), ("score", "Poäng"),
-        ("reasons", "Skäl"),
+        ("name", "Plats"), ("incidents", "Händelser"), ("reasons", "Skäl"),
     ], rows)
+    table.notes.append("Händelser: utom sexualbrott och våld i nära relation, som ingår i "
+                       "rangordningen men redovisas bara per stadsdelsområde.")
     table.notes.append(source)
     if not rows:
         table.notes.append("Inga händelser i området under perioden.")
@@ -1475,6 +1476,44 @@ CITY_COLUMN_GROUPS: tuple[tuple[str, int], ...] = (
 )
 
 
+def _protect_overview(data: CityData, areas: list[Area], period: Period, comparison: Period,
+                      values: np.ndarray, threshold: int) -> np.ndarray:
+    """Statuses of the overview's counts, protected across the whole page
+    (:mod:`layers.disclosure`): a row's groups add up to its count, the city row is the
+    sum of the areas, and each rate stands for its count. Open findings are never
+    hidden (places, not people)."""
+    groups = list(INCIDENT_GROUPS)
+    frame = data.incidents
+    pairs = frame[["category", "victim_gender"]].astype(object)
+    women = {c for c, g in zip(pairs["category"], pairs["victim_gender"], strict=True)
+             if g == "kvinna"}
+    columns: list[tuple[Period, tuple[str, ...], tuple[str | None, ...]]] = [
+        (period, PUBLIC_CATEGORY_CODES, ALL_GENDERS),
+        (comparison, PUBLIC_CATEGORY_CODES, ALL_GENDERS),
+        *((period, tuple(c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] == g), ALL_GENDERS)
+          for g in groups),
+        (period, STRATEGIC_CODES, ALL_GENDERS),
+        (period, tuple(c for c in PUBLIC_CATEGORY_CODES if c in women), ("kvinna",)),
+    ]
+    figures = []
+    for i, j in np.ndindex(values.shape):
+        chosen = areas[i:i + 1] if i < len(areas) else areas
+        if j < len(columns):
+            p, cats, genders = columns[j]
+            parts = frozenset((a.code, c, g, p.code) for a in chosen for c in cats
+                              for g in genders)
+        else:
+            parts = frozenset()
+        # the headline figures (count, comparison, women) are shown on /sdn too
+        figures.append(Figure((i, j), int(values[i, j]), parts,
+                              last=j in (0, 1, len(columns) - 1), fixed=j >= len(columns)))
+    final = protect(figures, threshold)
+    status = np.zeros(values.shape, dtype=np.int64)
+    for f in figures:
+        status[f.key] = final[f.key]
+    return status
+
+
 @dataclass
 class CityOverview:
     """The 11 current stadsdelsområden side by side on the common indicators."""
@@ -1535,9 +1574,7 @@ def build_city_overview(store: Store | None, period: Period | str, *,
         int((city_now["victim_gender"] == "kvinna").sum()),
         int((open_city["status"].isin(OPEN_STATUSES) & open_city["sdo_code"].notna()).sum())
         if not open_city.empty else 0]
-    status = suppress(values, column_lines(len(areas) + 1, range(values.shape[1] - 1)),
-                      threshold)
-    status[:, -1] = SHOWN  # open findings: places, not people (see build_brief)
+    status = _protect_overview(data, areas, period, comparison, values, threshold)
     city_pop = data.city_population(year)[0]
     has_comparison = data.covered(comparison)
     rows = []

@@ -33,15 +33,21 @@ No Flask here.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 
+LOGGER = logging.getLogger(__name__)
+
 SHOWN, PRIMARY, SECONDARY = 0, 1, 2
 _EPS = 1e-6
+#: When no single number protects a derivable one, pairs of the first this many
+#: candidates are tried.
+_PAIR_SEARCH = 10
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,10 @@ class _Component:
         for j, rows in enumerate(columns):
             self.matrix[list(rows), j] = 1.0
 
-    def bounds(self, i: int, status: dict[Hashable, int], threshold: int
-               ) -> tuple[float, float]:
-        """The least and greatest value figure ``i`` can have given what is shown."""
+    def _limit(self, i: int, sign: float, status: dict[Hashable, int],
+               threshold: int) -> float:
+        """The least (``sign`` 1) or greatest (-1) value figure ``i`` can have given
+        what is shown (infinity: no upper limit)."""
         a_eq, b_eq, a_ub, b_ub = [], [], [], []
         for k, f in enumerate(self.figures):
             s = status[f.key]
@@ -95,26 +102,31 @@ class _Component:
                 if s == PRIMARY:
                     a_ub.append(row)
                     b_ub.append(float(threshold - 1))
-        out = []
-        for sign in (1.0, -1.0):
-            res = linprog(sign * self.matrix[i],
-                          A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
-                          A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None,
-                          bounds=(0, None), method="highs")
-            if res.status == 3:  # unbounded
-                out.append(math.inf)
-            elif res.status != 0:
-                raise ValueError(f"disclosure check failed: {res.message}")
-            else:
-                out.append(sign * res.fun)
-        return out[0], out[1]
+        res = linprog(sign * self.matrix[i],
+                      A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
+                      A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None,
+                      bounds=(0, None), method="highs")
+        if res.status == 3:  # unbounded
+            return math.inf
+        if res.status != 0:
+            raise ValueError(f"disclosure check failed: {res.message}")
+        return sign * res.fun
+
+    def bounds(self, i: int, status: dict[Hashable, int], threshold: int
+               ) -> tuple[float, float]:
+        """The least and greatest value figure ``i`` can have given what is shown."""
+        return (self._limit(i, 1.0, status, threshold),
+                self._limit(i, -1.0, status, threshold))
 
     def exact(self, i: int, status: dict[Hashable, int], threshold: int) -> bool:
-        """Tell whether figure ``i`` has one possible whole-number value."""
+        """Tell whether figure ``i`` has one possible whole-number value (its own: the
+        true value is always possible, so one side below or above it is enough)."""
         if len(self.figures) == 1:
             return status[self.figures[i].key] == SHOWN
-        low, high = self.bounds(i, status, threshold)
-        return math.floor(high + _EPS) <= math.ceil(low - _EPS)
+        value = self.figures[i].value
+        if math.ceil(self._limit(i, 1.0, status, threshold) - _EPS) < value:
+            return False
+        return math.floor(self._limit(i, -1.0, status, threshold) + _EPS) <= value
 
 
 def _components(figures: Sequence[Figure]) -> list[list[Figure]]:
@@ -171,28 +183,92 @@ def protect(figures: Iterable[Figure], threshold: int) -> dict[Hashable, int]:
 def _protect_component(group: list[Figure], status: dict[Hashable, int],
                        threshold: int) -> None:
     component = _Component(group)
-    order = sorted(range(len(group)), key=lambda k: (group[k].last, group[k].value, k))
+    # figures with the same parts are one number shown twice: they are hidden together,
+    # and a number shown as a headline figure anywhere is hidden last
+    twins: dict[frozenset, list[int]] = {}
+    for k, f in enumerate(group):
+        twins.setdefault(f.parts, []).append(k)
+    units = [ks for ks in twins.values() if not any(group[k].fixed for k in ks)]
+    headline = {group[ks[0]].parts for ks in units if any(group[k].last for k in ks)}
+    units.sort(key=lambda ks: (group[ks[0]].parts in headline, group[ks[0]].value, ks[0]))
+
+    def hide(ks: list[int]) -> dict[Hashable, int]:
+        """Hide a number everywhere it is shown; return the statuses it had."""
+        before = {group[k].key: status[group[k].key] for k in ks}
+        for k in ks:
+            if status[group[k].key] == SHOWN:
+                status[group[k].key] = SECONDARY
+        return before
+
+    # hiding more only loosens what is known: a figure once underivable stays so
+    safe: set[int] = set()
+
+    def derived(i: int) -> bool:
+        if i in safe or status[group[i].key] == SHOWN:
+            return False
+        if component.exact(i, status, threshold):
+            return True
+        safe.add(i)
+        return False
+
     while True:
-        leak = next((i for i, f in enumerate(group) if status[f.key] != SHOWN
-                     and component.exact(i, status, threshold)), None)
+        leak = next((i for i in range(len(group)) if derived(i)), None)
         if leak is None:
             return
-        candidates = [k for k in order if status[group[k].key] == SHOWN
-                      and not group[k].fixed and group[k].value > 0]
+        LOGGER.debug("derivable: %s", group[leak].key)
+        candidates = [ks for ks in units if group[ks[0]].value > 0
+                      and any(status[group[k].key] == SHOWN for k in ks)]
         if not candidates:
             return  # nothing left to hide: the figure is as protected as it can be
-        # related first: figures that share a base cell with the leaking one or with a
-        # figure that shares one with it (the other parts of its totals)
-        near = set(np.flatnonzero(component.matrix[leak]))
-        linked = {k for k in range(len(group)) if component.matrix[k, list(near)].any()}
-        cells = set(np.flatnonzero(component.matrix[list(linked)].any(axis=0)))
-        related = [k for k in candidates if component.matrix[k, list(cells)].any()]
+        leak_parts = group[leak].parts
+
+        def safe_now(i: int = leak) -> bool:
+            return not component.exact(i, status, threshold)
+
+        near, cells = _neighbourhood(component.matrix, leak)
+        # one number: the smallest related one (the classic choice)
+        tiers = sorted(candidates, key=lambda ks: (
+            group[ks[0]].parts in headline, not component.matrix[ks[0], cells].any(),
+            group[ks[0]].value, ks[0]))
         chosen = None
-        for k in related or candidates:
-            status[group[k].key] = SECONDARY
-            if not component.exact(leak, status, threshold):
-                chosen = k
+        for ks in tiers:
+            before = hide(ks)
+            if safe_now():
+                chosen = [ks]
                 break
-            status[group[k].key] = SHOWN
+            status.update(before)
         if chosen is None:
-            status[group[(related or candidates)[0]].key] = SECONDARY
+            # two numbers: the closest ones (totals holding it, numbers sharing parts
+            # with it, the other parts of its totals; headline numbers last)
+            closest = sorted(candidates, key=lambda ks: (
+                group[ks[0]].parts in headline,
+                0 if group[ks[0]].parts >= leak_parts else
+                1 if component.matrix[ks[0], near].any() else
+                2 if component.matrix[ks[0], cells].any() else 3,
+                group[ks[0]].value, ks[0]))
+            chosen = _pair(closest[:_PAIR_SEARCH], hide, safe_now, status)
+        LOGGER.debug("hidden too: %s", chosen and [group[ks[0]].key for ks in chosen])
+        if chosen is None:
+            # no one or two numbers protect it: hide the most suitable one, look again
+            hide(tiers[0])
+
+
+def _neighbourhood(matrix: np.ndarray, i: int) -> tuple[list[int], list[int]]:
+    """The variables of figure ``i`` and those of every figure sharing one with it
+    (the other parts of its totals)."""
+    near = list(np.flatnonzero(matrix[i]))
+    linked = [k for k in range(len(matrix)) if matrix[k, near].any()]
+    return near, list(np.flatnonzero(matrix[linked].any(axis=0)))
+
+
+def _pair(units: list[list[int]], hide: Callable[[list[int]], dict[Hashable, int]],
+          safe: Callable[[], bool], status: dict[Hashable, int]) -> list | None:
+    """The first two units (in order) whose hiding together makes ``safe()`` true; they
+    stay hidden. None: no pair does (nothing changed)."""
+    for a, first in enumerate(units):
+        for second in units[a + 1:]:
+            before = hide(first) | hide(second)
+            if safe():
+                return [first, second]
+            status.update(before)
+    return None
