@@ -45,7 +45,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 
 import geopandas as gpd
 import numpy as np
@@ -723,8 +723,33 @@ class Protection:
             out[i, j] = PRIMARY if 0 < value < self.threshold else SHOWN
         return out
 
-    def solve(self) -> None:
-        self.final = protect(self.figures.values(), self.threshold)
+    def solve(self, unrecorded: Callable[[set[Hashable]], dict[Hashable, int]]) -> None:
+        """Protect the collected counts together. ``unrecorded`` gives the value of the
+        base cells of incidents without a recorded victim gender: a reader may know how
+        many there are (from the register's quality figures), so they count as shown."""
+        parts = {p for f in self.figures.values() for p in f.parts if p[2] is None}
+        known = [Figure(("unrecorded", p), n, frozenset({p}), fixed=True)
+                 for p, n in unrecorded(parts).items()]
+        self.final = protect([*self.figures.values(), *known], self.threshold)
+
+
+def unrecorded_counts(frames: dict[str, pd.DataFrame], parts: set[Hashable]
+                      ) -> dict[Hashable, int]:
+    """Counts of the base cells ``(scope, category, None, period code)`` in ``parts``:
+    incidents of a category without a recorded victim gender in a period, of the frame
+    of ``scope`` (its rows' ``occurred_at``, ``category`` and ``victim_gender``)."""
+    out: dict[Hashable, int] = {}
+    for code in {p[3] for p in parts}:
+        period = parse_period(code)
+        counts = {}
+        for scope, frame in frames.items():
+            sel = frame[_in_period(frame["occurred_at"], period)
+                        & frame["victim_gender"].isna().to_numpy()]
+            counts[scope] = sel["category"].value_counts()
+        for p in parts:
+            if p[3] == code:
+                out[p] = int(counts[p[0]].get(p[1], 0))
+    return out
 
 
 @dataclass
@@ -857,7 +882,7 @@ def _strategic_table(ctx: _Context) -> Table:
 def _gender_table(ctx: _Context) -> Table:
     """Incidents by the victim's gender with rates, the comparable period and the city."""
     rows = [(g, label.capitalize(), (g,)) for g, label in
-            (("kvinna", "kvinna/flicka"), ("man", "man/pojke"), ("annat", "annat"))]
+            (("kvinna", "kvinna/flicka"), ("man", "man/pojke"), ("annat", "annat/okänt"))]
     table = _rate_rows(ctx, "gender", "Brottsoffrets kön: antal, per 1 000 invånare och "
                        "förändring", "Brottsoffer", rows, ("kant", "Känt kön totalt"),
                        column="victim_gender", last=[(0, 0), (1, 0)])
@@ -900,7 +925,7 @@ def _victims_table(ctx: _Context) -> Table:
             [(int(values[i, 0]), status[i, 0]), (int(values[i, 1]), status[i, 1])])
         rows.append(Row(key, label, cells, total=key == "summa"))
     table = Table("victims", "Händelser efter brottsoffrets kön", "Brott", [
-        ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat"),
+        ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat/okänt"),
         ("share_women", "Andel kvinnor/flickor"),
     ], rows)
     table.notes.append("Bara händelser där brottsoffrets kön är registrerat; händelser utan "
@@ -1344,7 +1369,10 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
         gender = _gender_table(ctx)
         trend, points = _trend(ctx)
         if ctx.protection.final is None:
-            ctx.protection.solve()
+            ctx.protection.solve(partial(unrecorded_counts, {
+                "L": ctx.local.table,
+                "R": ctx.city.table[~ctx.city.table["id"].isin(ctx.local.table["id"])
+                                    .to_numpy()]}))
     place_list, source = _priority(ctx)
     places = _places_table(place_list, source)
     findings = _findings_tables(ctx)
