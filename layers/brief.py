@@ -724,12 +724,16 @@ class Protection:
         return out
 
     def solve(self, unrecorded: Callable[[set[Hashable]], dict[Hashable, int]]) -> None:
-        """Protect the collected counts together. ``unrecorded`` gives the value of the
-        base cells of incidents without a recorded victim gender: a reader may know how
-        many there are (from the register's quality figures), so they count as shown."""
+        """Protect the collected counts together.
+
+        ``unrecorded`` gives the counts of the base cells of incidents without a
+        recorded victim gender. Where there are none, a reader may take a category's
+        victims by gender as its whole count (the Farsta case of issue 11: 9 våld/hot mot
+        tjänsteman, 6 men, 0 other, so 3 women), so those cells count as a shown 0.
+        """
         parts = {p for f in self.figures.values() for p in f.parts if p[2] is None}
-        known = [Figure(("unrecorded", p), n, frozenset({p}), fixed=True)
-                 for p, n in unrecorded(parts).items()]
+        known = [Figure(("unrecorded", p), 0, frozenset({p}), fixed=True)
+                 for p, n in unrecorded(parts).items() if n == 0]
         self.final = protect([*self.figures.values(), *known], self.threshold)
 
 
