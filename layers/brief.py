@@ -22,14 +22,14 @@ Definitions (also printed in the brief's section "Om underlaget"):
   merger, the incidents in its own stadsdelar. Either case gets a footnote.
 * **Small counts are suppressed.** A count of 1 to ``threshold - 1`` (default 4) is
   shown as ``<5``; zero is shown as 0. Rates, changes and shares computed from a hidden
-  count are hidden too (``..``). Secondary suppression, so that a hidden count cannot
-  be recovered by subtraction from a shown total *within the same table*: every
-  additive line of a table (the cells of a column or row together with the total they
-  add up to) must hide either no cell or at least two; when a line hides exactly one,
-  the smallest non-zero shown cell of that line is hidden as well (shown ``..``), and
-  this repeats until no line hides exactly one cell. The rule applies to the counts
-  behind a table even where only rates are printed, and to the series in the charts.
-  Figures in *different* tables are not protected against each other.
+  count are hidden too (``..``). Secondary suppression covers the *whole document*
+  (:mod:`layers.disclosure`, :class:`Protection`): every incident count of every table
+  and of the trend chart is one relation over base cells (category × victim gender ×
+  period, the area and the rest of the city), and more counts are hidden (``..``)
+  until no hidden count can be derived from the shown ones, by any sum or difference
+  across tables. Headline figures shown on other pages too are hidden last. Counts
+  of platssamverkan sites and priority places are protected on their own (they are
+  spatial parts of the area, not sums of the tables' cells).
 * **Per cent changes** need :data:`CHANGE_MIN_COUNT` events in both periods; below
   that the two counts are printed ("5 → 11").
 * **As of the period's end.** Findings (status from ``finding_history``,
@@ -1453,9 +1453,10 @@ def method_notes(threshold: int = SUPPRESS_BELOW) -> list[str]:
         f"Strategiska brott enligt stadens trygghetsprogram: {strategic}.",
         f"Små tal skyddas: antal mellan 1 och {threshold - 1} visas som <{threshold}. Tal som "
         "beräknas ur ett dolt antal (per 1 000 invånare, förändring, andel) visas som "
-        f"{HIDDEN}. I en tabell där rader eller kolumner summeras till en visad summa döljs "
-        f"alltid minst två tal i samma rad eller kolumn (det näst dolda visas som {HIDDEN}), "
-        "så att ett dolt tal inte kan räknas fram ur summan. Skyddet gäller inom en tabell. "
+        f"{HIDDEN}. Skyddet gäller hela lägesbilden: fler tal döljs (som {HIDDEN}) tills "
+        "inget dolt tal kan räknas fram ur summor och skillnader mellan de visade talen, "
+        "i samma tabell eller mellan tabeller och diagram. Nyckeltal som också visas på "
+        "andra sidor döljs sist. "
         "Fynd från trygghetsvandringar beskriver platser, inte personer, och visas exakt.",
         "Händelser och fynd hör till det stadsdelsområde som gällde på händelsedagen "
         f"(indelningen ändrades {DIVISION_CHANGE}).",
