@@ -24,6 +24,7 @@ import math
 import re
 import shutil
 from collections.abc import Iterable
+from pathlib import Path
 
 import lxml.html
 import numpy as np
@@ -180,10 +181,9 @@ def _known(reader: Reader, scopes: Iterable, periods: Iterable[str],
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, demo_store_file):
+    """An app on a copy of the demo store (the test adds users)."""
     folder = tmp_path_factory.mktemp("suppression")
-    shutil.copy(demo_store_file, folder / demo_store_file.name)
-    app = make_test_app(folder)
-    return app
+    return make_test_app(Path(shutil.copy(demo_store_file, folder)).parent)
 
 
 def _occurring(frame: pd.DataFrame) -> set[tuple[str, str | None]]:
