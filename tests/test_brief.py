@@ -372,7 +372,9 @@ def test_priority_places_come_from_the_priority_ranking(fixture_store):
     assert [r.cells["name"].text for r in brief.places.rows] == \
         [p.name for p in expected.places]
     for row, place in zip(brief.places.rows, expected.places, strict=True):
-        assert row.cells["incidents"].value == place.incidents >= 5
+        # a brief is public: the non-sensitive count, and no score
+        assert row.cells["incidents"].value == place.counted >= 5
+    assert "score" not in dict(brief.places.columns)
 
 
 def test_threshold_is_a_parameter(fixture_store):
