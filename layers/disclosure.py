@@ -112,12 +112,6 @@ class _Component:
             raise ValueError(f"disclosure check failed: {res.message}")
         return sign * res.fun
 
-    def bounds(self, i: int, status: dict[Hashable, int], threshold: int
-               ) -> tuple[float, float]:
-        """The least and greatest value figure ``i`` can have given what is shown."""
-        return (self._limit(i, 1.0, status, threshold),
-                self._limit(i, -1.0, status, threshold))
-
     def exact(self, i: int, status: dict[Hashable, int], threshold: int) -> bool:
         """Tell whether figure ``i`` has one possible whole-number value (its own: the
         true value is always possible, so one side below or above it is enough)."""

@@ -143,6 +143,46 @@ class Reader:
         return out
 
 
+# --- the rule itself (layers.disclosure), on small cases ------------------------------------
+
+
+def _figures(*specs, last=()) -> list:
+    from layers.disclosure import Figure
+
+    return [Figure(key, value, frozenset(parts), last=key in last)
+            for key, value, parts in specs]
+
+
+def test_protect_closes_a_difference_across_tables():
+    from layers.disclosure import PRIMARY, SECONDARY, SHOWN, derivable, protect
+
+    # strategic count 9 = women 3 + men 6 + other 0 (the Farsta case)
+    figures = _figures(("count", 9, "wmo"), ("w", 3, "w"), ("m", 6, "m"), ("o", 0, "o"),
+                       last=("count",))
+    status = protect(figures, 5)
+    assert status == {"count": SHOWN, "w": PRIMARY, "m": SECONDARY, "o": SHOWN}
+    assert derivable(figures, status, 5) == []
+    # without the protection, women follow
+    assert derivable(figures, {**status, "m": SHOWN}, 5) == ["w"]
+
+
+def test_protect_sees_bounds_and_numbers_shown_twice():
+    from layers.disclosure import SHOWN, derivable, protect
+
+    # 2 = a + b with both "<5": both must be 1
+    figures = _figures(("t", 2, "ab"), ("a", 1, "a"), ("b", 1, "b"), ("c", 7, "c"),
+                       ("t+c", 9, "abc"))
+    status = protect(figures, 5)
+    # t = 9 - 7 unless c or t+c is hidden too
+    assert status["t"] != SHOWN and (status["c"], status["t+c"]) != (SHOWN, SHOWN)
+    assert derivable(figures, status, 5) == []
+    # the same number in two tables is hidden in both, and a headline one last
+    figures = _figures(("x", 3, "x"), ("y", 8, "y"), ("tot", 11, "xy"), ("tot2", 11, "xy"),
+                       last=("tot",))
+    status = protect(figures, 5)
+    assert status["y"] != SHOWN and status["tot"] == status["tot2"] == SHOWN
+
+
 def _truth(frame: pd.DataFrame, scope_of: pd.Series) -> pd.Series:
     """Counts per base cell (scope, category, gender or None, tertial code)."""
     codes = pd.Series([parse_period(p) for p in PERIODS_ALL], index=PERIODS_ALL)
