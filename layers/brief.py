@@ -22,14 +22,14 @@ Definitions (also printed in the brief's section "Om underlaget"):
   merger, the incidents in its own stadsdelar. Either case gets a footnote.
 * **Small counts are suppressed.** A count of 1 to ``threshold - 1`` (default 4) is
   shown as ``<5``; zero is shown as 0. Rates, changes and shares computed from a hidden
-  count are hidden too (``..``). Secondary suppression, so that a hidden count cannot
-  be recovered by subtraction from a shown total *within the same table*: every
-  additive line of a table (the cells of a column or row together with the total they
-  add up to) must hide either no cell or at least two; when a line hides exactly one,
-  the smallest non-zero shown cell of that line is hidden as well (shown ``..``), and
-  this repeats until no line hides exactly one cell. The rule applies to the counts
-  behind a table even where only rates are printed, and to the series in the charts.
-  Figures in *different* tables are not protected against each other.
+  count are hidden too (``..``). Secondary suppression covers the *whole document*
+  (:mod:`layers.disclosure`, :class:`Protection`): every incident count of every table
+  and of the trend chart is one relation over base cells (category × victim gender ×
+  period, the area and the rest of the city), and more counts are hidden (``..``)
+  until no hidden count can be derived from the shown ones, by any sum or difference
+  across tables. Headline figures shown on other pages too are hidden last. Counts
+  of platssamverkan sites and priority places are protected on their own (they are
+  spatial parts of the area, not sums of the tables' cells).
 * **Per cent changes** need :data:`CHANGE_MIN_COUNT` events in both periods; below
   that the two counts are printed ("5 → 11").
 * **As of the period's end.** Findings (status from ``finding_history``,
@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +55,7 @@ from shapely.geometry.base import BaseGeometry
 
 import geodata
 from layers import clock
+from layers.disclosure import Figure, protect
 from layers.indicators import (  # noqa: F401  (re-exported: the brief's older names)
     CHANGE_MIN_COUNT,
     HIDDEN,
@@ -76,6 +77,7 @@ from layers.indicators import (  # noqa: F401  (re-exported: the brief's older n
 )
 from layers.indicators import area_incidents as _area_incidents
 from layers.periods import Period, parse_period
+from layers.privacy import PUBLIC_CATEGORY_CODES
 from layers.schema import (
     DIVISION_CHANGE,
     FINDING_CATEGORIES,
@@ -686,6 +688,74 @@ def _sum(counts: pd.Series, keys: Iterable[str]) -> int:
     return int(sum(int(counts.get(k, 0)) for k in keys))
 
 
+#: Every value of ``victim_gender``, unknown (None) included.
+ALL_GENDERS: tuple[str | None, ...] = (*VICTIM_GENDERS, None)
+
+
+class Protection:
+    """Document-wide suppression of a brief's incident counts (:mod:`layers.disclosure`).
+
+    The brief's tables are built twice: the first pass registers every count with its
+    base cells and gets primary statuses; :meth:`solve` protects them all together; the
+    second pass gets the final statuses, so a count hidden anywhere is hidden with
+    everything computed from it, in every table and chart.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.figures: dict[Hashable, Figure] = {}
+        self.final: dict[Hashable, int] | None = None
+
+    def statuses(self, table: str, values: np.ndarray,
+                 parts: Callable[[int, int], set[Hashable]],
+                 last: Iterable[tuple[int, int]] = ()) -> np.ndarray:
+        values = np.asarray(values, dtype=np.int64)
+        out = np.zeros(values.shape, dtype=np.int64)
+        last = set(last)
+        for i, j in np.ndindex(values.shape):
+            key = (table, i, j)
+            if self.final is not None:
+                out[i, j] = self.final[key]
+                continue
+            value = int(values[i, j])
+            self.figures[key] = Figure(key, value, frozenset(parts(i, j)),
+                                       last=(i, j) in last)
+            out[i, j] = PRIMARY if 0 < value < self.threshold else SHOWN
+        return out
+
+    def solve(self, unrecorded: Callable[[set[Hashable]], dict[Hashable, int]]) -> None:
+        """Protect the collected counts together.
+
+        ``unrecorded`` gives the counts of the base cells of incidents without a
+        recorded victim gender. Where there are none, a reader may take a category's
+        victims by gender as its whole count (the Farsta case of issue 11: 9 våld/hot mot
+        tjänsteman, 6 men, 0 other, so 3 women), so those cells count as a shown 0.
+        """
+        parts = {p for f in self.figures.values() for p in f.parts if p[2] is None}
+        known = [Figure(("unrecorded", p), 0, frozenset({p}), fixed=True)
+                 for p, n in unrecorded(parts).items() if n == 0]
+        self.final = protect([*self.figures.values(), *known], self.threshold)
+
+
+def unrecorded_counts(frames: dict[str, pd.DataFrame], parts: set[Hashable]
+                      ) -> dict[Hashable, int]:
+    """Counts of the base cells ``(scope, category, None, period code)`` in ``parts``:
+    incidents of a category without a recorded victim gender in a period, of the frame
+    of ``scope`` (its rows' ``occurred_at``, ``category`` and ``victim_gender``)."""
+    out: dict[Hashable, int] = {}
+    for code in {p[3] for p in parts}:
+        period = parse_period(code)
+        counts = {}
+        for scope, frame in frames.items():
+            sel = frame[_in_period(frame["occurred_at"], period)
+                        & frame["victim_gender"].isna().to_numpy()]
+            counts[scope] = sel["category"].value_counts()
+        for p in parts:
+            if p[3] == code:
+                out[p] = int(counts[p[0]].get(p[1], 0))
+    return out
+
+
 @dataclass
 class _Context:
     """What the table builders share while one brief is made."""
@@ -705,18 +775,55 @@ class _Context:
     as_of: pd.Timestamp
     #: threshold for counts of findings (0: shown exactly, see build_brief)
     findings_threshold: int = 0
+    #: the document-wide suppression of incident counts (see :class:`Protection`)
+    protection: Protection | None = None
 
     def note(self, text: str) -> None:
         if text not in self.footnotes:
             self.footnotes.append(text)
 
+    def statuses(self, table: str, values: np.ndarray,
+                 parts: Callable[[int, int], set[Hashable]],
+                 last: Iterable[tuple[int, int]] = ()) -> np.ndarray:
+        """The suppression status of a table's counts under the brief's protection."""
+        if self.protection is None:
+            self.protection = Protection(self.threshold)
+        return self.protection.statuses(table, values, parts, last)
+
+    def parts(self, categories: Iterable[str], genders: Iterable[str | None],
+              period: Period, city: bool = False) -> set[Hashable]:
+        """The base cells of a count of the area's incidents (``city``: the whole
+        city's) of ``categories`` and victim ``genders`` in ``period``."""
+        scopes = ("L", "R") if city else ("L",)
+        return {(scope, c, g, period.code) for scope in scopes for c in categories
+                for g in genders if g in self.genders.get(c, ())}
+
+    @cached_property
+    def genders(self) -> dict[str, set[str | None]]:
+        """Per category, the victim genders (None: not recorded) the data hold at all.
+
+        A reader may know that a category always records the victim's gender (then its
+        victims by gender add up to its count), so a combination the data never hold is
+        no base cell of any count.
+        """
+        frame = self.data.incidents
+        out: dict[str, set[str | None]] = {}
+        if frame.empty:
+            return out
+        pairs = frame[["category", "victim_gender"]].astype(object)
+        for c, g in set(zip(pairs["category"], pairs["victim_gender"], strict=True)):
+            out.setdefault(c, set()).add(None if pd.isna(g) else g)
+        return out
+
 
 def _rate_rows(ctx: _Context, key: str, caption: str, row_header: str,
                rows: Sequence[tuple[str, str, tuple[str, ...]]], total: tuple[str, str],
-               column: str = "category") -> Table:
+               column: str = "category", last: Iterable[tuple[int, int]] = ()) -> Table:
     """A table of counts and rates per row, with the comparable period and the city.
 
     ``rows`` are (key, label, values of ``column`` counted); the total row adds them up.
+    ``last`` are (row, column) counts shown on other pages too (``-1``: the total row;
+    columns 0 now, 1 the comparable period, 2 the city).
     """
     local_now = ctx.local.by(ctx.period, column)
     have_comparison = ctx.data.covered(ctx.comparison)
@@ -726,7 +833,20 @@ def _rate_rows(ctx: _Context, key: str, caption: str, row_header: str,
     specs = [*rows, (total[0], total[1], all_keys)]
     values = np.array([[_sum(local_now, keys), _sum(local_before, keys), _sum(city_now, keys)]
                        for _, _, keys in specs])
-    status = suppress(values, column_lines(len(specs), range(3)), ctx.threshold)
+
+    def parts(i: int, j: int) -> set[Hashable]:
+        keys = specs[i][2]
+        if column == "victim_gender":
+            categories, genders = PUBLIC_CATEGORY_CODES, keys
+        else:
+            categories = keys if column == "category" else tuple(
+                c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] in keys)
+            genders = ALL_GENDERS
+        return ctx.parts(categories, genders, ctx.comparison if j == 1 else ctx.period,
+                         city=j == 2)
+
+    status = ctx.statuses(key, values, parts,
+                          [(len(specs) - 1 if i < 0 else i, j) for i, j in last])
     out = []
     for i, (row_key, label, _) in enumerate(specs):
         now, before, city = (int(v) for v in values[i])
@@ -752,13 +872,15 @@ def _groups_table(ctx: _Context) -> Table:
     rows = [(g, label, (g,)) for g, label in INCIDENT_GROUPS.items()]
     return _rate_rows(ctx, "groups", "Kategorigrupper: antal, per 1 000 invånare och "
                       "förändring", "Kategorigrupp",
-                      rows, ("alla", "Alla händelser"), column="group")
+                      rows, ("alla", "Alla händelser"), column="group",
+                      last=[(-1, 0), (-1, 1)])
 
 
 def _strategic_table(ctx: _Context) -> Table:
     rows = [(c, _CATEGORY[c].label.capitalize(), (c,)) for c in STRATEGIC_CODES]
     return _rate_rows(ctx, "strategic", "Strategiska brott: antal, per 1 000 invånare och "
-                      "förändring", "Brott", rows, ("strategiska", "Strategiska brott totalt"))
+                      "förändring", "Brott", rows, ("strategiska", "Strategiska brott totalt"),
+                      last=[(-1, 0)])
 
 
 def _gender_table(ctx: _Context) -> Table:
@@ -767,16 +889,23 @@ def _gender_table(ctx: _Context) -> Table:
             (("kvinna", "kvinna/flicka"), ("man", "man/pojke"), ("annat", "annat/okänt"))]
     table = _rate_rows(ctx, "gender", "Brottsoffrets kön: antal, per 1 000 invånare och "
                        "förändring", "Brottsoffer", rows, ("kant", "Känt kön totalt"),
-                       column="victim_gender")
-    table.notes.append("Per 1 000 invånare räknas mot hela befolkningen.")
+                       column="victim_gender", last=[(0, 0), (1, 0)])
+    table.notes.append("Bara händelser där brottsoffrets kön är registrerat. Per 1 000 "
+                       "invånare räknas mot hela befolkningen.")
     return table
 
 
 def _victims_table(ctx: _Context) -> Table:
-    """Victims by gender per category, for the categories where the data records it."""
+    """Victims by gender per category, for the categories where the data records it.
+
+    Only incidents with a recorded gender: a row does not add up to the category's count
+    (the note says so), so the protection takes the unrecorded ones as unknown to the
+    reader.
+    """
     city = ctx.data.incidents
     known = city[city["victim_gender"].notna().to_numpy()]
-    codes = [c.code for c in INCIDENT_CATEGORIES if c.code in set(known["category"])]
+    # the sensitive categories are one figure of their own, never part of a table
+    codes = [c for c in PUBLIC_CATEGORY_CODES if c in set(known["category"])]
     genders = list(VICTIM_GENDERS)
     frame = ctx.local.table
     sel = frame[_in_period(frame["occurred_at"], ctx.period)
@@ -788,8 +917,8 @@ def _victims_table(ctx: _Context) -> Table:
             if cross is not None and code in cross.index and gender in cross.columns:
                 values[i, j] = int(cross.loc[code, gender])
     values[-1] = values[:-1].sum(axis=0)
-    status = suppress(values, column_lines(len(codes) + 1, range(len(genders))),
-                      ctx.threshold)
+    status = ctx.statuses("victims", values, lambda i, j: ctx.parts(
+        codes[i:i + 1] if i < len(codes) else codes, (genders[j],), ctx.period))
     labels = [_CATEGORY[c].label.capitalize() for c in codes] + ["Summa"]
     rows = []
     for i, (key, label) in enumerate(zip([*codes, "summa"], labels, strict=True)):
@@ -803,8 +932,10 @@ def _victims_table(ctx: _Context) -> Table:
         ("kvinna", "Kvinna/flicka"), ("man", "Man/pojke"), ("annat", "Annat/okänt"),
         ("share_women", "Andel kvinnor/flickor"),
     ], rows)
-    table.notes.append("Bara händelser där brottsoffrets kön är registrerat. Andelen kvinnor "
-                       "och flickor räknas av händelserna med känt kön (kvinna eller man).")
+    table.notes.append("Bara händelser där brottsoffrets kön är registrerat; händelser utan "
+                       "registrerat kön ingår inte, så en rad är inte kategorins hela antal. "
+                       "Andelen kvinnor och flickor räknas av händelserna med känt kön "
+                       "(kvinna eller man).")
     if not codes:
         table.notes.append("Underlaget har inga uppgifter om brottsoffrets kön för perioden.")
     return table
@@ -821,9 +952,12 @@ def _trend(ctx: _Context) -> tuple[Table, list[TrendPoint]]:
         values[:-1, j] = [int(counts.get(g, 0)) for g in groups]
         city_values[j] = ctx.city.total(p)
     values[-1] = values[:-1].sum(axis=0)
-    status = suppress(values, column_lines(len(groups) + 1, range(len(periods))),
-                      ctx.threshold)
-    city_status = suppress(city_values[None, :], [], ctx.threshold)[0]
+    members = {g: tuple(c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] == g) for g in groups}
+    status = ctx.statuses("trend", values, lambda i, j: ctx.parts(
+        members[groups[i]] if i < len(groups) else PUBLIC_CATEGORY_CODES, ALL_GENDERS,
+        periods[j]), [(len(groups), len(periods) - 1)])
+    city_status = ctx.statuses("trend_city", city_values[None, :], lambda i, j: ctx.parts(
+        PUBLIC_CATEGORY_CODES, ALL_GENDERS, periods[j], city=True))[0]
     rows, points = [], []
     for j, p in enumerate(periods):
         covered = ctx.data.covered(p)
@@ -1059,11 +1193,13 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
                                 limit=TOP_PLACES)
     places = []
     for p in result.places:
-        status = suppress(np.array([[p.incidents]]), [], ctx.threshold)[0, 0]
+        # a brief is public: the count of the categories every count holds (never the
+        # sensitive ones), and no score (it weighs them in: handläggare and admin only)
+        status = suppress(np.array([[p.counted]]), [], ctx.threshold)[0, 0]
         # the plain first sentence, as on /priority (the statistics stay there)
         reason = p.first_sentence or p.text
         places.append(PriorityPlace(p.rank, p.name, p.geometry,
-                                    count_cell(p.incidents, status, ctx.threshold),
+                                    count_cell(p.counted, status, ctx.threshold),
                                     Cell(format_rate(p.score), float(p.score)), [reason]))
     source = (f"Rangordning enligt Trygghetskartans prioriteringsmetod: rutor om "
               f"{result.cell_size:.0f} m, händelser viktade efter kategori, Getis-Ord Gi* "
@@ -1076,13 +1212,14 @@ def _priority(ctx: _Context) -> tuple[list[PriorityPlace], str]:
 
 def _places_table(places: list[PriorityPlace], source: str) -> Table:
     rows = [Row(str(p.rank), str(p.rank), {
-        "name": Cell.label(p.name), "incidents": p.incidents, "score": p.score,
+        "name": Cell.label(p.name), "incidents": p.incidents,
         "reasons": Cell.label("; ".join(p.reasons)),
     }) for p in places]
     table = Table("places", "De högst rankade platserna och skälen", "Nr", [
-        ("name", "Plats"), ("incidents", "Händelser"), ("score", "Poäng"),
-        ("reasons", "Skäl"),
+        ("name", "Plats"), ("incidents", "Händelser"), ("reasons", "Skäl"),
     ], rows)
+    table.notes.append("Händelser: utom sexualbrott och våld i nära relation, som ingår i "
+                       "rangordningen men redovisas bara per stadsdelsområde.")
     table.notes.append(source)
     if not rows:
         table.notes.append("Inga händelser i området under perioden.")
@@ -1224,14 +1361,23 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                    data.population_of(area.code, _year_of(comparison))[0], city_pop,
                    _Counter(data, area), _Counter(data, None), footnotes,
                    as_of=as_of_time(period, now),
-                   findings_threshold=threshold if suppress_findings else 0)
+                   findings_threshold=threshold if suppress_findings else 0,
+                   protection=Protection(threshold))
     _division_notes(ctx)
     _population_notes(ctx, pop_year, city_years)
-    groups = _groups_table(ctx)
-    strategic = _strategic_table(ctx)
-    victims = _victims_table(ctx)
-    gender = _gender_table(ctx)
-    trend, points = _trend(ctx)
+    # twice: the first pass collects every incident count of the brief, the second
+    # builds the tables with the statuses protected across the whole document
+    for _ in range(2):
+        groups = _groups_table(ctx)
+        strategic = _strategic_table(ctx)
+        victims = _victims_table(ctx)
+        gender = _gender_table(ctx)
+        trend, points = _trend(ctx)
+        if ctx.protection.final is None:
+            ctx.protection.solve(partial(unrecorded_counts, {
+                "L": ctx.local.table,
+                "R": ctx.city.table[~ctx.city.table["id"].isin(ctx.local.table["id"])
+                                    .to_numpy()]}))
     place_list, source = _priority(ctx)
     places = _places_table(place_list, source)
     findings = _findings_tables(ctx)
@@ -1308,9 +1454,10 @@ def method_notes(threshold: int = SUPPRESS_BELOW) -> list[str]:
         f"Strategiska brott enligt stadens trygghetsprogram: {strategic}.",
         f"Små tal skyddas: antal mellan 1 och {threshold - 1} visas som <{threshold}. Tal som "
         "beräknas ur ett dolt antal (per 1 000 invånare, förändring, andel) visas som "
-        f"{HIDDEN}. I en tabell där rader eller kolumner summeras till en visad summa döljs "
-        f"alltid minst två tal i samma rad eller kolumn (det näst dolda visas som {HIDDEN}), "
-        "så att ett dolt tal inte kan räknas fram ur summan. Skyddet gäller inom en tabell. "
+        f"{HIDDEN}. Skyddet gäller hela lägesbilden: fler tal döljs (som {HIDDEN}) tills "
+        "inget dolt tal kan räknas fram ur summor och skillnader mellan de visade talen, "
+        "i samma tabell eller mellan tabeller och diagram. Nyckeltal som också visas på "
+        "andra sidor döljs sist. "
         "Fynd från trygghetsvandringar beskriver platser, inte personer, och visas exakt.",
         "Händelser och fynd hör till det stadsdelsområde som gällde på händelsedagen "
         f"(indelningen ändrades {DIVISION_CHANGE}).",
@@ -1361,6 +1508,44 @@ CITY_COLUMN_GROUPS: tuple[tuple[str, int], ...] = (
     ("Per 1 000 invånare", len(INCIDENT_GROUPS) + 1),
     ("Antal", 3),
 )
+
+
+def _protect_overview(data: CityData, areas: list[Area], period: Period, comparison: Period,
+                      values: np.ndarray, threshold: int) -> np.ndarray:
+    """Statuses of the overview's counts, protected across the whole page
+    (:mod:`layers.disclosure`): a row's groups add up to its count, the city row is the
+    sum of the areas, and each rate stands for its count. Open findings are never
+    hidden (places, not people)."""
+    groups = list(INCIDENT_GROUPS)
+    frame = data.incidents
+    pairs = frame[["category", "victim_gender"]].astype(object)
+    women = {c for c, g in zip(pairs["category"], pairs["victim_gender"], strict=True)
+             if g == "kvinna"}
+    columns: list[tuple[Period, tuple[str, ...], tuple[str | None, ...]]] = [
+        (period, PUBLIC_CATEGORY_CODES, ALL_GENDERS),
+        (comparison, PUBLIC_CATEGORY_CODES, ALL_GENDERS),
+        *((period, tuple(c for c in PUBLIC_CATEGORY_CODES if _GROUP_OF[c] == g), ALL_GENDERS)
+          for g in groups),
+        (period, STRATEGIC_CODES, ALL_GENDERS),
+        (period, tuple(c for c in PUBLIC_CATEGORY_CODES if c in women), ("kvinna",)),
+    ]
+    figures = []
+    for i, j in np.ndindex(values.shape):
+        chosen = areas[i:i + 1] if i < len(areas) else areas
+        if j < len(columns):
+            p, cats, genders = columns[j]
+            parts = frozenset((a.code, c, g, p.code) for a in chosen for c in cats
+                              for g in genders)
+        else:
+            parts = frozenset()
+        # the headline figures (count, comparison, women) are shown on /sdn too
+        figures.append(Figure((i, j), int(values[i, j]), parts,
+                              last=j in (0, 1, len(columns) - 1), fixed=j >= len(columns)))
+    final = protect(figures, threshold)
+    status = np.zeros(values.shape, dtype=np.int64)
+    for f in figures:
+        status[f.key] = final[f.key]
+    return status
 
 
 @dataclass
@@ -1423,9 +1608,7 @@ def build_city_overview(store: Store | None, period: Period | str, *,
         int((city_now["victim_gender"] == "kvinna").sum()),
         int((open_city["status"].isin(OPEN_STATUSES) & open_city["sdo_code"].notna()).sum())
         if not open_city.empty else 0]
-    status = suppress(values, column_lines(len(areas) + 1, range(values.shape[1] - 1)),
-                      threshold)
-    status[:, -1] = SHOWN  # open findings: places, not people (see build_brief)
+    status = _protect_overview(data, areas, period, comparison, values, threshold)
     city_pop = data.city_population(year)[0]
     has_comparison = data.covered(comparison)
     rows = []

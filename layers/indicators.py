@@ -146,6 +146,10 @@ def definitions_markdown() -> str:
              f"{CHANGE_MIN_COUNT} händelser.",
              "- Öppna fynd, dagar öppet och platsernas status: läget vid periodens slut.",
              "- Små tal: 1–4 visas som <5 för besökare och läsare; tal beräknade ur dem som ..",
+             "- Lägesbilder och /stad skyddas som helhet: fler tal döljs (..) tills inget dolt "
+             "tal kan räknas fram ur andra tal i samma dokument; nyckeltalen döljs sist "
+             "(se docs/privacy.md). Där visas ett nyckeltal alltså ibland som .. fast sidan "
+             "för området visar det.",
              "", "| Kod | Namn | Definition |", "|---|---|---|"]
     lines += [f"| `{i.code}` | {i.name} | {i.definition} |" for i in INDICATORS.values()]
     return "\n".join(lines) + "\n"
