@@ -1105,7 +1105,6 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
 
     Returns the observations and whether the year before is covered by the data.
     """
-    from layers.aggregate import read_points
     from layers.store.base import Query
 
     area = study_area(sdn)
@@ -1113,7 +1112,7 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         tuple(area.land.buffer(1000).bounds)
     start, end = period.bounds()
     precise = {"precision": POINT_PRECISIONS}
-    x, y, cats = read_points(store, Query(bbox=bbox, start=start, end=end, where=precise))
+    x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
     # the trend compares placed incidents: the year before is known when they cover it
     span = point_span(store)
     previous = period.year_before()
@@ -1121,8 +1120,8 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
     px = py = None
     if previous_known:
         p_start, p_end = previous.bounds()
-        px, py, _ = read_points(store, Query(bbox=bbox, start=p_start, end=p_end,
-                                             where=precise))
+        px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
+                                            where=precise))
     findings = _open_at(store.read("findings", Query(bbox=bbox)), end)
     sites = store.read("sites", Query(bbox=bbox))
     walks_frame = store.read("walks")

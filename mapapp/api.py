@@ -36,7 +36,6 @@ from layers.areas import AreaCatalogue, area_catalogue
 from layers.default_period import default_period
 from layers.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
 from layers.geojson import feature_collection, unplaced_without_points
-from layers.pages import read_page
 from layers.periods import Period, PeriodError, parse_date, parse_period
 from layers.schema import (
     FINDING_CATEGORIES,
@@ -262,7 +261,7 @@ def incidents():
                       "kategorierna bara som en summa per stadsdelsområde.")
     query = flt.incident_query(categories=categories, where=where, paged=True)
     # events known only to a stadsdel or the city: no point, for every role
-    frame = unplaced_without_points(read_page(store, "incidents", query))
+    frame = unplaced_without_points(store.read_page("incidents", query))
     collection = feature_collection(
         frame, fields, extra=lambda p: {"category_label": _INCIDENT_LABELS.get(p["category"])})
     collection["restricted"] = restricted

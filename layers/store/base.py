@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.errors import StoreError
@@ -64,6 +65,79 @@ class WriteResult:
 
     inserted: int
     unchanged: int
+
+
+@dataclass(frozen=True)
+class Points:
+    """Incident points: coordinates (EPSG:3011), category codes and whether each
+    place is known to the address or street
+    (:data:`layers.privacy.POINT_PRECISIONS`)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    category: np.ndarray
+    precise: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self):
+        """``x, y, category = store.read_points(...)`` (the precision flags stay on
+        the object)."""
+        return iter((self.x, self.y, self.category))
+
+    @classmethod
+    def empty(cls) -> Points:
+        return cls(np.empty(0), np.empty(0), np.empty(0, dtype=object),
+                   np.empty(0, dtype=bool))
+
+
+@dataclass(frozen=True)
+class GridCounts:
+    """Incidents counted per square cell, category and precision.
+
+    One entry per group: the lattice indices ``i = floor(x / size)`` and
+    ``j = floor(y / size)`` (int64, as :meth:`layers.grid.Grid.keys_of` computes
+    them for square cells), the category code, whether the place is precise and
+    the number of incidents ``n``. Incidents without a geometry are not counted.
+    """
+
+    size: float
+    i: np.ndarray
+    j: np.ndarray
+    category: np.ndarray
+    precise: np.ndarray
+    n: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+    @classmethod
+    def of_points(cls, points: Points, size: float) -> GridCounts:
+        """Count points per cell, category and precision (in numpy)."""
+        if len(points) == 0:
+            return cls(float(size), np.empty(0, np.int64), np.empty(0, np.int64),
+                       np.empty(0, dtype=object), np.empty(0, dtype=bool),
+                       np.empty(0, np.int64))
+        i = np.floor(np.asarray(points.x, dtype=float) / size).astype(np.int64)
+        j = np.floor(np.asarray(points.y, dtype=float) / size).astype(np.int64)
+        codes, categories = pd.factorize(pd.Series(points.category, dtype=object),
+                                         use_na_sentinel=True)
+        categories = np.append(categories.to_numpy(dtype=object), None)
+        codes = np.where(codes < 0, len(categories) - 1, codes).astype(np.int64)
+        precise = np.asarray(points.precise, dtype=bool)
+        # one sortable int64 per group: cell indices (offset), category, precision
+        n_cat = len(categories)
+        ii, jj = i - i.min(), j - j.min()
+        span_j = int(jj.max()) + 1
+        combined = ((ii * span_j + jj) * n_cat + codes) * 2 + precise
+        groups, counts = np.unique(combined, return_counts=True)
+        flag = groups % 2
+        rest = groups // 2
+        cat = rest % n_cat
+        cell = rest // n_cat
+        return cls(float(size), cell // span_j + i.min(), cell % span_j + j.min(),
+                   categories[cat], flag.astype(bool), counts.astype(np.int64))
 
 
 def schema_of(layer: str) -> LayerSchema:
@@ -152,3 +226,96 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends
         """Release connections."""
+
+    # --- where the store is ---------------------------------------------------------
+
+    @abstractmethod
+    def location(self) -> str:
+        """The folder / .gpkg path or database URL that :func:`open_store` opens
+        again (a second connection to the same store, e.g. in another thread)."""
+
+    def checkpoint(self) -> None:  # noqa: B027 - a no-op where nothing is pending
+        """Write pending changes into the main store file (GeoPackage: the WAL), so
+        the store can be copied as one file. A no-op for a database server."""
+
+    # --- fast reads: each backend answers them in its own database ----------------
+    #
+    # The defaults below are correct for any store that has read(); the backends
+    # override them with SQL (GeoPackage: SQLite and its RTree; PostGIS: GiST index,
+    # GROUP BY in the database), so the analysis never asks which backend it has.
+
+    def read_points(self, query: Query | None = None) -> Points:
+        """Return the points, categories and precision flags of the incidents a
+        query selects: only what a grid or the priority analysis needs, not rows."""
+        from layers.privacy import POINT_PRECISIONS
+
+        frame = self.read("incidents", query)
+        if frame.empty:
+            return Points.empty()
+        placed = ~frame.geometry.isna()
+        frame = frame[placed.to_numpy(bool)]
+        if frame.empty:
+            return Points.empty()
+        return Points(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
+                      frame["category"].to_numpy(dtype=object),
+                      frame["precision"].isin(POINT_PRECISIONS).to_numpy(dtype=bool))
+
+    def grid_counts(self, query: Query | None, size: float) -> GridCounts:
+        """Count the incidents a query selects per square cell of ``size`` metres,
+        category and precision (see :class:`GridCounts`)."""
+        return GridCounts.of_points(self.read_points(query), float(size))
+
+    def count_by(self, layer: str, fields: Iterable[str],
+                 query: Query | None = None) -> pd.DataFrame:
+        """Count the rows a query selects per distinct value of ``fields``.
+
+        A DataFrame with one column per field and ``n`` (int64), sorted by the
+        fields; a missing value is its own group (None).
+        """
+        fields = list(fields)
+        schema = schema_of(layer)
+        for name in fields:
+            schema.field(name)  # KeyError for a field the layer does not have
+        if query is not None:
+            query = Query(bbox=query.bbox, start=query.start, end=query.end,
+                          where=query.where)
+        frame = pd.DataFrame(self.read(layer, query))[fields]
+        if frame.empty:
+            return pd.DataFrame({**{f: pd.Series(dtype=object) for f in fields},
+                                 "n": pd.Series(dtype=np.int64)})
+        counts = frame.astype(object).where(frame.notna(), None) \
+            .groupby(fields, dropna=False, sort=False).size()
+        out = counts.reset_index(name="n")
+        out = out.astype({f: object for f in fields})
+        out = out.where(out.notna(), None).astype({"n": np.int64})
+        return _sorted_groups(out, fields)
+
+    def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Read one page (the query's limit/offset) of a layer for the API.
+
+        Pages of one query never overlap and together hold exactly the rows of
+        :meth:`read` as long as the data does not change. The order is the
+        backend's: here (and without a bbox everywhere) time order, then
+        insertion order; with a bbox a backend may walk its spatial index instead
+        and stop when the page is full.
+        """
+        time_field = schema_of(layer).time_field
+        return self.read(layer, replace(query, order_by=query.order_by or time_field))
+
+    def _read_ids(self, layer: str, ids: list[str]) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Read the rows of ``ids`` in the order of ``ids`` (a page found by id)."""
+        rows = self.read(layer, Query(where={"id": tuple(ids)}))
+        if rows.empty:
+            return rows
+        position = {row_id: i for i, row_id in enumerate(ids)}
+        order = rows["id"].map(position).to_numpy().argsort(kind="stable")
+        return rows.iloc[order].reset_index(drop=True)
+
+
+def _sorted_groups(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Sort count_by groups by their fields (None first), the same on every backend."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = [frame[f].map(lambda v: (v is not None, v)) for f in fields]
+    order = sorted(range(len(frame)), key=lambda k: tuple(key.iat[k] for key in keys))
+    return frame.iloc[order].reset_index(drop=True)

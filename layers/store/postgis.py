@@ -32,6 +32,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace as dc_replace
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +45,8 @@ from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG, LayerSchema
 from layers.store.base import (
     DEFAULT_BUSY_TIMEOUT,
+    GridCounts,
+    Points,
     Query,
     Store,
     StoreBusy,
@@ -194,6 +197,9 @@ class PostGISStore(Store):
 
     def __repr__(self) -> str:
         return f"PostGISStore({_safe_url(self.url)!r})"
+
+    def location(self) -> str:
+        return self.url
 
     # connections --------------------------------------------------------------
 
@@ -558,6 +564,105 @@ class PostGISStore(Store):
             return True
         except (psycopg.Error, StoreError):
             return False
+
+    # fast reads -----------------------------------------------------------------
+
+    def read_points(self, query: Query | None = None) -> Points:
+        """Coordinates, categories and precision flags straight from SQL (GiST for
+        the bbox), without decoding whole rows."""
+        from layers.privacy import POINT_PRECISIONS
+
+        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        rows = self._fetch(
+            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category, precision = ANY(%s) "
+                    "FROM incidents") + where, [list(POINT_PRECISIONS), *params])
+        if not rows:
+            return Points.empty()
+        x, y, categories, precise = zip(*rows, strict=True)
+        return Points(np.asarray(x, dtype=float), np.asarray(y, dtype=float),
+                      np.asarray(categories, dtype=object),
+                      np.asarray([bool(p) for p in precise], dtype=bool))
+
+    def grid_counts(self, query: Query | None, size: float) -> GridCounts:
+        """Cells, categories and counts grouped in the database: only the groups
+        travel (a few thousand rows for a year of the city, not a million points)."""
+        from layers.privacy import POINT_PRECISIONS
+
+        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+        rows = self._fetch(
+            sql.SQL("SELECT floor(ST_X(geom) / %s)::bigint AS i, "
+                    "floor(ST_Y(geom) / %s)::bigint AS j, category, "
+                    "coalesce(precision = ANY(%s), false) AS precise, count(*) "
+                    "FROM incidents") + where
+            + sql.SQL(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
+            [float(size), float(size), list(POINT_PRECISIONS), *params])
+        if not rows:
+            return GridCounts.of_points(Points.empty(), size)
+        i, j, category, precise, n = zip(*rows, strict=True)
+        return GridCounts(float(size), np.asarray(i, np.int64), np.asarray(j, np.int64),
+                          np.asarray(category, dtype=object), np.asarray(precise, bool),
+                          np.asarray(n, np.int64))
+
+    def count_by(self, layer: str, fields: Iterable[str],
+                 query: Query | None = None) -> pd.DataFrame:
+        schema = schema_of(layer)
+        fields = [schema.field(name).name for name in fields]
+        if query is not None:
+            query = Query(bbox=query.bbox, start=query.start, end=query.end,
+                          where=query.where)
+        where, params = self._where(schema, query)
+        selected = []
+        for name in fields:
+            col = _ident(name)
+            if schema.field(name).kind == "datetime":
+                col = sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(col)
+            selected.append(col)
+        # byte order and NULLs first, as SQLite sorts
+        order = [sql.SQL('{} COLLATE "C" NULLS FIRST').format(_ident(f))
+                 if schema.field(f).kind == "str" else sql.SQL("{} NULLS FIRST").format(
+                     sql.Literal(k + 1)) for k, f in enumerate(fields)]
+        statement = sql.SQL("SELECT {}, count(*) FROM {}{} GROUP BY {} ORDER BY {}").format(
+            sql.SQL(", ").join(selected), _ident(layer), where,
+            sql.SQL(", ").join(sql.Literal(k + 1) for k in range(len(fields))),
+            sql.SQL(", ").join(order))
+        rows = self._fetch(statement, params)
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(fields) + 1)]
+        frame = pd.DataFrame({f: _from_db(list(col), schema.field(f).kind).astype(object)
+                              for f, col in zip(fields, columns, strict=False)})
+        frame = frame.where(frame.notna(), None)
+        frame["n"] = np.asarray(columns[-1], dtype=np.int64)
+        return frame
+
+    def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
+        """With a bbox and a limit: the GiST index walked nearest-first from the
+        box's centre (a KNN scan, ``<->``) stops as soon as the page is full, instead
+        of collecting and sorting every row of the box; ties by ``fid``, so the order
+        is the same for every page while the data does not change."""
+        schema = schema_of(layer)
+        if query.bbox is None or query.limit is None or not schema.geometry_type:
+            return super().read_page(layer, query)
+        where, params = self._where(schema, dc_replace(query, limit=None, offset=0,
+                                                    order_by=None))
+        minx, miny, maxx, maxy = (float(v) for v in query.bbox)
+        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> ST_SetSRID("
+                            "ST_MakePoint(%s, %s), {}), fid LIMIT %s OFFSET %s").format(
+            _ident(layer), where, _ident(GEOM), sql.Literal(STORE_EPSG))
+        ids = [r[0] for r in self._fetch(statement, [*params, (minx + maxx) / 2,
+                                                     (miny + maxy) / 2, query.limit,
+                                                     query.offset])]
+        return self._read_ids(layer, ids)
+
+
+def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
+    """Add a condition to a WHERE clause made by ``_where`` (which may be empty)."""
+    if where == sql.SQL(""):
+        return sql.SQL(" WHERE ") + clause
+    return where + sql.SQL(" AND ") + clause
 
 
 # --- DDL ---------------------------------------------------------------------------
