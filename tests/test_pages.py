@@ -9,6 +9,9 @@ import pytest
 from layers.filters import parse_filter
 from mapapp.store_ import get_store
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.mark.parametrize("args", [
     {"bbox": "18.03,59.30,18.11,59.325", "period": "2025-T2"},
