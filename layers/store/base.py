@@ -99,7 +99,8 @@ class GridCounts:
     One entry per group: the lattice indices ``i = floor(x / size)`` and
     ``j = floor(y / size)`` (int64, as :meth:`layers.grid.Grid.keys_of` computes
     them for square cells), the category code, whether the place is precise and
-    the number of incidents ``n``. Incidents without a geometry are not counted.
+    the number of incidents ``n``, sorted by i, j, category (byte order, missing
+    last) and precision. Incidents without a geometry are not counted.
     """
 
     size: float
@@ -121,8 +122,9 @@ class GridCounts:
                        np.empty(0, np.int64))
         i = np.floor(np.asarray(points.x, dtype=float) / size).astype(np.int64)
         j = np.floor(np.asarray(points.y, dtype=float) / size).astype(np.int64)
+        # categories in byte order, missing last: the order every backend gives
         codes, categories = pd.factorize(pd.Series(points.category, dtype=object),
-                                         use_na_sentinel=True)
+                                         sort=True, use_na_sentinel=True)
         categories = np.append(categories.to_numpy(dtype=object), None)
         codes = np.where(codes < 0, len(categories) - 1, codes).astype(np.int64)
         precise = np.asarray(points.precise, dtype=bool)

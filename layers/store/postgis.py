@@ -599,7 +599,7 @@ class PostGISStore(Store):
                     "floor(ST_Y(geom) / %s)::bigint AS j, category, "
                     "coalesce(precision = ANY(%s), false) AS precise, count(*) "
                     "FROM incidents") + where
-            + sql.SQL(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
+            + sql.SQL(' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, category COLLATE "C", 4'),
             [float(size), float(size), list(POINT_PRECISIONS), *params])
         if not rows:
             return GridCounts.of_points(Points.empty(), size)
