@@ -184,13 +184,7 @@ def check_postgis(store: Store, n: int, base: gpd.GeoDataFrame) -> list[str]:
             "AND tablename = 'incidents' AND indexdef LIKE '%USING gist (geom)%'").fetchone()[0]
     out.append(f"rows stored {rows:,} of {n:,}; with geometry {with_geom:,}; GiST index {gist}")
     ok &= rows == n and gist == 1
-    points = base[~base.index.duplicated()].geometry
-    minx, miny, maxx, maxy = points.total_bounds
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    box = (cx - 1000.0, cy - 1000.0, cx + 1000.0, cy + 1000.0)
-    xy = shapely.get_coordinates(points.to_numpy())
-    exact = int(((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1])
-                 & (xy[:, 1] <= box[3])).sum())
+    points, (cx, cy), box, xy, exact = middle_square(base)
     # PostGIS compares boxes of 32-bit floats rounded outwards (BOX2DF): a point
     # within that rounding outside the box may count too
     f = xy.astype(np.float32)
@@ -266,6 +260,19 @@ def run_ours(store: Store, csv: Path, profile: bool):
 # --- checks ------------------------------------------------------------------------------
 
 
+def middle_square(base: gpd.GeoDataFrame):
+    """The baseline's points, the middle of their extent, a 2 km square around it,
+    the points' coordinates and how many lie exactly inside the square."""
+    points = base[~base.index.duplicated()].geometry
+    minx, miny, maxx, maxy = points.total_bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    box = (cx - 1000.0, cy - 1000.0, cx + 1000.0, cy + 1000.0)
+    xy = shapely.get_coordinates(points.to_numpy())
+    exact = int(((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1])
+                 & (xy[:, 1] <= box[3])).sum())
+    return points, (cx, cy), box, xy, exact
+
+
 def check_store(store: Store, n: int) -> list[str]:
     """Row counts, RTree entries and extent, straight from SQLite."""
     conn = sqlite3.connect(store.location())
@@ -309,13 +316,7 @@ def check_index(store: Store, base: gpd.GeoDataFrame) -> list[str]:
         conn.close()
     out.append(f"rtreecheck: {verdict}")
     ok &= verdict == "ok"
-    points = base[~base.index.duplicated()].geometry
-    minx, miny, maxx, maxy = points.total_bounds
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    box = (cx - 1000.0, cy - 1000.0, cx + 1000.0, cy + 1000.0)
-    xy = shapely.get_coordinates(points.to_numpy())
-    exact = int(((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1])
-                 & (xy[:, 1] <= box[3])).sum())
+    points, (cx, cy), box, xy, exact = middle_square(base)
     # The RTree keeps 32-bit floats rounded outwards (0.5 m steps at Stockholm's
     # northings), and a bbox query through it (ours, and GDAL's for points) returns
     # the entries whose rounded box meets the query box: that is the expected answer.

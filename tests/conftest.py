@@ -275,17 +275,24 @@ def data_dir(tmp_path: Path, reference_store_file: Path) -> Path:
     return folder
 
 
+def _location(request: pytest.FixtureRequest, backend: str, folder_fixture: str,
+              template_fixture: str) -> Iterator[str]:
+    """A fresh GeoPackage folder (a fixture), or a new PostGIS database copied from
+    a template database (a fixture) and dropped after the test."""
+    if backend == "geopackage":
+        yield str(request.getfixturevalue(folder_fixture))
+        return
+    postgis_url = request.getfixturevalue("postgis_url")
+    template = request.getfixturevalue(template_fixture)
+    with _fresh_database(postgis_url, template, "tk_test") as url:
+        yield url
+
+
 @pytest.fixture
 def store_location(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Where this test's fresh store with the reference layers is: the GeoPackage
     folder (``data_dir``) or the URL of a new PostGIS database."""
-    if backend == "geopackage":
-        yield str(request.getfixturevalue("data_dir"))
-        return
-    postgis_url = request.getfixturevalue("postgis_url")
-    template = request.getfixturevalue("postgis_reference_template")
-    with _fresh_database(postgis_url, template, "tk_test") as url:
-        yield url
+    yield from _location(request, backend, "data_dir", "postgis_reference_template")
 
 
 @pytest.fixture
@@ -356,13 +363,7 @@ def demo_data_dir(tmp_path: Path, demo_store_file: Path) -> Path:
 @pytest.fixture
 def demo_location(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Where this test's fresh copy of the demo store is (folder or PostGIS URL)."""
-    if backend == "geopackage":
-        yield str(request.getfixturevalue("demo_data_dir"))
-        return
-    postgis_url = request.getfixturevalue("postgis_url")
-    template = request.getfixturevalue("postgis_demo_template")
-    with _fresh_database(postgis_url, template, "tk_demo") as url:
-        yield url
+    yield from _location(request, backend, "demo_data_dir", "postgis_demo_template")
 
 
 @pytest.fixture

@@ -274,14 +274,9 @@ class Store(ABC):
         A DataFrame with one column per field and ``n`` (int64), sorted by the
         fields; a missing value is its own group (None).
         """
-        fields = list(fields)
         schema = schema_of(layer)
-        for name in fields:
-            schema.field(name)  # KeyError for a field the layer does not have
-        if query is not None:
-            query = Query(bbox=query.bbox, start=query.start, end=query.end,
-                          where=query.where)
-        frame = pd.DataFrame(self.read(layer, query))[fields]
+        fields = [schema.field(name).name for name in fields]  # KeyError if unknown
+        frame = pd.DataFrame(self.read(layer, unpaged(query)))[fields]
         if frame.empty:
             return pd.DataFrame({**{f: pd.Series(dtype=object) for f in fields},
                                  "n": pd.Series(dtype=np.int64)})
@@ -312,6 +307,13 @@ class Store(ABC):
         position = {row_id: i for i, row_id in enumerate(ids)}
         order = rows["id"].map(position).to_numpy().argsort(kind="stable")
         return rows.iloc[order].reset_index(drop=True)
+
+
+def unpaged(query: Query | None) -> Query | None:
+    """The query's filter alone: no limit, offset or order (for counts)."""
+    if query is None:
+        return None
+    return Query(bbox=query.bbox, start=query.start, end=query.end, where=query.where)
 
 
 def _sorted_groups(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:

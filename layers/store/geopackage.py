@@ -45,6 +45,7 @@ from layers.store.base import (
     StoreBusy,
     WriteResult,
     schema_of,
+    unpaged,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -713,11 +714,8 @@ class GeoPackageStore(Store):
 
     def count_by(self, layer, fields, query=None):
         schema = schema_of(layer)
-        fields = [schema.field(name).name for name in fields]
-        if query is not None:
-            query = Query(bbox=query.bbox, start=query.start, end=query.end,
-                          where=query.where)
-        where, params = self._where(schema, query)
+        fields = [schema.field(name).name for name in fields]  # KeyError if unknown
+        where, params = self._where(schema, unpaged(query))
         cols = ", ".join(f'"{f}"' for f in fields)
         rows = self.conn.execute(
             f'SELECT {cols}, count(*) FROM "{layer}"{where} GROUP BY {cols} ORDER BY {cols}',

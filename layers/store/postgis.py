@@ -52,6 +52,7 @@ from layers.store.base import (
     StoreBusy,
     WriteResult,
     schema_of,
+    unpaged,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -611,11 +612,8 @@ class PostGISStore(Store):
     def count_by(self, layer: str, fields: Iterable[str],
                  query: Query | None = None) -> pd.DataFrame:
         schema = schema_of(layer)
-        fields = [schema.field(name).name for name in fields]
-        if query is not None:
-            query = Query(bbox=query.bbox, start=query.start, end=query.end,
-                          where=query.where)
-        where, params = self._where(schema, query)
+        fields = [schema.field(name).name for name in fields]  # KeyError if unknown
+        where, params = self._where(schema, unpaged(query))
         selected = []
         for name in fields:
             col = _ident(name)
