@@ -185,13 +185,19 @@ def check_postgis(store: Store, n: int, base: gpd.GeoDataFrame) -> list[str]:
     out.append(f"rows stored {rows:,} of {n:,}; with geometry {with_geom:,}; GiST index {gist}")
     ok &= rows == n and gist == 1
     points, (cx, cy), box, xy, exact = middle_square(base)
-    # PostGIS compares boxes of 32-bit floats rounded outwards (BOX2DF): a point
-    # within that rounding outside the box may count too
-    f = xy.astype(np.float32)
-    down = np.where(f.astype(float) > xy, np.nextafter(f, np.float32(-np.inf)), f)
-    up = np.where(f.astype(float) < xy, np.nextafter(f, np.float32(np.inf)), f)
-    loose = int(((down[:, 0] <= box[2]) & (up[:, 0] >= box[0]) & (down[:, 1] <= box[3])
-                 & (up[:, 1] >= box[1])).sum())
+    # PostGIS compares boxes of 32-bit floats rounded outwards (BOX2DF), the points'
+    # and the query box's: a point within that rounding outside the box counts too
+    def down(v):
+        f = np.asarray(v, dtype=np.float32)
+        return np.where(f.astype(float) > v, np.nextafter(f, np.float32(-np.inf)), f)
+
+    def up(v):
+        f = np.asarray(v, dtype=np.float32)
+        return np.where(f.astype(float) < v, np.nextafter(f, np.float32(np.inf)), f)
+
+    x, y = xy[:, 0], xy[:, 1]
+    loose = int(((down(x) <= up(box[2])) & (up(x) >= down(box[0]))
+                 & (down(y) <= up(box[3])) & (up(y) >= down(box[1]))).sum())
     got = store.count("incidents", Query(bbox=box))
     out.append(f"store.count(2 km square in the middle) {got}: points inside {exact}, "
                f"with the float32 rounding of the edges {loose}")
