@@ -1070,14 +1070,10 @@ def default_period(store, version: tuple | None = None) -> Period | None:
 
 def data_span(store) -> tuple[dt.date, dt.date] | None:
     """Local dates of the first and the last incident in the store (None when empty)."""
-    from layers.store.base import Query
-
-    first = store.read("incidents", Query(order_by="occurred_at", limit=1))
-    if first.empty:
+    span = store.time_span("incidents")
+    if span is None:
         return None
-    count = store.count("incidents")
-    last = store.read("incidents", Query(order_by="occurred_at", limit=1, offset=count - 1))
-    return _local_date(first["occurred_at"].iloc[0]), _local_date(last["occurred_at"].iloc[0])
+    return _local_date(span[0]), _local_date(span[1])
 
 
 def _local_date(value: object) -> dt.date:

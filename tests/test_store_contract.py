@@ -528,6 +528,21 @@ def test_read_page_without_a_bbox_is_in_time_order(capability_store: Store):
     assert page["id"].tolist() == times[3:8]
 
 
+@pytest.mark.parametrize("name", ["all", "bbox", "bbox-outside", "period", "where-tuple",
+                                  "where-empty-tuple", "everything"])
+def test_time_span_is_the_first_and_last_time(capability_store: Store, name: str):
+    rows = _selected(QUERIES[name])
+    got = capability_store.time_span("incidents", QUERIES[name])
+    if rows.empty:
+        assert got is None
+        return
+    want = (rows["occurred_at"].min(), rows["occurred_at"].max())
+    assert got == want and all(str(t.tz) == LOCAL_TZ for t in got)
+    assert Store.time_span(capability_store, "incidents", QUERIES[name]) == want
+    with pytest.raises(ValueError):
+        capability_store.time_span("sites")
+
+
 def test_location_opens_the_same_store(capability_store: Store):
     capability_store.checkpoint()
     other = open_store(capability_store.location())

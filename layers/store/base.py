@@ -287,6 +287,19 @@ class Store(ABC):
         out = out.where(out.notna(), None).astype({"n": np.int64})
         return _sorted_groups(out, fields)
 
+    def time_span(self, layer: str, query: Query | None = None
+                  ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and the last time (of the layer's time field, Europe/Stockholm)
+        among the rows a query selects; None when it selects none. Cheap with the
+        time index, unlike reading rows in time order (also an existence probe)."""
+        field_name = schema_of(layer).time_field
+        if field_name is None:
+            raise ValueError(f"{layer} has no time field")
+        times = self.read(layer, unpaged(query))[field_name].dropna()
+        if times.empty:
+            return None
+        return times.min(), times.max()
+
     def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
         """Read one page (the query's limit/offset) of a layer for the API.
 

@@ -728,6 +728,20 @@ class GeoPackageStore(Store):
         frame["n"] = np.asarray(columns[-1], dtype=np.int64)
         return frame
 
+    def time_span(self, layer, query=None):
+        schema = schema_of(layer)
+        if schema.time_field is None:
+            raise ValueError(f"{layer} has no time field")
+        where, params = self._where(schema, unpaged(query))
+        # one format for every stored time (ISO 8601 UTC, ms): text order is time order
+        col = f'"{schema.time_field}"'
+        first, last = self.conn.execute(
+            f'SELECT min({col}), max({col}) FROM "{layer}"{where}', params).fetchone()
+        if first is None:
+            return None
+        times = _from_sql_column([first, last], "datetime")
+        return times.iloc[0], times.iloc[1]
+
     def read_page(self, layer, query):
         """With a bbox and a limit: walk the RTree for the box and stop as soon as the
         page is full, checking the other conditions row by row (a few milliseconds

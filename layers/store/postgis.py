@@ -636,6 +636,24 @@ class PostGISStore(Store):
         frame["n"] = np.asarray(columns[-1], dtype=np.int64)
         return frame
 
+    def time_span(self, layer: str, query: Query | None = None
+                  ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        schema = schema_of(layer)
+        if schema.time_field is None:
+            raise ValueError(f"{layer} has no time field")
+        where, params = self._where(schema, unpaged(query))
+        # min/max: an index scan that stops at the first row, from each end
+        epoch = "(extract(epoch FROM {}({})) * 1000000)::bigint"
+        col = _ident(schema.time_field)
+        rows = self._fetch(sql.SQL("SELECT {}, {} FROM {}{}").format(
+            sql.SQL(epoch).format(sql.SQL("min"), col), sql.SQL(epoch).format(sql.SQL("max"), col),
+            _ident(layer), where), params)
+        first, last = rows[0]
+        if first is None:
+            return None
+        times = _from_db([first, last], "datetime")
+        return times.iloc[0], times.iloc[1]
+
     def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
         """With a bbox and a limit: the GiST index walked nearest-first from the
         box's centre (a KNN scan, ``<->``) stops as soon as the page is full, instead
