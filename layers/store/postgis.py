@@ -328,7 +328,18 @@ class PostGISStore(Store):
                 with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
                     for stage in staged.values():
                         self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+        self._analyze(name for name in staged if results.get(name) and results[name].inserted)
         return results
+
+    def _analyze(self, tables: Iterable[str]) -> None:
+        """Refresh the planner's statistics of tables a big write filled, at once:
+        without them it takes a million new rows for none and plans a bbox page as
+        a sort of the whole box instead of a nearest-first walk of the GiST index
+        (autovacuum would get there, minutes later). Outside the write transaction,
+        so a failure here loses nothing."""
+        for name in tables:
+            with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
+                self.conn.execute(sql.SQL("ANALYZE {}").format(_ident(name)))
 
     def _write_frames(self, conn: psycopg.Connection, layers: dict[str, pd.DataFrame],
                       replace: set[str], results: dict[str, WriteResult],
@@ -500,7 +511,9 @@ class PostGISStore(Store):
             kind = schema.field(key).kind
             col = _ident(key)
             if isinstance(value, (list, tuple, set, frozenset)):
-                values = [_param(v, kind) for v in value]
+                # one conversion for the whole list (a page reads a thousand ids)
+                values = [_param(v, kind) for v in value] if kind == "datetime" else \
+                    _column(pd.Series(list(value), dtype=object), kind)
                 if not values:
                     clauses.append(sql.SQL("FALSE"))
                     continue
