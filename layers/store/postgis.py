@@ -668,21 +668,40 @@ class PostGISStore(Store):
         return times.iloc[0], times.iloc[1]
 
     def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
-        """With a bbox and a limit: the GiST index walked nearest-first from the
-        box's centre (a KNN scan, ``<->``) stops as soon as the page is full, instead
-        of collecting and sorting every row of the box; ties by ``fid``, so the order
-        is the same for every page while the data does not change."""
+        """With a bbox and a limit: rows in order of distance from the box's centre,
+        ties by ``fid`` (a total order, the same for every page while the data does
+        not change), found without sorting every row of the box.
+
+        The planner does not walk the GiST index nearest-first (``<->``) when the
+        order also has ``fid``, and sorts the whole box instead (0.4 s for a district
+        box of a million incidents, against 0.04 s for the walk). So: first the walk
+        alone finds the distance ``d`` of the last row the page needs; every row
+        before it in the total order lies within ``d``, so the page is then taken in
+        the total order among the few rows within ``d`` (``ST_DWithin``, the index
+        again). The last page of a box (fewer rows than that) sorts the box's rest.
+        """
         schema = schema_of(layer)
         if query.bbox is None or query.limit is None or not schema.geometry_type:
             return super().read_page(layer, query)
+        if query.limit <= 0:
+            return self._read_ids(layer, [])
         where, params = self._where(schema, dc_replace(query, limit=None, offset=0,
                                                     order_by=None))
         minx, miny, maxx, maxy = (float(v) for v in query.bbox)
-        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> ST_SetSRID("
-                            "ST_MakePoint(%s, %s), {}), fid LIMIT %s OFFSET %s").format(
-            _ident(layer), where, _ident(GEOM), sql.Literal(STORE_EPSG))
-        ids = [r[0] for r in self._fetch(statement, [*params, (minx + maxx) / 2,
-                                                     (miny + maxy) / 2, query.limit,
+        centre = [(minx + maxx) / 2, (miny + maxy) / 2]
+        point = sql.SQL("ST_SetSRID(ST_MakePoint(%s, %s), {})").format(sql.Literal(STORE_EPSG))
+        geom = _ident(GEOM)
+        reach = self._fetch(sql.SQL("SELECT {} <-> {} FROM {}{} ORDER BY {} <-> {} "
+                                    "OFFSET %s LIMIT 1").format(
+            geom, point, _ident(layer), where, geom, point),
+            [*centre, *params, *centre, query.offset + query.limit - 1])
+        if reach:
+            # a hair more than d: rows beyond it only come after the page anyway
+            where = _and(where, sql.SQL("ST_DWithin({}, {}, %s)").format(geom, point))
+            params = [*params, *centre, float(reach[0][0]) * (1 + 1e-9) + 1e-6]
+        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> {}, fid "
+                            "LIMIT %s OFFSET %s").format(_ident(layer), where, geom, point)
+        ids = [r[0] for r in self._fetch(statement, [*params, *centre, query.limit,
                                                      query.offset])]
         return self._read_ids(layer, ids)
 
