@@ -30,15 +30,15 @@ sys.path.insert(0, str(REPO))
 
 from layers.brief import build_brief, load_city_data  # noqa: E402
 from layers.brief_render import draw_pictures, file_name, render  # noqa: E402
-from layers.store import GeoPackageStore  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 
 TARGET_SECONDS = 60.0
 
 
-def _demo_store(folder: Path) -> GeoPackageStore:
+def _demo_store(folder: Path) -> Store:
     from layers.demo_load import load_demo
 
-    store = GeoPackageStore(folder)
+    store = open_store(folder)
     store.initialize()
     load_demo(store)
     return store
@@ -57,14 +57,15 @@ def _pages(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--period", default="2025-T2", help="tertial (default 2025-T2)")
-    parser.add_argument("--data-dir", default=None, help="an existing store (default: demo)")
+    parser.add_argument("--data-dir", default=None,
+                        help="an existing store: a folder or a postgresql:// URL (default: demo)")
     parser.add_argument("--keep", default=None, help="folder to keep the PDFs in")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-briefs-") as tmp:
         tmp = Path(tmp)
         if args.data_dir:
-            store = GeoPackageStore(Path(args.data_dir))
+            store = open_store(args.data_dir)
         else:
             t = time.perf_counter()
             store = _demo_store(tmp / "store")

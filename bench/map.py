@@ -1,7 +1,8 @@
 """Benchmark: the city map and the bbox API with a million incidents in the store.
 
     .venv/bin/python bench/map.py [--rows N] [--keep DIR] [--repeat K] [--no-browser]
-    ./dev.sh bench map [--rows N] [--keep DIR]
+                                  [--store geopackage|postgis]
+    ./dev.sh bench map [--rows N] [--keep DIR] [--store postgis]
 
 1. Store: N incidents (default 1 000 000) from the deterministic demo generator
    (``geodata.demo.generate_demo(n_incidents=N)``: clustered around squares and
@@ -19,13 +20,22 @@
    Södermalm) and K city-sized boxes (the city's bbox), centred on random incidents,
    for the latest year, default page of 1 000, as admin (bearer token: every category
    and precision, so the query is exactly bbox + period). p50 and p95.
-5. Baseline for 4: the same query answered from the in-memory GeoDataFrame of all
+5. ``/api/incidents/grid`` for the whole city (250 m cells, the latest year, all
+   categories, anonymous): the first request after the grid cache was emptied (the
+   store counts every cell of this and the previous year) and warm p50/p95.
+6. The priority ranking of one district (Järva, the latest tertial) computed from the
+   store with the ranking cache emptied, K times: p50/p95.
+7. Baseline for 4: the same query answered from the in-memory GeoDataFrame of all
    incidents (read once, not timed) with bare geopandas: ``frame.cx[...]`` + the
    period mask + time order + the first 1 000 rows + ``to_crs(4326).to_json()``. The
    ratios ours / baseline are printed; also the baseline's filter alone.
 
+``--store postgis`` runs it all on a PostGIS store (``TRYGGHETSKARTAN_DATABASE``, or a
+throwaway cluster as in the tests; see ``bench/_stores.py``).
+
 Targets: ``/`` under 1 MB and first render under 2 s; district-sized bbox p95 under
-200 ms. No timed assertions: numbers and ratios to a baseline on the same machine.
+200 ms; city grid under 1 s; priority for one district under 2 s. No timed
+assertions: numbers and ratios to a baseline on the same machine.
 """
 
 from __future__ import annotations
@@ -33,7 +43,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import shutil
 import sys
 import tempfile
 import time
@@ -46,11 +55,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import geopandas as gpd  # noqa: E402
+from _stores import add_store_argument, app_config, store_location  # noqa: E402
 
 from layers.areas import area_catalogue  # noqa: E402
 from layers.filters import bbox_to_store  # noqa: E402
 from layers.periods import Period  # noqa: E402
-from layers.store.geopackage import GeoPackageStore  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 
 SEED = 20240601
 #: A district-sized box: Södermalm's extent, 4.5 × 2.8 km (degrees at 59.3° N).
@@ -63,14 +73,17 @@ SETTLED = ("window.tkMap && tkMap.state.pending === 0 && !tkMap.state.moving"
 # --- the store ---------------------------------------------------------------------------
 
 
-def build_store(folder: Path, n: int) -> GeoPackageStore:
-    """A store with the demo data set grown to ``n`` incidents (reused when present)."""
-    store = GeoPackageStore(folder)
+def build_store(location: str, n: int) -> Store:
+    """A store with the demo data set grown to ``n`` incidents (reused when present).
+
+    ``location`` is an empty or reusable store (a folder, or a PostGIS schema's URL).
+    """
+    store = open_store(location)
     if store.is_initialized() and store.count("incidents") == n:
-        print(f"reusing {store.path} ({n:,} incidents)")
+        print(f"reusing {store!r} ({n:,} incidents)")
         return store
-    if folder.exists():
-        shutil.rmtree(folder)
+    if store.is_initialized():
+        raise SystemExit(f"{store!r} holds other data: give a new --keep folder")
     import geodata.demo as demo
     from layers.demo_load import load_demo
 
@@ -79,21 +92,19 @@ def build_store(folder: Path, n: int) -> GeoPackageStore:
     demo.generate_demo = lambda seed=demo.DEFAULT_SEED: original(seed=seed, n_incidents=n)
     try:
         t0 = time.perf_counter()
-        store = GeoPackageStore(folder)
         load_demo(store)
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.checkpoint()
     finally:
         demo.generate_demo = original
-    print(f"built {store.path} with {n:,} incidents in {time.perf_counter() - t0:.0f} s "
-          f"({store.path.stat().st_size / 1e6:.0f} MB)")
+    print(f"built {store!r} with {n:,} incidents in {time.perf_counter() - t0:.0f} s")
     return store
 
 
-def make_app(folder: Path):
+def make_app(location: str):
     from mapapp import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATA_DIR": str(folder),
-                      "SESSION_COOKIE_SECURE": False, "TILE_URL": TILE_URL})
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SESSION_COOKIE_SECURE": False,
+                      "TILE_URL": TILE_URL, **app_config(location)})
     return app
 
 
@@ -119,8 +130,8 @@ def ms(value: float) -> str:
     return f"{value * 1000:7.1f} ms"
 
 
-def bench_page(folder: Path, repeat: int) -> None:
-    app = make_app(folder)
+def bench_page(location: str, repeat: int) -> None:
+    app = make_app(location)
     client = app.test_client()
     t0 = time.perf_counter()
     first = client.get("/")
@@ -137,7 +148,7 @@ def bench_page(folder: Path, repeat: int) -> None:
     print(f"/  server time: cold {ms(cold)}, warm p50 {ms(p50)} p95 {ms(p95)} ({repeat} requests)")
 
 
-def bench_browser(folder: Path) -> None:
+def bench_browser(location: str) -> None:
     if importlib.util.find_spec("playwright") is None or not Path("/usr/bin/chromium").exists():
         print("first render: skipped (needs playwright and /usr/bin/chromium)")
         return
@@ -147,7 +158,7 @@ def bench_browser(folder: Path) -> None:
     from layers import aggregate
 
     aggregate.clear_cache()
-    app = make_app(folder)
+    app = make_app(location)
     url, stop = serve_wsgi_in_thread(app)
     try:
         with sync_playwright() as playwright:
@@ -203,13 +214,13 @@ def baseline(frame: gpd.GeoDataFrame, box: tuple[float, ...], start, end, limit:
     return time.perf_counter() - t0, filtered, len(page), len(text)
 
 
-def bench_api(folder: Path, repeat: int) -> None:
-    store = GeoPackageStore(folder)
+def bench_api(location: str, repeat: int) -> None:
+    store = open_store(location)
     t0 = time.perf_counter()
     frame = store.read("incidents")
     print(f"(baseline frame: {len(frame):,} incidents read into memory in "
           f"{time.perf_counter() - t0:.0f} s, not timed)")
-    app = make_app(folder)
+    app = make_app(location)
     token = admin_token(app)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -253,6 +264,54 @@ def bench_api(folder: Path, repeat: int) -> None:
               f"alone p50 {ms(f50).strip()})")
         if label.startswith("district"):
             print(f"{'':32} target p95 < 200 ms: {'OK' if o95 < 0.2 else 'OVER'}")
+    store.close()
+
+
+def bench_grid(location: str, repeat: int) -> None:
+    """The whole city's grid: cold (the store counts every cell), then warm."""
+    from layers import aggregate
+
+    app = make_app(location)
+    client = app.test_client()
+    client.get("/api/incidents?limit=1")  # open the store
+    url = "/api/incidents/grid?cell=250"
+    aggregate.clear_cache()
+    t0 = time.perf_counter()
+    response = client.get(url)
+    cold = time.perf_counter() - t0
+    assert response.status_code == 200, response.data[:200]
+    cells = len(response.get_json()["features"])
+    warm = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        client.get(url)
+        warm.append(time.perf_counter() - t0)
+    p50, p95 = percentiles(warm)
+    print()
+    print(f"{url} (whole city, latest year, anonymous): {cells:,} cells; cold {ms(cold)} "
+          f"(target < 1 000 ms: {'OK' if cold < 1 else 'OVER'}), warm p50 {ms(p50)} "
+          f"p95 {ms(p95)}")
+
+
+def bench_priority(location: str, repeat: int) -> None:
+    """The ranking of one district from the store, the ranking cache emptied each time."""
+    from layers import priority
+
+    store = open_store(location)
+    try:
+        priority.priority_for_store(store, sdn="jarva")  # the study area, once
+        seconds = []
+        for _ in range(max(3, repeat // 4)):
+            priority.clear_cache()
+            t0 = time.perf_counter()
+            result = priority.priority_for_store(store, sdn="jarva")
+            seconds.append(time.perf_counter() - t0)
+    finally:
+        store.close()
+    p50, p95 = percentiles(seconds)
+    print(f"priority for Järva, {result.period.code} ({len(result.places)} places, "
+          f"{len(seconds)} runs): p50 {ms(p50)} p95 {ms(p95)} "
+          f"(target < 2 000 ms: {'OK' if p95 < 2 else 'OVER'})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,18 +320,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the store in this folder")
     parser.add_argument("--repeat", type=int, default=40, help="requests per measurement")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
+    add_store_argument(parser)
     args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
         if args.keep:
             folder = args.keep.resolve() / f"store_{args.rows}"
         else:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-map-")))
-        build_store(folder, args.rows).close()
+        location = store_location(args.store, folder, f"bench_map_{args.rows}", stack,
+                                  fresh=False)
+        build_store(location, args.rows).close()
         print()
-        bench_page(folder, args.repeat)
+        bench_page(location, args.repeat)
         if not args.no_browser:
-            bench_browser(folder)
-        bench_api(folder, args.repeat)
+            bench_browser(location)
+        bench_api(location, args.repeat)
+        bench_grid(location, args.repeat)
+        bench_priority(location, args.repeat)
     return 0
 
 

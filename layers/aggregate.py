@@ -37,11 +37,11 @@ import pandas as pd
 import shapely
 
 from layers.filters import MapFilter, area_codes, xy_to_lonlat
-from layers.grid import Grid, unpack
+from layers.grid import Grid, pack, unpack
 from layers.periods import Period
-from layers.privacy import ALL_CATEGORY_CODES, POINT_PRECISIONS, VISIBILITY_RAW, suppress
-from layers.schema import INCIDENT_CATEGORIES, INCIDENTS, STRATEGIC_CODES
-from layers.store.base import Query, Store
+from layers.privacy import ALL_CATEGORY_CODES, VISIBILITY_RAW, suppress
+from layers.schema import INCIDENT_CATEGORIES, STRATEGIC_CODES
+from layers.store.base import Points, Query, Store
 
 LOGGER = logging.getLogger(__name__)
 
@@ -69,107 +69,16 @@ _CATEGORY_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
 # --- reading points ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Points:
-    """Incident points for a grid: coordinates (EPSG:3011), category codes and
-    whether each place is known to the address or street."""
-
-    x: np.ndarray
-    y: np.ndarray
-    category: np.ndarray
-    precise: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __iter__(self):
-        """``x, y, category = read_points(...)`` (the precision flags stay on the object)."""
-        return iter((self.x, self.y, self.category))
-
-
 def read_points(store: Store, query: Query) -> Points:
     """Return the points, categories and precision flags of the incidents a query selects.
 
-    Reads only what a grid needs: for the GeoPackage and PostGIS stores straight
-    with SQL on the store's own filter (a year of a million incidents in under a
-    second instead of the full rows), for any other store through
-    :meth:`Store.read`.
+    The store answers (:meth:`Store.read_points`): each backend reads only what a
+    grid needs, with its own SQL. An object with nothing but ``read`` (a test
+    double) gets the generic path.
     """
-    from layers.store.geopackage import GeoPackageStore, decode_geometries
-
-    if isinstance(store, GeoPackageStore):
-        packed = _packed_points(store, query)
-        if packed is not None:
-            return packed
-        where, params = store._where(INCIDENTS, query)
-        rows = store.conn.execute(
-            f'SELECT geom, category, precision FROM "incidents"{where}', params).fetchall()
-        if not rows:
-            return _empty_points()
-        xy = shapely.get_coordinates(decode_geometries([r[0] for r in rows]))
-        return Points(xy[:, 0], xy[:, 1], np.array([r[1] for r in rows], dtype=object),
-                      np.array([r[2] in POINT_PRECISIONS for r in rows], dtype=bool))
-    if store.kind == "postgis":
-        from psycopg import sql
-
-        where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
-        rows = store._fetch(  # type: ignore[attr-defined]
-            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category, precision FROM incidents")
-            + where, params)
-        if not rows:
-            return _empty_points()
-        x, y, categories, precision = zip(*rows, strict=True)
-        return Points(np.asarray(x, dtype=float), np.asarray(y, dtype=float),
-                      np.asarray(categories, dtype=object),
-                      np.isin(np.asarray(precision, dtype=object), POINT_PRECISIONS))
-    frame = store.read("incidents", query)
-    if frame.empty:
-        return _empty_points()
-    return Points(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
-                  frame["category"].to_numpy(dtype=object),
-                  frame["precision"].isin(POINT_PRECISIONS).to_numpy(dtype=bool))
-
-
-#: Category code -> one character (index + 48) in :func:`_packed_points`; "~" unknown.
-_CATEGORY_CASE = "CASE category " + " ".join(
-    f"WHEN '{code}' THEN {48 + i}" for i, code in enumerate(_CATEGORY_CODES)) + " ELSE 126 END"
-_CATEGORY_BY_CHAR = np.full(127, None, dtype=object)
-_CATEGORY_BY_CHAR[48:48 + len(_CATEGORY_CODES)] = _CATEGORY_CODES
-_PRECISE_SQL = "precision IN (" + ", ".join(f"'{p}'" for p in POINT_PRECISIONS) + ")"
-
-
-def _packed_points(store: Store, query: Query) -> Points | None:
-    """The GeoPackage fast path: SQLite packs every point into one string.
-
-    A GeoPackage point blob holds x and y as little-endian doubles at bytes
-    46–61; ``group_concat`` joins them (as hex), the categories (one character
-    each) and the precision flags in the same pass, so Python sees three strings
-    instead of a million rows. Returns None when a blob is not such a point
-    (then the rows are read one by one).
-    """
-    where, params = store._where(INCIDENTS, query)  # type: ignore[attr-defined]
-    where = (where + " AND" if where else " WHERE") + " geom IS NOT NULL"
-    odd = ("length(geom) != 61 OR substr(geom, 1, 4) != X'47500003' "
-           "OR substr(geom, 41, 5) != X'0101000000'")
-    row = store.conn.execute(  # type: ignore[attr-defined]
-        f"SELECT group_concat(hex(substr(geom, 46, 16)), ''), "
-        f"group_concat(char({_CATEGORY_CASE}), ''), "
-        f"group_concat(CASE WHEN {_PRECISE_SQL} THEN '1' ELSE '0' END, ''), "
-        f"sum({odd}), count(*) "
-        f'FROM "incidents"{where}', params).fetchone()
-    coordinates, categories, precise, odd_rows, n = row
-    if not n:
-        return _empty_points()
-    if odd_rows:
-        return None
-    xy = np.frombuffer(bytes.fromhex(coordinates), dtype="<f8").reshape(n, 2).astype(float)
-    chars = np.frombuffer(categories.encode("ascii"), dtype=np.uint8)
-    flags = np.frombuffer(precise.encode("ascii"), dtype=np.uint8) == ord("1")
-    return Points(xy[:, 0], xy[:, 1], _CATEGORY_BY_CHAR[chars], flags)
-
-
-def _empty_points() -> Points:
-    return Points(np.empty(0), np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype=bool))
+    if isinstance(store, Store):
+        return store.read_points(query)
+    return Store.read_points(store, query)  # type: ignore[arg-type]
 
 
 # --- the grid ------------------------------------------------------------------------
@@ -277,22 +186,22 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
     used = tuple(_CATEGORY_CODES)
     parts, imprecise = [], {}
     for p in (period, previous):
-        points = read_points(store, query.incident_query(period=p, bbox=False))
+        # the store counts per cell, category and precision in its own database
+        counts = store.grid_counts(query.incident_query(period=p, bbox=False), float(size))
+        ok = counts.precise
         if p is period:
-            names, counts = np.unique(points.category[~points.precise].astype(str),
-                                      return_counts=True)
-            imprecise = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
-        ok = points.precise
-        parts.append((grid.keys_of(points.x[ok], points.y[ok]), points.category[ok]))
+            names = counts.category[~ok].astype(str)
+            imprecise = {str(c): int(counts.n[~ok][names == c].sum()) for c in np.unique(names)}
+        parts.append((pack(counts.i[ok], counts.j[ok]), counts.category[ok], counts.n[ok]))
     all_keys = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
     matrices = []
-    for cell_keys, cats in parts:
+    for cell_keys, cats, n in parts:
         matrix = np.zeros((len(all_keys), len(used)), dtype=np.int64)
         if len(cell_keys):
             rows = np.searchsorted(all_keys, cell_keys)
             cols = pd.Categorical(cats, categories=list(used)).codes.astype(np.int64)
             ok = cols >= 0
-            np.add.at(matrix, (rows[ok], cols[ok]), 1)
+            np.add.at(matrix, (rows[ok], cols[ok]), n[ok])
         matrices.append(matrix)
     for matrix in matrices:
         matrix.setflags(write=False)  # shared by every request: never changed in place

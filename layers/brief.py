@@ -510,20 +510,17 @@ def _as_period(period: Period | str) -> Period:
 
 def data_span(store: Store) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """Times of the first and the last incident in the store (None when empty)."""
-    first = store.read("incidents", Query(order_by="occurred_at", limit=1))
-    last = latest_incident_time(store)
-    if first.empty or last is None:
+    span = store.time_span("incidents")
+    if span is None:
         return None
-    return _local(first["occurred_at"]).iloc[0], last
+    first, last = _local(pd.Series(span))
+    return first, last
 
 
 def latest_incident_time(store: Store) -> pd.Timestamp | None:
     """Time of the newest incident (for a default period), or None."""
-    n = store.count("incidents")
-    if n == 0:
-        return None
-    tail = store.read("incidents", Query(order_by="occurred_at", offset=n - 1, limit=1))
-    return _local(tail["occurred_at"]).iloc[0] if not tail.empty else None
+    span = data_span(store)
+    return None if span is None else span[1]
 
 
 # --- brief texts -----------------------------------------------------------------------

@@ -64,8 +64,8 @@ def _current(kind: str, today: dt.date) -> Period:
 def _has_placed(store: Store, period: Period) -> bool:
     """Whether ``period`` holds an incident placed to the street or better (one row)."""
     start, end = period.bounds()
-    probe = Query(start=start, end=end, where={"precision": POINT_PRECISIONS}, limit=1)
-    return not store.read("incidents", probe).empty
+    probe = Query(start=start, end=end, where={"precision": POINT_PRECISIONS})
+    return store.time_span("incidents", probe) is not None
 
 
 def _latest_placed(store: Store, last: Period) -> Period | None:
@@ -111,15 +111,10 @@ def point_span(store: Store) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """Local times of the first and the last incident placed to the street or better
     (None when there is none): the span of incidents that can count at a place."""
     def compute() -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        placed = {"precision": POINT_PRECISIONS}
-        n = store.count("incidents", Query(where=placed))
-        if n == 0:
+        span = store.time_span("incidents", Query(where={"precision": POINT_PRECISIONS}))
+        if span is None:
             return None
-        first, last = (store.read("incidents", Query(where=placed, order_by="occurred_at",
-                                                     offset=offset, limit=1))
-                       for offset in (0, n - 1))
-        return tuple(pd.Timestamp(f["occurred_at"].iloc[0]).tz_convert(LOCAL_TZ)
-                     for f in (first, last))
+        return tuple(pd.Timestamp(t).tz_convert(LOCAL_TZ) for t in span)
 
     return _remembered(store, ("point_span",), compute)
 

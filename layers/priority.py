@@ -1146,14 +1146,10 @@ def default_period(store, version: tuple | None = None) -> Period | None:
 
 def data_span(store) -> tuple[dt.date, dt.date] | None:
     """Local dates of the first and the last incident in the store (None when empty)."""
-    from layers.store.base import Query
-
-    first = store.read("incidents", Query(order_by="occurred_at", limit=1))
-    if first.empty:
+    span = store.time_span("incidents")
+    if span is None:
         return None
-    count = store.count("incidents")
-    last = store.read("incidents", Query(order_by="occurred_at", limit=1, offset=count - 1))
-    return _local_date(first["occurred_at"].iloc[0]), _local_date(last["occurred_at"].iloc[0])
+    return _local_date(span[0]), _local_date(span[1])
 
 
 def _local_date(value: object) -> dt.date:
@@ -1181,7 +1177,6 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
 
     Returns the observations and whether the year before is covered by the data.
     """
-    from layers.aggregate import read_points
     from layers.store.base import Query
 
     area = study_area(sdn)
@@ -1189,7 +1184,7 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         tuple(area.land.buffer(1000).bounds)
     start, end = period.bounds()
     precise = {"precision": POINT_PRECISIONS}
-    x, y, cats = read_points(store, Query(bbox=bbox, start=start, end=end, where=precise))
+    x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
     # the trend compares placed incidents: the year before is known when they cover it
     span = point_span(store)
     previous = period.year_before()
@@ -1197,8 +1192,8 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
     px = py = None
     if previous_known:
         p_start, p_end = previous.bounds()
-        px, py, _ = read_points(store, Query(bbox=bbox, start=p_start, end=p_end,
-                                             where=precise))
+        px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
+                                            where=precise))
     findings = _open_at(store.read("findings", Query(bbox=bbox)), end)
     sites = store.read("sites", Query(bbox=bbox))
     walks_frame = store.read("walks")

@@ -40,7 +40,7 @@ from layers.schema import (
     STORE_EPSG,
     STRATEGIC_CODES,
 )
-from layers.store.base import Query, Store
+from layers.store.base import Store
 from layers.users import User
 from mapapp.api import latest_data_year, request_filter, suppress_below
 from mapapp.auth import current_user
@@ -237,10 +237,10 @@ def _map_page(district: str | None):
 
 def _first_data_year(store: Store, last_year: int) -> int:
     """The year of the oldest incident (at most ten years back, for the period menu)."""
-    oldest = store.read("incidents", Query(order_by="occurred_at", limit=1))
-    if oldest.empty:
+    span = store.time_span("incidents")
+    if span is None:
         return last_year
-    return max(int(oldest["occurred_at"].iloc[0].year), last_year - 10)
+    return max(int(span[0].year), last_year - 10)
 
 
 def _view_from_args() -> dict[str, float] | None:

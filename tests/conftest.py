@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -139,48 +140,190 @@ def postgis_schema_url(postgis_url: str) -> Iterator[str]:
 
 
 # --------------------------------------------------------------------------------------
-# The app: a fresh app and GeoPackage store for each test (flaskr style)
+# PostGIS template databases: a fresh database per test by CREATE DATABASE ... TEMPLATE
 # --------------------------------------------------------------------------------------
+
+
+def _database_url(url: str, name: str) -> str:
+    """The same server URL with another database name."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _admin(postgis_url: str, statement: str, *names: str) -> None:
+    """Run one CREATE/DROP DATABASE statement ({} are database names) in autocommit."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(*map(sql.Identifier, names)))
+
+
+@contextmanager
+def _fresh_database(postgis_url: str, template: str | None, prefix: str) -> Iterator[str]:
+    """A new database (a copy of ``template``), dropped afterwards; yields its URL.
+
+    Copying a template database is a file copy on the server: a store with the
+    whole demo data set is ready in well under a second, without loading anything.
+    """
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    if template is None:
+        _admin(postgis_url, "CREATE DATABASE {}", name)
+    else:
+        _admin(postgis_url, "CREATE DATABASE {} TEMPLATE {}", name, template)
+    try:
+        yield _database_url(postgis_url, name)
+    finally:
+        # FORCE ends what the test left connected (the app's threads)
+        _admin(postgis_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+
+
+def _build_template(postgis_url: str, template: str | None, name: str,
+                    fill: Callable) -> str:
+    """Create the template database ``name`` (from ``template``) and fill it."""
+    from layers.store import open_store
+
+    _admin(postgis_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+    if template is None:
+        _admin(postgis_url, "CREATE DATABASE {}", name)
+    else:
+        _admin(postgis_url, "CREATE DATABASE {} TEMPLATE {}", name, template)
+    store = open_store(_database_url(postgis_url, name))
+    try:
+        fill(store)
+    finally:
+        store.close()  # no session may stay on a template while it is copied
+    return name
+
+
+@pytest.fixture(scope="session")
+def postgis_reference_template(postgis_url: str) -> str:
+    """Name of a template database holding a PostGIS store with the reference layers."""
+    from layers.reference import load_reference
+
+    def fill(store) -> None:
+        store.initialize()
+        load_reference(store)
+
+    return _build_template(postgis_url, None, "tk_template_reference", fill)
+
+
+@pytest.fixture(scope="session")
+def postgis_demo_template(postgis_url: str, postgis_reference_template: str) -> str:
+    """Name of a template database holding the reference store plus the demo data."""
+    from layers.demo_load import load_demo
+
+    return _build_template(postgis_url, postgis_reference_template, "tk_template_demo",
+                           load_demo)
+
+
+# --------------------------------------------------------------------------------------
+# The app: a fresh app and store for each test (flaskr style), on either backend
+# --------------------------------------------------------------------------------------
+
+#: The stores a test marked ``both_stores`` runs on.
+BACKENDS = ("geopackage", "postgis")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests marked ``both_stores`` once per backend (when they use a store).
+
+    The PostGIS run is marked ``postgis``: it skips without PostgreSQL + PostGIS,
+    and fails instead under ``CI=true``.
+    """
+    if metafunc.definition.get_closest_marker("both_stores") is None:
+        return
+    if "backend" not in metafunc.fixturenames:
+        return
+    metafunc.parametrize(
+        "backend", ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)],
+        indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test: "geopackage" unless the test is marked
+    ``both_stores`` (then each in turn)."""
+    return getattr(request, "param", "geopackage")
 
 
 @pytest.fixture(scope="session")
 def reference_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with only the bundled geography, built once and copied per test."""
     from layers.reference import load_reference
-    from layers.store import GeoPackageStore
+    from layers.store import open_store
 
     folder = tmp_path_factory.mktemp("reference-store")
-    store = GeoPackageStore(folder)
+    store = open_store(folder)
     store.initialize()
     load_reference(store)
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.checkpoint()
     store.close()
-    return store.path
+    return Path(store.location())
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, reference_store_file: Path) -> Path:
-    """A fresh data folder holding a store with the reference layers."""
+    """A fresh data folder holding a GeoPackage store with the reference layers."""
     folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy(reference_store_file, folder / reference_store_file.name)
     return folder
 
 
-@pytest.fixture
-def store(data_dir: Path):
-    """The fresh store of this test (GeoPackage)."""
-    from layers.store import GeoPackageStore
+def _location(request: pytest.FixtureRequest, backend: str, folder_fixture: str,
+              template_fixture: str) -> Iterator[str]:
+    """A fresh GeoPackage folder (a fixture), or a new PostGIS database copied from
+    a template database (a fixture) and dropped after the test."""
+    if backend == "geopackage":
+        yield str(request.getfixturevalue(folder_fixture))
+        return
+    postgis_url = request.getfixturevalue("postgis_url")
+    template = request.getfixturevalue(template_fixture)
+    with _fresh_database(postgis_url, template, "tk_test") as url:
+        yield url
 
-    store = GeoPackageStore(data_dir)
+
+@pytest.fixture
+def store_location(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where this test's fresh store with the reference layers is: the GeoPackage
+    folder (``data_dir``) or the URL of a new PostGIS database."""
+    yield from _location(request, backend, "data_dir", "postgis_reference_template")
+
+
+@pytest.fixture
+def store(store_location: str):
+    """The fresh store of this test (GeoPackage, or PostGIS under ``both_stores``)."""
+    from layers.store import open_store
+
+    store = open_store(store_location)
     yield store
     store.close()
 
 
+def _app_on(location: str, **config):
+    """A test app on a GeoPackage folder or a PostGIS URL."""
+    if "://" in location:
+        return make_test_app(None, DATABASE=location, **config)
+    return make_test_app(Path(location), **config)
+
+
+def _close_app_store(app) -> None:
+    store = app.extensions.get("trygghetskartan.store")
+    if store is not None:
+        store.close()
+
+
 @pytest.fixture
-def app(data_dir: Path):
+def app(store_location: str):
     """A Flask app on the fresh store."""
-    return make_test_app(data_dir)
+    app = _app_on(store_location)
+    yield app
+    _close_app_store(app)
 
 
 @pytest.fixture
@@ -197,20 +340,20 @@ def runner(app):
 def demo_store_file(tmp_path_factory: pytest.TempPathFactory, reference_store_file: Path) -> Path:
     """A store with the full deterministic demo data set, built once per session."""
     from layers.demo_load import load_demo
-    from layers.store import GeoPackageStore
+    from layers.store import open_store
 
     folder = tmp_path_factory.mktemp("demo-store")
     shutil.copy(reference_store_file, folder / reference_store_file.name)
-    store = GeoPackageStore(folder)
+    store = open_store(folder)
     load_demo(store)
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.checkpoint()
     store.close()
-    return store.path
+    return Path(store.location())
 
 
 @pytest.fixture
 def demo_data_dir(tmp_path: Path, demo_store_file: Path) -> Path:
-    """A fresh data folder holding a copy of the demo store."""
+    """A fresh data folder holding a copy of the demo GeoPackage store."""
     folder = tmp_path / "demo-data"
     folder.mkdir()
     shutil.copy(demo_store_file, folder / demo_store_file.name)
@@ -218,9 +361,32 @@ def demo_data_dir(tmp_path: Path, demo_store_file: Path) -> Path:
 
 
 @pytest.fixture
-def demo_app(demo_data_dir: Path):
+def demo_location(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where this test's fresh copy of the demo store is (folder or PostGIS URL)."""
+    yield from _location(request, backend, "demo_data_dir", "postgis_demo_template")
+
+
+@pytest.fixture
+def demo_app(demo_location: str):
     """A Flask app on a fresh copy of the demo store."""
-    return make_test_app(demo_data_dir)
+    app = _app_on(demo_location)
+    yield app
+    _close_app_store(app)
+
+
+@pytest.fixture
+def location_env(monkeypatch: pytest.MonkeyPatch):
+    """Point the CLI at a store location the way a user does: a folder goes in
+    ``--data-dir``, a PostGIS URL in ``TRYGGHETSKARTAN_DATABASE``. Returns a
+    function of the location that gives the CLI arguments to add."""
+    def use(location: str) -> list[str]:
+        if "://" in location:
+            monkeypatch.setenv("TRYGGHETSKARTAN_DATABASE", location)
+            return []
+        monkeypatch.delenv("TRYGGHETSKARTAN_DATABASE", raising=False)
+        return ["--data-dir", location]
+
+    return use
 
 
 @pytest.fixture

@@ -67,14 +67,15 @@ def serve_wsgi_in_thread(wsgi_app: Callable) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{server.server_port}", stop
 
 
-def make_test_app(data_dir: Path, **config):
-    """Build an app for tests on ``data_dir`` (plain-http cookies, fixed secret)."""
+def make_test_app(data_dir: Path | None, **config):
+    """Build an app for tests on ``data_dir`` (plain-http cookies, fixed secret);
+    None with ``DATABASE=<url>`` in ``config`` for a PostGIS store."""
     from mapapp import create_app
 
     return create_app({
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATA_DIR": str(data_dir),
+        "DATA_DIR": None if data_dir is None else str(data_dir),
         "SESSION_COOKIE_SECURE": False,
         **config,
     })

@@ -12,6 +12,9 @@ from layers import aggregate
 from layers.filters import parse_filter
 from layers.schema import LOCAL_TZ, SENSITIVE_CODES, STORE_EPSG, STRATEGIC_CODES
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
+
 # cells of 250 m: A = (612, 26320), B = (613, 26320), C = (614, 26320)
 A, B, C = (153_100.0, 6_580_100.0), (153_350.0, 6_580_100.0), (153_600.0, 6_580_100.0)
 

@@ -14,6 +14,9 @@ from layers.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
 from layers.store.base import Query
 from mapapp.store_ import get_store
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
+
 SODERMALM_BBOX = "18.03,59.30,18.11,59.325"
 
 

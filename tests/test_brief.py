@@ -44,6 +44,9 @@ from layers.brief import (
 )
 from layers.schema import LOCAL_TZ, STORE_EPSG
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
+
 # --- the fixture ---------------------------------------------------------------------
 
 #: Category -> group and strategic flag, written out independently of layers.schema.
@@ -570,20 +573,21 @@ def test_analysis_form_roles_and_csrf(fixture_store, app, client):
     assert client.get("/briefs/jarva/2025-T9.pdf").status_code == 400
 
 
-def test_cli_writes_each_format(fixture_store, runner, data_dir, tmp_path):
+def test_cli_writes_each_format(fixture_store, runner, store_location, location_env, tmp_path):
     from mapapp.cli import cli
 
+    where = location_env(store_location)
     for fmt in ("html", "docx"):
         out = tmp_path / f"j.{fmt}"
-        result = runner.invoke(cli, ["brief", "--data-dir", str(data_dir), "--sdn", "JÄRVA",
+        result = runner.invoke(cli, ["brief", *where, "--sdn", "JÄRVA",
                                      "--period", "2023-T1", "--format", fmt, "-o", str(out)])
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 1000
     assert "Spånga-Tensta" in (tmp_path / "j.html").read_text(encoding="utf-8")
-    bad = runner.invoke(cli, ["brief", "--data-dir", str(data_dir), "--sdn", "Atlantis",
+    bad = runner.invoke(cli, ["brief", *where, "--sdn", "Atlantis",
                               "--period", "2025-T2", "-o", str(tmp_path / "x.pdf")])
     assert bad.exit_code == 2 and "Okänt stadsdelsområde" in bad.output
-    bad = runner.invoke(cli, ["brief", "--data-dir", str(data_dir), "--sdn", "jarva",
+    bad = runner.invoke(cli, ["brief", *where, "--sdn", "jarva",
                               "--period", "2025-T9"])
     assert bad.exit_code == 2
 

@@ -27,7 +27,7 @@ from infra import require_or_skip
 from layers import clock
 from layers.brief import NBSP, TEXT_FIELDS, Brief, build_brief, save_texts
 from layers.brief_render import DRAFT_MARK, DRAFT_NOTE, EMPTY_TEXT, draw_pictures, render
-from layers.store import GeoPackageStore
+from layers.store import open_store
 
 PERIOD = "2025-T2"
 
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 def demo_store(tmp_path_factory, demo_store_file):
     folder = tmp_path_factory.mktemp("board-store")
     shutil.copy(demo_store_file, folder / demo_store_file.name)
-    store = GeoPackageStore(folder)
+    store = open_store(folder)
     yield store
     store.close()
 

@@ -25,7 +25,7 @@ from infra import require_or_skip
 from layers.brief import NBSP, SECTION_HEADINGS, TEXT_FIELDS, Brief, build_brief, load_city_data
 from layers.brief import save_texts as save_brief_texts
 from layers.brief_render import FORMATS, draw_pictures, file_name, render
-from layers.store import GeoPackageStore
+from layers.store import open_store
 
 PERIOD = "2025-T2"
 PERIOD_LABEL = "tertial 2 2025 (maj–augusti)"
@@ -59,7 +59,7 @@ def demo_briefs(tmp_path_factory, demo_store_file) -> dict[str, Made]:
     store_dir = folder / "store"
     store_dir.mkdir()
     shutil.copy(demo_store_file, store_dir / demo_store_file.name)
-    store = GeoPackageStore(store_dir)
+    store = open_store(store_dir)
     try:
         data = load_city_data(store, PERIOD)
         for area in data.current_areas:

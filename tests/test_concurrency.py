@@ -20,7 +20,7 @@ import shapely
 
 from layers.importer import import_file
 from layers.reference import load_reference
-from layers.store import GeoPackageStore, Query, Store, StoreBusy, open_store
+from layers.store import Query, Store, StoreBusy, open_store
 from layers.users import add_user, new_token
 from mapapp.store_ import get_store
 from tests.conftest import make_test_app
@@ -117,7 +117,7 @@ def ref_store(request: pytest.FixtureRequest, tmp_path: Path, reference_store_fi
         folder = tmp_path / "data"
         folder.mkdir()
         (folder / reference_store_file.name).write_bytes(reference_store_file.read_bytes())
-        store = GeoPackageStore(folder, busy_timeout=0.2)
+        store = open_store(folder, busy_timeout=0.2)
     else:
         store = open_store(request.getfixturevalue("postgis_schema_url"), busy_timeout=0.2)
         store.initialize()
@@ -144,12 +144,12 @@ def incident_csv(path: Path, n: int, *, bad_row: int | None = None) -> Path:
 
 def hold_write_lock(store: Store):
     """Open a second connection holding the store's write lock; return its release."""
-    if isinstance(store, GeoPackageStore):
-        other = sqlite3.connect(store.path, isolation_level=None)
+    if store.kind == "geopackage":
+        other = sqlite3.connect(store.location(), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         other.execute("UPDATE gpkg_contents SET description = description")
     else:
-        other = psycopg.connect(store.url, autocommit=False)
+        other = psycopg.connect(store.location(), autocommit=False)
         # the lock a slow writer of the same row takes
         other.execute("UPDATE store_contents SET version = version "
                       "WHERE table_name = 'findings'")
@@ -248,8 +248,7 @@ def test_an_uncommitted_import_does_not_change_the_data_version(ref_store: Store
 
     def reader() -> None:
         assert inside.wait(30)
-        other = open_store(ref_store.path if isinstance(ref_store, GeoPackageStore)
-                           else ref_store.url)
+        other = open_store(ref_store.location())
         try:
             seen.append(other.data_version())
             seen.append((other.count("incidents"),))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layers.store import GeoPackageStore
+from layers.store import open_store
 from mapapp.cli import cli
 
 #: Coordinates with many decimals, so that rounding in an export would show.
@@ -68,7 +68,7 @@ def fresh_dir(tmp_path: Path, reference_store_file: Path):
 
 
 def read(folder: Path, layer: str) -> pd.DataFrame:
-    store = GeoPackageStore(folder)
+    store = open_store(folder)
     try:
         return store.read(layer).sort_values("id").reset_index(drop=True)
     finally:

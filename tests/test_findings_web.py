@@ -31,7 +31,7 @@ from test_findings_domain import HUSBY, add_finding, assert_no_metadata, jpeg_wi
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from layers.store import GeoPackageStore
+from layers.store import open_store
 from layers.users import new_token
 from mapapp.store_ import get_store
 
@@ -60,7 +60,7 @@ def count(app, layer: str) -> int:
 
 def snapshot(data_dir: Path) -> list[str]:
     """Every row of every table of the GeoPackage, as SQL."""
-    store = GeoPackageStore(data_dir)
+    store = open_store(data_dir)
     try:
         return list(store.conn.iterdump())
     finally:
@@ -371,7 +371,9 @@ def test_failure_half_way_through_an_upload_leaves_the_store_as_before(app, data
         get_store().close()
     before = snapshot(data_dir)
 
-    original = GeoPackageStore._insert_rows
+    # the backend of this store (a GeoPackage): its row writer fails half-way
+    backend_class = type(open_store(data_dir))
+    original = backend_class._insert_rows
     calls = []
 
     def insert_then_fail(self, conn, schema, frame):
@@ -382,7 +384,7 @@ def test_failure_half_way_through_an_upload_leaves_the_store_as_before(app, data
         calls.append(conn.execute('SELECT count(*) FROM "findings"').fetchone()[0])
         raise OSError("disk I/O error (injected)")
 
-    monkeypatch.setattr(GeoPackageStore, "_insert_rows", insert_then_fail)
+    monkeypatch.setattr(backend_class, "_insert_rows", insert_then_fail)
     response = confirm(client, token)
     assert response.status_code == 302 and response.headers["Location"].endswith(token)
     assert calls == [21]  # the 20 rows were written before the failure
@@ -392,7 +394,7 @@ def test_failure_half_way_through_an_upload_leaves_the_store_as_before(app, data
     assert snapshot(data_dir) == before
 
     # the file is still there: the same confirm works once the fault is gone
-    monkeypatch.setattr(GeoPackageStore, "_insert_rows", original)
+    monkeypatch.setattr(backend_class, "_insert_rows", original)
     confirm(client, token)
     assert count(app, "findings") == 48
 

@@ -14,6 +14,9 @@ from layers.filters import parse_filter
 from layers.keyfigures import area_figures, population_by_area
 from mapapp.store_ import get_store
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
+
 CURRENT = sorted(geodata.stadsdelsomraden(division="2023")["code"])
 
 

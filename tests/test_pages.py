@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from layers import pages
 from layers.filters import parse_filter
 from mapapp.store_ import get_store
+
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.mark.parametrize("args", [
@@ -27,7 +29,7 @@ def test_pages_cover_the_plain_read_once_and_in_a_stable_order(demo_app, args):
             offset = 0
             while True:
                 query = flt.with_(offset=offset).incident_query(paged=True)
-                page = pages.read_page(store, "incidents", query)
+                page = store.read_page("incidents", query)
                 got += page["id"].tolist()[:700]
                 if len(page) <= 700:
                     return got
@@ -42,7 +44,7 @@ def test_without_bbox_pages_are_in_time_order(demo_app):
     with demo_app.app_context():
         store = get_store()
         query = parse_filter({"period": "2025-05", "limit": "50"}).incident_query(paged=True)
-        page = pages.read_page(store, "incidents", query)
+        page = store.read_page("incidents", query)
         assert len(page) == 51 and page["occurred_at"].is_monotonic_increasing
-        whole = pages.read_page(store, "incidents", replace(query, limit=None))
+        whole = store.read_page("incidents", replace(query, limit=None))
         assert page["id"].tolist() == whole["id"].tolist()[:51]

@@ -307,11 +307,12 @@ def test_sensitive_categories_are_only_counted():
 # --- on the demo store ----------------------------------------------------------------------
 
 
-def test_demo_ranking_from_the_store(demo_data_dir):
+@pytest.mark.both_stores
+def test_demo_ranking_from_the_store(demo_location):
     from layers.priority import priority_for_store
-    from layers.store import GeoPackageStore
+    from layers.store import open_store
 
-    store = GeoPackageStore(demo_data_dir)
+    store = open_store(demo_location)
     try:
         result = priority_for_store(store, sdn="Järva", period="2025-T3")
     finally:

@@ -12,15 +12,18 @@ import json
 import re
 
 import folium
+import pytest
 from click.testing import CliRunner
 from infra import create_user, login
 
 from mapapp.cli import cli
 
+# every test here that uses a store runs on GeoPackage and on PostGIS
+pytestmark = pytest.mark.both_stores
 
-def _cli_ranking(data_dir, *args: str) -> dict:
-    result = CliRunner().invoke(cli, ["priority", "--data-dir", str(data_dir), "--format",
-                                      "json", *args])
+
+def _cli_ranking(where: list[str], *args: str) -> dict:
+    result = CliRunner().invoke(cli, ["priority", *where, "--format", "json", *args])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -29,8 +32,8 @@ def _ranks(places: list[dict]) -> list[tuple[int, str, float]]:
     return [(p["rank"], p["name"], p["score"]) for p in places]
 
 
-def test_page_api_layer_and_cli_agree(demo_app, demo_data_dir):
-    expected = _cli_ranking(demo_data_dir, "--sdn", "Järva", "--period", "2025-T3")
+def test_page_api_layer_and_cli_agree(demo_app, demo_location, location_env):
+    expected = _cli_ranking(location_env(demo_location), "--sdn", "Järva", "--period", "2025-T3")
     assert expected["places"], expected["message"]
     client = demo_app.test_client()
 
@@ -109,8 +112,9 @@ def test_bad_parameters_and_empty_periods(demo_app):
         page.get_data(as_text=True)
 
 
-def test_public_sees_small_counts_suppressed_but_the_same_ranking(demo_app, demo_data_dir):
-    expected = _cli_ranking(demo_data_dir, "--sdn", "jarva", "--period", "2025-T3")
+def test_public_sees_small_counts_suppressed_but_the_same_ranking(demo_app, demo_location,
+                                                                  location_env):
+    expected = _cli_ranking(location_env(demo_location), "--sdn", "jarva", "--period", "2025-T3")
     public = demo_app.test_client().get("/api/priority?sdn=jarva&period=2025-T3").get_json()
     assert [p[:2] for p in _ranks(public["places"])] == \
         [p[:2] for p in _ranks(expected["places"])]

@@ -20,7 +20,7 @@ import shapely
 
 from layers.errors import StoreError
 from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
-from layers.store import GeoPackageStore, Query, Store, geopackage, open_store
+from layers.store import Query, Store, geopackage, open_store  # geopackage: RTree white box
 from layers.store.base import schema_of
 
 BACKENDS = ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
@@ -31,7 +31,7 @@ T0 = pd.Timestamp("2024-03-01 08:00", tz=LOCAL_TZ)
 def blank_store(request: pytest.FixtureRequest, tmp_path) -> Store:
     """An empty, not yet initialised store of each backend."""
     if request.param == "geopackage":
-        store = GeoPackageStore(tmp_path / "data")
+        store = open_store(tmp_path / "data")
     else:
         store = open_store(request.getfixturevalue("postgis_schema_url"))
     yield store
@@ -392,6 +392,168 @@ def test_queries_give_the_same_answers(query_store: Store, name: str):
     assert query_store.count("incidents", query) == len(expected_ids(written, unpaged))
 
 
+# --- fast reads: the capabilities each backend answers in its own database -------------
+
+CAPABILITY_QUERIES = ["all", "bbox", "bbox-outside", "period", "where-tuple", "where-none",
+                      "where-empty-tuple", "everything"]
+
+
+def capability_frame() -> gpd.GeoDataFrame:
+    """The query frame with precisions, points on cell edges and one without a place."""
+    frame = query_frame()
+    frame["precision"] = [["exact", "street", "stadsdel", None][k % 4] for k in range(60)]
+    geoms = frame.geometry.to_numpy().copy()
+    geoms[7] = shapely.Point(150_000.0, 6_580_250.0)  # on the edges of 100 m and 250 m cells
+    geoms[8] = shapely.Point(150_249.999999, 6_580_499.9999999)  # just inside one
+    geoms[9] = None
+    return frame.set_geometry(gpd.GeoSeries(geoms, crs=STORE_EPSG))
+
+
+@pytest.fixture
+def capability_store(any_store: Store) -> Store:
+    any_store.write({"incidents": capability_frame()})
+    return any_store
+
+
+def _selected(query: Query) -> gpd.GeoDataFrame:
+    """The rows of the capability frame a query selects (computed here, not read)."""
+    frame = capability_frame()
+    keep = frame["id"].isin(expected_ids(frame, Query(
+        bbox=query.bbox, start=query.start, end=query.end, where=query.where)))
+    return frame[keep.to_numpy(bool)]
+
+
+@pytest.mark.parametrize("name", CAPABILITY_QUERIES)
+def test_read_points_are_the_points_of_the_rows(capability_store: Store, name: str):
+    query = QUERIES[name]
+    rows = _selected(query)
+    rows = rows[~rows.geometry.isna().to_numpy(bool)]
+    want = sorted(zip(rows.geometry.x, rows.geometry.y, rows["category"],
+                      rows["precision"].isin(("exact", "street")), strict=True))
+    got = capability_store.read_points(query)
+    assert sorted(zip(got.x.tolist(), got.y.tolist(), got.category.tolist(),
+                      got.precise.tolist(), strict=True)) == want
+
+
+@pytest.mark.parametrize("size", [100.0, 250.0])
+@pytest.mark.parametrize("name", CAPABILITY_QUERIES)
+def test_grid_counts_per_cell_category_and_precision(capability_store: Store, name: str,
+                                                     size: float):
+    rows = _selected(QUERIES[name])
+    rows = rows[~rows.geometry.isna().to_numpy(bool)]
+    want: dict[tuple, int] = {}
+    for x, y, category, precision in zip(rows.geometry.x, rows.geometry.y, rows["category"],
+                                         rows["precision"], strict=True):
+        key = (int(np.floor(x / size)), int(np.floor(y / size)), category,
+               precision in ("exact", "street"))
+        want[key] = want.get(key, 0) + 1
+    got = capability_store.grid_counts(QUERIES[name], size)
+    assert got.size == size and len(got) == len(want)
+    assert {(int(i), int(j), c, bool(p)): int(n) for i, j, c, p, n in zip(
+        got.i, got.j, got.category, got.precise, got.n, strict=True)} == want
+
+
+@pytest.mark.parametrize("fields", [["category"], ["sdo_code", "category"], ["strategic"],
+                                    ["victim_gender", "precision"]])
+@pytest.mark.parametrize("name", ["all", "bbox", "period", "where-tuple", "everything"])
+def test_count_by_groups_in_the_database(capability_store: Store, name: str,
+                                         fields: list[str]):
+    rows = _selected(QUERIES[name])
+    want: dict[tuple, int] = {}
+    for values in zip(*(rows[f] for f in fields), strict=True):
+        key = tuple(None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                    for v in values)
+        want[key] = want.get(key, 0) + 1
+    got = capability_store.count_by("incidents", fields, QUERIES[name])
+    assert list(got.columns) == [*fields, "n"] and got["n"].dtype == np.int64
+    pairs = [(tuple(None if pd.isna(v) else (bool(v) if f == "strategic" else v)
+                    for f, v in zip(fields, row[:-1], strict=True)), int(row[-1]))
+             for row in got.itertuples(index=False)]
+    assert dict(pairs) == want and len(pairs) == len(want)
+    # sorted by the fields, missing values first: the same order on every backend
+    keys = [tuple((v is not None, v) for v in key) for key, _ in pairs]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("name", ["all", "everything", "where-none"])
+def test_generic_fast_reads_agree_with_the_backend(capability_store: Store, name: str):
+    """The base class's generic versions (for a store without SQL of its own) give
+    the backend's answers."""
+    query = QUERIES[name]
+    fields = ["sdo_code", "category"]
+    generic = Store.count_by(capability_store, "incidents", fields, query)
+    backend = capability_store.count_by("incidents", fields, query)
+    assert generic.to_dict("records") == backend.to_dict("records")
+    a, b = Store.grid_counts(capability_store, query, 250), \
+        capability_store.grid_counts(query, 250)
+    for part in ("i", "j", "category", "precise", "n"):
+        assert getattr(a, part).tolist() == getattr(b, part).tolist(), part
+
+
+def test_count_by_refuses_unknown_fields(capability_store: Store):
+    with pytest.raises(KeyError):
+        capability_store.count_by("incidents", ["nonsense"])
+
+
+@pytest.mark.parametrize("name", ["bbox", "everything", "all", "where-tuple"])
+@pytest.mark.parametrize("limit", [1, 4, 50])
+def test_read_page_pages_cover_the_rows_once_in_a_stable_order(capability_store: Store,
+                                                               name: str, limit: int):
+    from dataclasses import replace
+
+    query = QUERIES[name]
+    if query.bbox is None:
+        query = replace(query, bbox=(149_000, 6_579_000, 152_000, 6_582_000))
+    want = sorted(_selected(query)["id"])
+
+    def pages() -> list[str]:
+        got, offset = [], 0
+        while True:
+            page = capability_store.read_page("incidents", replace(query, limit=limit,
+                                                                   offset=offset))
+            assert len(page) <= limit
+            got += page["id"].tolist()
+            if len(page) < limit:
+                return got
+            offset += limit
+
+    first = pages()
+    assert sorted(first) == want and len(set(first)) == len(first)
+    assert pages() == first
+
+
+def test_read_page_without_a_bbox_is_in_time_order(capability_store: Store):
+    page = capability_store.read_page("incidents", Query(limit=5, offset=3))
+    times = capability_frame().sort_values("occurred_at")["id"].tolist()
+    assert page["id"].tolist() == times[3:8]
+
+
+@pytest.mark.parametrize("name", ["all", "bbox", "bbox-outside", "period", "where-tuple",
+                                  "where-empty-tuple", "everything"])
+def test_time_span_is_the_first_and_last_time(capability_store: Store, name: str):
+    rows = _selected(QUERIES[name])
+    got = capability_store.time_span("incidents", QUERIES[name])
+    if rows.empty:
+        assert got is None
+        return
+    want = (rows["occurred_at"].min(), rows["occurred_at"].max())
+    assert got == want and all(str(t.tz) == LOCAL_TZ for t in got)
+    assert Store.time_span(capability_store, "incidents", QUERIES[name]) == want
+    with pytest.raises(ValueError):
+        capability_store.time_span("sites")
+
+
+def test_location_opens_the_same_store(capability_store: Store):
+    capability_store.checkpoint()
+    other = open_store(capability_store.location())
+    try:
+        assert other.kind == capability_store.kind
+        assert other.count("incidents") == 60
+        assert other.data_version() == capability_store.data_version()
+    finally:
+        other.close()
+
+
 def test_query_parts_that_do_not_apply_are_ignored(any_store: Store):
     any_store.write({"sites": sample_frame("sites"), "walks": sample_frame("walks")})
     assert any_store.count("sites", Query(start=T0, end=T0)) == 3
@@ -456,7 +618,7 @@ def test_delete(any_store: Store):
     assert any_store.delete("incidents", []) == 0
 
 
-def _rtree_state(store: GeoPackageStore) -> dict[str, object]:
+def _rtree_state(store: Store) -> dict[str, object]:
     """What the GeoPackage's RTree of incidents holds, and what it should hold."""
     conn = store.conn
     table = "rtree_incidents_geom"
@@ -472,7 +634,7 @@ def _rtree_state(store: GeoPackageStore) -> dict[str, object]:
             "entries": entries, "with_geometry": with_geometry, "triggers": triggers}
 
 
-def assert_rtree_follows(store: GeoPackageStore) -> None:
+def assert_rtree_follows(store: Store) -> None:
     state = _rtree_state(store)
     assert state["check"] == "ok"
     # one entry per row with a non-empty geometry, and none for the others
@@ -492,9 +654,10 @@ def assert_rtree_follows(store: GeoPackageStore) -> None:
 def test_bulk_writes_keep_the_geopackage_rtree_and_its_triggers(tmp_path, monkeypatch,
                                                                 rebuild_min: int):
     """GeoPackage only: the bulk path drops the insert trigger and fills the RTree itself."""
-    monkeypatch.setattr(GeoPackageStore, "bulk_min_rows", 10)
     monkeypatch.setattr(geopackage, "_REBUILD_MIN", rebuild_min)
-    store = GeoPackageStore(tmp_path / "data")
+    store = open_store(tmp_path / "data")
+    assert store.kind == "geopackage"
+    store.bulk_min_rows = 10
     store.initialize()
     try:
         first = sample_frame("incidents", n=300, prefix="a")
@@ -624,12 +787,10 @@ def test_postgis_tables_follow_the_schema(postgis_schema_url: str):
 
 @pytest.mark.postgis
 def test_open_store_picks_postgis(postgis_schema_url: str):
-    from layers.store.postgis import PostGISStore
-
     store = open_store(postgis_schema_url)
-    assert isinstance(store, PostGISStore) and store.kind == "postgis"
-    assert isinstance(open_store(postgis_schema_url.replace("postgresql://", "postgres://", 1)),
-                      PostGISStore)
+    assert store.kind == "postgis" and store.location() == postgis_schema_url
+    assert open_store(postgis_schema_url.replace("postgresql://", "postgres://", 1)).kind \
+        == "postgis"
     assert "postgis" in repr(store).lower()
     store.close()
 

@@ -282,9 +282,9 @@ def test_export_and_import_round_trip(tmp_path, store, data_dir, reference_store
     shutil.copy(reference_store_file, fresh / reference_store_file.name)
     result = run(fresh, "import", "walks", str(path))
     assert result.exit_code == 0, result.output
-    from layers.store import GeoPackageStore
+    from layers.store import open_store
 
-    copy = GeoPackageStore(fresh)
+    copy = open_store(fresh)
     try:
         for walk_id in (walk.id, other.id):
             a, b = core.load_walk(store, walk_id), core.load_walk(copy, walk_id)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers import audit
@@ -96,6 +97,81 @@ class Migration:
 META_TABLE = "store_meta"
 #: Rows of an audited layer looked up per query (SQL parameters are limited).
 _AUDIT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Points:
+    """Incident points: coordinates (EPSG:3011), category codes and whether each
+    place is known to the address or street
+    (:data:`layers.privacy.POINT_PRECISIONS`)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    category: np.ndarray
+    precise: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self):
+        """``x, y, category = store.read_points(...)`` (the precision flags stay on
+        the object)."""
+        return iter((self.x, self.y, self.category))
+
+    @classmethod
+    def empty(cls) -> Points:
+        return cls(np.empty(0), np.empty(0), np.empty(0, dtype=object),
+                   np.empty(0, dtype=bool))
+
+
+@dataclass(frozen=True)
+class GridCounts:
+    """Incidents counted per square cell, category and precision.
+
+    One entry per group: the lattice indices ``i = floor(x / size)`` and
+    ``j = floor(y / size)`` (int64, as :meth:`layers.grid.Grid.keys_of` computes
+    them for square cells), the category code, whether the place is precise and
+    the number of incidents ``n``, sorted by i, j, category (byte order, missing
+    last) and precision. Incidents without a geometry are not counted.
+    """
+
+    size: float
+    i: np.ndarray
+    j: np.ndarray
+    category: np.ndarray
+    precise: np.ndarray
+    n: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+    @classmethod
+    def of_points(cls, points: Points, size: float) -> GridCounts:
+        """Count points per cell, category and precision (in numpy)."""
+        if len(points) == 0:
+            return cls(float(size), np.empty(0, np.int64), np.empty(0, np.int64),
+                       np.empty(0, dtype=object), np.empty(0, dtype=bool),
+                       np.empty(0, np.int64))
+        i = np.floor(np.asarray(points.x, dtype=float) / size).astype(np.int64)
+        j = np.floor(np.asarray(points.y, dtype=float) / size).astype(np.int64)
+        # categories in byte order, missing last: the order every backend gives
+        codes, categories = pd.factorize(pd.Series(points.category, dtype=object),
+                                         sort=True, use_na_sentinel=True)
+        categories = np.append(categories.to_numpy(dtype=object), None)
+        codes = np.where(codes < 0, len(categories) - 1, codes).astype(np.int64)
+        precise = np.asarray(points.precise, dtype=bool)
+        # one sortable int64 per group: cell indices (offset), category, precision
+        n_cat = len(categories)
+        ii, jj = i - i.min(), j - j.min()
+        span_j = int(jj.max()) + 1
+        combined = ((ii * span_j + jj) * n_cat + codes) * 2 + precise
+        groups, counts = np.unique(combined, return_counts=True)
+        flag = groups % 2
+        rest = groups // 2
+        cat = rest % n_cat
+        cell = rest // n_cat
+        return cls(float(size), cell // span_j + i.min(), cell % span_j + j.min(),
+                   categories[cat], flag.astype(bool), counts.astype(np.int64))
 
 
 def schema_of(layer: str) -> LayerSchema:
@@ -288,3 +364,111 @@ class Store(ABC):
         frames = [self.read(layer, Query(where={"id": tuple(ids[s:s + _AUDIT_CHUNK])}))
                   for s in range(0, len(ids), _AUDIT_CHUNK)]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    # --- where the store is ---------------------------------------------------------
+
+    @abstractmethod
+    def location(self) -> str:
+        """The folder / .gpkg path or database URL that :func:`open_store` opens
+        again (a second connection to the same store, e.g. in another thread)."""
+
+    def checkpoint(self) -> None:  # noqa: B027 - a no-op where nothing is pending
+        """Write pending changes into the main store file (GeoPackage: the WAL), so
+        the store can be copied as one file. A no-op for a database server."""
+
+    # --- fast reads: each backend answers them in its own database ----------------
+    #
+    # The defaults below are correct for any store that has read(); the backends
+    # override them with SQL (GeoPackage: SQLite and its RTree; PostGIS: GiST index,
+    # GROUP BY in the database), so the analysis never asks which backend it has.
+
+    def read_points(self, query: Query | None = None) -> Points:
+        """Return the points, categories and precision flags of the incidents a
+        query selects: only what a grid or the priority analysis needs, not rows."""
+        from layers.privacy import POINT_PRECISIONS
+
+        frame = self.read("incidents", query)
+        if frame.empty:
+            return Points.empty()
+        placed = ~frame.geometry.isna()
+        frame = frame[placed.to_numpy(bool)]
+        if frame.empty:
+            return Points.empty()
+        return Points(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
+                      frame["category"].to_numpy(dtype=object),
+                      frame["precision"].isin(POINT_PRECISIONS).to_numpy(dtype=bool))
+
+    def grid_counts(self, query: Query | None, size: float) -> GridCounts:
+        """Count the incidents a query selects per square cell of ``size`` metres,
+        category and precision (see :class:`GridCounts`)."""
+        return GridCounts.of_points(self.read_points(query), float(size))
+
+    def count_by(self, layer: str, fields: Iterable[str],
+                 query: Query | None = None) -> pd.DataFrame:
+        """Count the rows a query selects per distinct value of ``fields``.
+
+        A DataFrame with one column per field and ``n`` (int64), sorted by the
+        fields; a missing value is its own group (None).
+        """
+        schema = schema_of(layer)
+        fields = [schema.field(name).name for name in fields]  # KeyError if unknown
+        frame = pd.DataFrame(self.read(layer, unpaged(query)))[fields]
+        if frame.empty:
+            return pd.DataFrame({**{f: pd.Series(dtype=object) for f in fields},
+                                 "n": pd.Series(dtype=np.int64)})
+        counts = frame.astype(object).where(frame.notna(), None) \
+            .groupby(fields, dropna=False, sort=False).size()
+        out = counts.reset_index(name="n")
+        out = out.astype({f: object for f in fields})
+        out = out.where(out.notna(), None).astype({"n": np.int64})
+        return _sorted_groups(out, fields)
+
+    def time_span(self, layer: str, query: Query | None = None
+                  ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and the last time (of the layer's time field, Europe/Stockholm)
+        among the rows a query selects; None when it selects none. Cheap with the
+        time index, unlike reading rows in time order (also an existence probe)."""
+        field_name = schema_of(layer).time_field
+        if field_name is None:
+            raise ValueError(f"{layer} has no time field")
+        times = self.read(layer, unpaged(query))[field_name].dropna()
+        if times.empty:
+            return None
+        return times.min(), times.max()
+
+    def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Read one page (the query's limit/offset) of a layer for the API.
+
+        Pages of one query never overlap and together hold exactly the rows of
+        :meth:`read` as long as the data does not change. The order is the
+        backend's: here (and without a bbox everywhere) time order, then
+        insertion order; with a bbox a backend may walk its spatial index instead
+        and stop when the page is full.
+        """
+        time_field = schema_of(layer).time_field
+        return self.read(layer, replace(query, order_by=query.order_by or time_field))
+
+    def _read_ids(self, layer: str, ids: list[str]) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Read the rows of ``ids`` in the order of ``ids`` (a page found by id)."""
+        rows = self.read(layer, Query(where={"id": tuple(ids)}))
+        if rows.empty:
+            return rows
+        position = {row_id: i for i, row_id in enumerate(ids)}
+        order = rows["id"].map(position).to_numpy().argsort(kind="stable")
+        return rows.iloc[order].reset_index(drop=True)
+
+
+def unpaged(query: Query | None) -> Query | None:
+    """The query's filter alone: no limit, offset or order (for counts)."""
+    if query is None:
+        return None
+    return Query(bbox=query.bbox, start=query.start, end=query.end, where=query.where)
+
+
+def _sorted_groups(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Sort count_by groups by their fields (None first), the same on every backend."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = [frame[f].map(lambda v: (v is not None, v)) for f in fields]
+    order = sorted(range(len(frame)), key=lambda k: tuple(key.iat[k] for key in keys))
+    return frame.iloc[order].reset_index(drop=True)

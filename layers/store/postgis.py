@@ -34,6 +34,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,12 +57,15 @@ from layers.schema import (
 from layers.store.base import (
     DEFAULT_BUSY_TIMEOUT,
     META_TABLE,
+    GridCounts,
     Migration,
+    Points,
     Query,
     Store,
     StoreBusy,
     WriteResult,
     schema_of,
+    unpaged,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -220,6 +224,9 @@ class PostGISStore(Store):
 
     def __repr__(self) -> str:
         return f"PostGISStore({_safe_url(self.url)!r})"
+
+    def location(self) -> str:
+        return self.url
 
     # connections --------------------------------------------------------------
 
@@ -422,7 +429,18 @@ class PostGISStore(Store):
                 with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
                     for stage in staged.values():
                         self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+        self._analyze(name for name in staged if results.get(name) and results[name].inserted)
         return results
+
+    def _analyze(self, tables: Iterable[str]) -> None:
+        """Refresh the planner's statistics of tables a big write filled, at once:
+        without them it takes a million new rows for none and plans a bbox page as
+        a sort of the whole box instead of a nearest-first walk of the GiST index
+        (autovacuum would get there, minutes later). Outside the write transaction,
+        so a failure here loses nothing."""
+        for name in tables:
+            with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
+                self.conn.execute(sql.SQL("ANALYZE {}").format(_ident(name)))
 
     def _write_frames(self, conn: psycopg.Connection, layers: dict[str, pd.DataFrame],
                       replace: set[str], results: dict[str, WriteResult],
@@ -604,7 +622,9 @@ class PostGISStore(Store):
             kind = schema.field(key).kind
             col = _ident(key)
             if isinstance(value, (list, tuple, set, frozenset)):
-                values = [_param(v, kind) for v in value]
+                # one conversion for the whole list (a page reads a thousand ids)
+                values = [_param(v, kind) for v in value] if kind == "datetime" else \
+                    _column(pd.Series(list(value), dtype=object), kind)
                 if not values:
                     clauses.append(sql.SQL("FALSE"))
                     continue
@@ -669,6 +689,139 @@ class PostGISStore(Store):
             return True
         except (psycopg.Error, StoreError):
             return False
+
+    # fast reads -----------------------------------------------------------------
+
+    def read_points(self, query: Query | None = None) -> Points:
+        """Coordinates, categories and precision flags straight from SQL (GiST for
+        the bbox), without decoding whole rows."""
+        from layers.privacy import POINT_PRECISIONS
+
+        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        rows = self._fetch(
+            sql.SQL("SELECT ST_X(geom), ST_Y(geom), category, precision = ANY(%s) "
+                    "FROM incidents") + where, [list(POINT_PRECISIONS), *params])
+        if not rows:
+            return Points.empty()
+        x, y, categories, precise = zip(*rows, strict=True)
+        return Points(np.asarray(x, dtype=float), np.asarray(y, dtype=float),
+                      np.asarray(categories, dtype=object),
+                      np.asarray([bool(p) for p in precise], dtype=bool))
+
+    def grid_counts(self, query: Query | None, size: float) -> GridCounts:
+        """Cells, categories and counts grouped in the database: only the groups
+        travel (a few thousand rows for a year of the city, not a million points)."""
+        from layers.privacy import POINT_PRECISIONS
+
+        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+        rows = self._fetch(
+            sql.SQL("SELECT floor(ST_X(geom) / %s)::bigint AS i, "
+                    "floor(ST_Y(geom) / %s)::bigint AS j, category, "
+                    "coalesce(precision = ANY(%s), false) AS precise, count(*) "
+                    "FROM incidents") + where
+            + sql.SQL(' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, category COLLATE "C", 4'),
+            [float(size), float(size), list(POINT_PRECISIONS), *params])
+        if not rows:
+            return GridCounts.of_points(Points.empty(), size)
+        i, j, category, precise, n = zip(*rows, strict=True)
+        return GridCounts(float(size), np.asarray(i, np.int64), np.asarray(j, np.int64),
+                          np.asarray(category, dtype=object), np.asarray(precise, bool),
+                          np.asarray(n, np.int64))
+
+    def count_by(self, layer: str, fields: Iterable[str],
+                 query: Query | None = None) -> pd.DataFrame:
+        schema = schema_of(layer)
+        fields = [schema.field(name).name for name in fields]  # KeyError if unknown
+        where, params = self._where(schema, unpaged(query))
+        selected = []
+        for name in fields:
+            col = _ident(name)
+            if schema.field(name).kind == "datetime":
+                col = sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(col)
+            selected.append(col)
+        # byte order and NULLs first, as SQLite sorts
+        order = [sql.SQL('{} COLLATE "C" NULLS FIRST').format(_ident(f))
+                 if schema.field(f).kind == "str" else sql.SQL("{} NULLS FIRST").format(
+                     sql.Literal(k + 1)) for k, f in enumerate(fields)]
+        statement = sql.SQL("SELECT {}, count(*) FROM {}{} GROUP BY {} ORDER BY {}").format(
+            sql.SQL(", ").join(selected), _ident(layer), where,
+            sql.SQL(", ").join(sql.Literal(k + 1) for k in range(len(fields))),
+            sql.SQL(", ").join(order))
+        rows = self._fetch(statement, params)
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(fields) + 1)]
+        frame = pd.DataFrame({f: _from_db(list(col), schema.field(f).kind).astype(object)
+                              for f, col in zip(fields, columns, strict=False)})
+        frame = frame.where(frame.notna(), None)
+        frame["n"] = np.asarray(columns[-1], dtype=np.int64)
+        return frame
+
+    def time_span(self, layer: str, query: Query | None = None
+                  ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        schema = schema_of(layer)
+        if schema.time_field is None:
+            raise ValueError(f"{layer} has no time field")
+        where, params = self._where(schema, unpaged(query))
+        # min/max: an index scan that stops at the first row, from each end
+        epoch = "(extract(epoch FROM {}({})) * 1000000)::bigint"
+        col = _ident(schema.time_field)
+        rows = self._fetch(sql.SQL("SELECT {}, {} FROM {}{}").format(
+            sql.SQL(epoch).format(sql.SQL("min"), col), sql.SQL(epoch).format(sql.SQL("max"), col),
+            _ident(layer), where), params)
+        first, last = rows[0]
+        if first is None:
+            return None
+        times = _from_db([first, last], "datetime")
+        return times.iloc[0], times.iloc[1]
+
+    def read_page(self, layer: str, query: Query) -> gpd.GeoDataFrame | pd.DataFrame:
+        """With a bbox and a limit: rows in order of distance from the box's centre,
+        ties by ``fid`` (a total order, the same for every page while the data does
+        not change), found without sorting every row of the box.
+
+        The planner does not walk the GiST index nearest-first (``<->``) when the
+        order also has ``fid``, and sorts the whole box instead (0.4 s for a district
+        box of a million incidents, against 0.04 s for the walk). So: first the walk
+        alone finds the distance ``d`` of the last row the page needs; every row
+        before it in the total order lies within ``d``, so the page is then taken in
+        the total order among the few rows within ``d`` (``ST_DWithin``, the index
+        again). The last page of a box (fewer rows than that) sorts the box's rest.
+        """
+        schema = schema_of(layer)
+        if query.bbox is None or query.limit is None or not schema.geometry_type:
+            return super().read_page(layer, query)
+        if query.limit <= 0:
+            return self._read_ids(layer, [])
+        where, params = self._where(schema, dc_replace(query, limit=None, offset=0,
+                                                    order_by=None))
+        minx, miny, maxx, maxy = (float(v) for v in query.bbox)
+        centre = [(minx + maxx) / 2, (miny + maxy) / 2]
+        point = sql.SQL("ST_SetSRID(ST_MakePoint(%s, %s), {})").format(sql.Literal(STORE_EPSG))
+        geom = _ident(GEOM)
+        reach = self._fetch(sql.SQL("SELECT {} <-> {} FROM {}{} ORDER BY {} <-> {} "
+                                    "OFFSET %s LIMIT 1").format(
+            geom, point, _ident(layer), where, geom, point),
+            [*centre, *params, *centre, query.offset + query.limit - 1])
+        if reach:
+            # a hair more than d: rows beyond it only come after the page anyway
+            where = _and(where, sql.SQL("ST_DWithin({}, {}, %s)").format(geom, point))
+            params = [*params, *centre, float(reach[0][0]) * (1 + 1e-9) + 1e-6]
+        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> {}, fid "
+                            "LIMIT %s OFFSET %s").format(_ident(layer), where, geom, point)
+        ids = [r[0] for r in self._fetch(statement, [*params, *centre, query.limit,
+                                                     query.offset])]
+        return self._read_ids(layer, ids)
+
+
+def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
+    """Add a condition to a WHERE clause made by ``_where`` (which may be empty)."""
+    if where == sql.SQL(""):
+        return sql.SQL(" WHERE ") + clause
+    return where + sql.SQL(" AND ") + clause
 
 
 # --- DDL ---------------------------------------------------------------------------
