@@ -110,9 +110,10 @@ def _area_names() -> dict[str, str]:
     return dict(area_catalogue(get_store()).current)
 
 
-def keep_file(path, name: str) -> None:
-    """Keep an imported file in the data folder, as the findings uploads are kept."""
-    keep_upload(path, kept_path(name, path.suffix))
+def keep_file(path) -> None:
+    """Keep an imported file in the data folder under a generated name, as the findings
+    uploads are kept (the user's file name is data in the import log, never a path)."""
+    keep_upload(path, kept_path(path.suffix))
 
 
 def _site_or_404(site_id: str) -> pd.Series:
@@ -434,7 +435,7 @@ def api_create():
             return _api_errors(prepared.errors, row_map)
         require_write(EDIT_ROLE, prepared.frame["sdo_code"])
         report = commit_import(store, prepared, user=g.user.name)
-        keep_file(path, name if row_map is None else f"api{path.suffix}")
+        keep_file(path)
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     finally:
