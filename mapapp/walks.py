@@ -147,7 +147,8 @@ def import_walk():
                    "organisers": request.form.get("organisers", "").strip()}
     try:
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       authorize=_authorize_import, **options)
+                                       authorize=_authorize_import, log_rejected=False,
+                                       **options)
         keep_file(path)
     except FileRejected as exc:
         flash(f"{exc} Inget sparades.", "error")
@@ -454,7 +455,7 @@ def api_create():
     try:
         path, name = _payload_file(folder)
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       authorize=_authorize_import)
+                                       authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
