@@ -538,7 +538,11 @@ def _gdal_path(path: Path, name: str, fmt: str) -> str:
 
 def _pick_layers(source: str, name: str, fmt: str) -> list[str]:
     try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(source)]
+        with warnings.catch_warnings():
+            # GDAL's complaints about a damaged file ("bad application_id") are warnings
+            # raised from its error callback; the file is judged by what it can read
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = [str(row[0]) for row in pyogrio.list_layers(source)]
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise FileRejected(f"Filen {name} kunde inte läsas som {FORMAT_LABELS[fmt]}: "
                            f"{_short(exc)}") from exc

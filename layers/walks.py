@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -426,7 +427,9 @@ class WalkImport:
 
 def _read_layer(path: Path, layer: str, **kwargs) -> pd.DataFrame:
     try:
-        return pyogrio.read_dataframe(path, layer=layer, datetime_as_string=True, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on a bad file
+            return pyogrio.read_dataframe(path, layer=layer, datetime_as_string=True, **kwargs)
     except Exception:  # GDAL lists every GPX layer, even one the file lacks
         return pd.DataFrame()
 
@@ -435,8 +438,10 @@ def _gpx_route(path: Path, name: str) -> tuple[BaseGeometry, str | None]:
     """The file's track (else route) in EPSG:3011 and its name."""
     for layer in ("tracks", "routes"):
         frame = _read_layer(path, layer)
-        if len(frame) and frame.geometry.notna().any():
-            frame = frame[frame.geometry.notna()]
+        # a track of only empty segments reads as empty geometries: no route
+        present = (frame.geometry.notna() & ~frame.geometry.is_empty) if len(frame) else None
+        if present is not None and present.any():
+            frame = frame[present]
             lines = gpd.GeoSeries(frame.geometry.to_numpy(), crs=WEB_EPSG).to_crs(STORE_EPSG)
             parts = [p for g in lines for p in getattr(g, "geoms", [g])
                      if p.geom_type == "LineString" and len(p.coords) >= 2]

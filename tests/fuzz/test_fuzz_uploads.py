@@ -18,7 +18,7 @@ from strategies import (
     content_types,
     json_payloads,
     names_for,
-    photo_files,
+    photos,
     upload_files,
     values,
 )
@@ -171,7 +171,7 @@ form_values = st.fixed_dictionaries({
 })
 
 
-@given(fields=form_values, photo=st.one_of(st.none(), named_files(photo_files())))
+@given(fields=form_values, photo=st.one_of(st.none(), named_files(photos)))
 def test_findings_form_with_photo(fuzzer, fields, photo):
     fuzzer.count("/findings/new")
     before = fuzzer.state()
