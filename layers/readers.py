@@ -598,6 +598,11 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
     frames = [f for f in frames if len(f)]
     if not frames:
         raise FileRejected(f"Filen {name} innehåller inga objekt.")
+    # a table without a geometry column (a plain SQLite or JSON table) reads as a
+    # DataFrame: it has no places
+    frames = [f for f in frames if isinstance(f, gpd.GeoDataFrame)]
+    if not frames:
+        raise FileRejected(f"Filen {name} har ingen geometri: objekten saknar plats.")
     file_crs = frames[0].crs
     if fmt == "geojson" and not _geojson_declares_crs(path):
         file_crs = None

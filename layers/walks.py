@@ -439,7 +439,8 @@ def _gpx_route(path: Path, name: str) -> tuple[BaseGeometry, str | None]:
     for layer in ("tracks", "routes"):
         frame = _read_layer(path, layer)
         # a track of only empty segments reads as empty geometries: no route
-        present = (frame.geometry.notna() & ~frame.geometry.is_empty) if len(frame) else None
+        geoms = frame.geometry.to_numpy() if len(frame) else None
+        present = None if geoms is None else ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         if present is not None and present.any():
             frame = frame[present]
             lines = gpd.GeoSeries(frame.geometry.to_numpy(), crs=WEB_EPSG).to_crs(STORE_EPSG)

@@ -21,32 +21,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 from infra import create_user, login, make_test_app
 from werkzeug import exceptions
 
-#: Examples per fuzz test in CI.
-FUZZ_CI_EXAMPLES = 300
+#: Examples per fuzz test in CI (figures in tests/fuzz/README.md).
+FUZZ_CI_EXAMPLES = 60
+#: The @given tests of this folder: a long run shares its examples among them.
+FUZZ_TESTS = 7
 _COMMON = {"deadline": None, "print_blob": True,
            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much]}
 settings.register_profile("ci", max_examples=FUZZ_CI_EXAMPLES, derandomize=True,
                           database=None, **_COMMON)
-settings.load_profile("ci")
+_TOTAL = os.environ.get("TRYGGHETSKARTAN_FUZZ_EXAMPLES")
+if _TOTAL:
+    # hypothesis reads the profile when the tests are defined: choose it here
+    settings.register_profile("long", max_examples=max(1, -(-int(_TOTAL) // FUZZ_TESTS)),
+                              derandomize=False, **_COMMON)
+    settings.load_profile("long")
+else:
+    settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """With TRYGGHETSKARTAN_FUZZ_EXAMPLES=N, share N examples among the fuzz tests."""
-    total = os.environ.get("TRYGGHETSKARTAN_FUZZ_EXAMPLES")
-    if not total:
-        return
-    fuzz_tests = [i for i in items if getattr(getattr(i, "obj", None), "is_hypothesis_test",
-                                              False)]
-    per_test = max(1, -(-int(total) // max(1, len(fuzz_tests))))
-    settings.register_profile("long", max_examples=per_test, derandomize=False,
-                              phases=[Phase.explicit, Phase.generate, Phase.target,
-                                      Phase.shrink], **_COMMON)
-    settings.load_profile("long")
+    """Refuse to run when FUZZ_TESTS is too small (a long run would do more examples)."""
+    here = Path(__file__).parent
+    names = sorted({i.originalname for i in items if Path(str(i.fspath)).parent == here
+                    and getattr(getattr(i, "obj", None), "is_hypothesis_test", False)})
+    if len(names) > FUZZ_TESTS:
+        raise pytest.UsageError(f"tests/fuzz has {len(names)} fuzz tests; set FUZZ_TESTS in "
+                                f"tests/fuzz/conftest.py to that ({names})")
 
 
 #: Tables that change on every request for reasons other than the upload (sign-in).
@@ -68,6 +73,8 @@ class Fuzzer:
     headers: dict[str, str]
     csrf: str
     examples: dict[str, int] = field(default_factory=dict)
+    #: The state after the last request that was checked (the next one's "before").
+    known: tuple[str, set[str]] | None = None
 
     def dump(self) -> str:
         """A digest of every row of every data table (sign-in tables left out)."""
@@ -92,7 +99,17 @@ class Fuzzer:
                 and p.name != "secret_key"}
 
     def state(self) -> tuple[str, set[str]]:
-        return self.dump(), self.files()
+        self.known = (self.dump(), self.files())
+        return self.known
+
+    def before(self) -> tuple[str, set[str]]:
+        """The state before a request: the last one checked, else read now.
+
+        Only this fixture's requests change the store, so the state checked after
+        one example is the state before the next (it saves a dump per example).
+        """
+        known, self.known = self.known, None
+        return known if known is not None else self.state()
 
     def flashes(self) -> list[tuple[str, str]]:
         """The flashed messages waiting in the browser session (and clear them)."""

@@ -12,10 +12,11 @@ import io
 
 import pytest
 from conftest import assert_unchanged, check_answer
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import (
     content_types,
+    huge_file,
     json_payloads,
     names_for,
     photos,
@@ -71,16 +72,20 @@ def test_every_upload_route_is_fuzzed(app):
     assert not unknown, f"POST routes neither fuzzed nor known as form-only: {unknown}"
 
 
+@example(route="/api/findings", upload=(huge_file(), "stor.csv", "text/csv"))
+@example(route="/api/walks", upload=(huge_file(), "stor.gpx", "application/gpx+xml"))
 @given(route=st.sampled_from(API_ROUTES), upload=named_files())
 def test_api_file(fuzzer, route, upload):
     data, name, content_type = upload
     fuzzer.count(route + " file")
-    before = fuzzer.state()
+    before = fuzzer.before()
     response = fuzzer.client.post(route, headers=fuzzer.headers,
                                   **multipart({"file": (data, name)}, content_type))
     check_answer(response, api=True)
     if response.status_code >= 400:
         assert_unchanged(fuzzer, before, f"{route} {name!r}")
+    else:
+        fuzzer.state()
 
 
 @given(route=st.sampled_from(API_ROUTES),
@@ -94,29 +99,34 @@ def test_api_json(fuzzer, route, body, content_type):
     kind, payload = body
     raw = json.dumps(payload).encode() if kind == "json" else payload
     fuzzer.count(route + " json")
-    before = fuzzer.state()
+    before = fuzzer.before()
     response = fuzzer.client.post(route, headers=fuzzer.headers, data=raw,
                                   content_type=content_type)
     check_answer(response, api=True)
     if response.status_code >= 400:
         assert_unchanged(fuzzer, before, f"{route} {raw[:200]!r}")
+    else:
+        fuzzer.state()
 
 
 def _refused_by_flash(fuzzer) -> bool:
     return any(category == "error" for category, _ in fuzzer.flashes())
 
 
+@example(upload=(huge_file(), "stor.gpx", "application/gpx+xml"), area="", organisers="")
 @given(upload=named_files(), area=values, organisers=values)
 def test_walks_import(fuzzer, upload, area, organisers):
     data, name, content_type = upload
     fuzzer.count("/walks/import")
-    before = fuzzer.state()
+    before = fuzzer.before()
     response = fuzzer.client.post("/walks/import", **multipart({
         "csrf_token": fuzzer.csrf, "file": (data, name), "area": area,
         "organisers": organisers}, content_type))
     check_answer(response, api=False)
     if response.status_code >= 400 or _refused_by_flash(fuzzer):
         assert_unchanged(fuzzer, before, f"/walks/import {name!r}")
+    else:
+        fuzzer.state()
 
 
 walk_fields = st.one_of(
@@ -126,13 +136,14 @@ walk_fields = st.one_of(
     st.fixed_dictionaries({"walk": values}))
 
 
+@example(upload=(huge_file(), "stor.csv", "text/csv"), walk={}, owner="", skip="")
 @given(upload=named_files(), walk=walk_fields, owner=values,
        skip=st.sampled_from(["", "1"]))
 def test_findings_upload_preview_confirm(fuzzer, upload, walk, owner, skip):
     """Upload, preview and confirm: a refusal at any step leaves nothing behind."""
     data, name, content_type = upload
     fuzzer.count("/findings/upload")
-    before = fuzzer.state()
+    before = fuzzer.before()
     client = fuzzer.client
     response = client.post("/findings/upload", **multipart({
         "csrf_token": fuzzer.csrf, "file": (data, name), "owner": owner, **walk},
@@ -159,6 +170,7 @@ def test_findings_upload_preview_confirm(fuzzer, upload, walk, owner, skip):
     else:
         pending = fuzzer.data_dir / "uploads" / "pending"
         assert not pending.exists() or not any(pending.iterdir()), "confirmed, still pending"
+        fuzzer.state()
 
 
 form_values = st.fixed_dictionaries({
@@ -171,10 +183,11 @@ form_values = st.fixed_dictionaries({
 })
 
 
+@example(fields={}, photo=(huge_file(), "stor.jpg", "image/jpeg"))
 @given(fields=form_values, photo=st.one_of(st.none(), named_files(photos)))
 def test_findings_form_with_photo(fuzzer, fields, photo):
     fuzzer.count("/findings/new")
-    before = fuzzer.state()
+    before = fuzzer.before()
     body = {"csrf_token": fuzzer.csrf, **fields}
     content_type = "image/jpeg"
     if photo is not None:
@@ -184,3 +197,5 @@ def test_findings_form_with_photo(fuzzer, fields, photo):
     check_answer(response, api=False)
     if response.status_code >= 400:
         assert_unchanged(fuzzer, before, f"/findings/new {fields!r}")
+    else:
+        fuzzer.state()
