@@ -607,6 +607,7 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
     if fmt == "geojson" and not _geojson_declares_crs(path):
         file_crs = None
     gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    gdf = _lists_as_text(gdf)
     geoms = gpd.GeoSeries(gdf.geometry.to_numpy(), index=gdf.index, crs=file_crs)
     gdf = gpd.GeoDataFrame(pd.DataFrame(gdf.drop(columns="geometry")), geometry=geoms,
                            crs=file_crs)
@@ -628,6 +629,20 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
                                         | gdf.geometry.is_empty.to_numpy())]
     gdf = _flatten(gdf)
     return RawTable(gdf, rows, fmt, source_crs, problems, notes, _headers(mapping))
+
+
+def _lists_as_text(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cells GDAL read as lists (a JSON array property) as text, so validation can
+    name them as wrong values instead of failing on an array."""
+    for column in gdf.columns:
+        if column == gdf.geometry.name or gdf[column].dtype != object:
+            continue
+        values = gdf[column]
+        listed = values.map(lambda v: isinstance(v, (list, tuple, np.ndarray)))
+        if listed.any():
+            gdf[column] = values.where(~listed, values[listed].map(
+                lambda v: str(list(v.tolist() if isinstance(v, np.ndarray) else v))))
+    return gdf
 
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, crs: int | None, name: str) -> int | str:
