@@ -13,11 +13,11 @@ import io
 import json
 import sqlite3
 import tempfile
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 
 from hypothesis import strategies as st
+from test_findings_web import _kmz as _zip  # a zip of the members, in memory
 
 #: Larger than MAX_CONTENT_LENGTH (10 MB): the app must answer 413.
 HUGE_BYTES = 10 * 1024 * 1024 + 1
@@ -230,12 +230,12 @@ def gpx_files(draw) -> tuple[bytes, str]:
     return body.encode("utf-8", errors="replace"), ".gpx"
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return out.getvalue()
+def damaged(draw, data: bytes, how: str) -> bytes:
+    """``data`` cut short (``"cut"``) or with one byte changed (``"flip"``)."""
+    if how == "cut":
+        return data[:draw(st.integers(0, len(data)))]
+    at = draw(st.integers(0, len(data) - 1))
+    return data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
 
 
 @lru_cache(maxsize=1)
@@ -329,11 +329,8 @@ def plain_sqlite() -> bytes:
 def gpkg_files(draw) -> tuple[bytes, str]:
     kind = draw(st.sampled_from(["real", "cut", "flip", "sqlite", "header"]))
     data = real_gpkg()
-    if kind == "cut":
-        data = data[:draw(st.integers(0, len(data)))]
-    elif kind == "flip":
-        at = draw(st.integers(0, len(data) - 1))
-        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
+    if kind in ("cut", "flip"):
+        data = damaged(draw, data, kind)
     elif kind == "sqlite":
         data = plain_sqlite()
     elif kind == "header":
@@ -369,16 +366,12 @@ def png_bomb() -> bytes:
 
 @st.composite
 def photo_files(draw) -> tuple[bytes, str]:
-    kind = draw(st.sampled_from(["garbage", "jpeg-cut", "jpeg-flip", "bomb", "jpeg-tail",
-                                 "real"]))
+    kind = draw(st.sampled_from(["garbage", "cut", "flip", "bomb", "jpeg-tail", "real"]))
     data = small_jpeg()
     if kind == "garbage":
         data = draw(st.binary(max_size=2000))
-    elif kind == "jpeg-cut":
-        data = data[:draw(st.integers(0, len(data)))]
-    elif kind == "jpeg-flip":
-        at = draw(st.integers(0, len(data) - 1))
-        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
+    elif kind in ("cut", "flip"):
+        data = damaged(draw, data, kind)
     elif kind == "bomb":
         data = png_bomb()
     elif kind == "jpeg-tail":

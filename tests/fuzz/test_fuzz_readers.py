@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import any_file, photos
 
+from fuzz.strategies import any_file, photos
 from layers.errors import FileRejected
 from layers.photos import PhotoRejected, clean_photo
 from layers.readers import RawTable, read_table

@@ -11,10 +11,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import assert_unchanged, check_answer
 from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import (
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from fuzz.fuzzkit import assert_unchanged, check_answer
+from fuzz.strategies import (
     content_types,
     huge_file,
     json_payloads,
@@ -23,8 +26,6 @@ from strategies import (
     upload_files,
     values,
 )
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
 # a failing example may hold a 10 MB file: hypothesis warns about printing it
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")

@@ -13,15 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-from infra import create_user, login, make_test_app
 from test_findings_domain import jpeg_with_gps
 from test_sites import _drawn
 from test_walks import walk_gpx
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from fuzz.fuzzkit import admin_app
 from layers.filenames import MAX_NAME_CHARS
-from layers.users import new_token
 from mapapp.store_ import get_store
 
 FINDINGS_CSV = ("datum;kategori;allvarlighet;breddgrad;längdgrad\n"
@@ -43,21 +42,11 @@ def multipart(fields: dict) -> dict:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, reference_store_file: Path):
     """A data folder two levels down, so ``../../x`` would land in the sandbox's root."""
-    import shutil
-
     root = tmp_path_factory.mktemp("names")
     data_dir = root / "root" / "data"
     data_dir.mkdir(parents=True)
-    shutil.copy(reference_store_file, data_dir / reference_store_file.name)
-    app = make_test_app(data_dir, PROPAGATE_EXCEPTIONS=False)
-    create_user(app, "anna", "admin")
-    with app.app_context():
-        token = new_token(get_store(), "anna")
-    client = app.test_client()
-    login(client, "anna")
-    page = client.get("/findings/new").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return app, client, {"Authorization": f"Bearer {token}"}, csrf, root, data_dir
+    app, client, headers, csrf = admin_app(data_dir, reference_store_file, user="anna")
+    return app, client, headers, csrf, root, data_dir
 
 
 def _outside(tmp_path: Path, data_dir: Path) -> list[str]:
