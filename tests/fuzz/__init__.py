@@ -1,0 +1,1 @@
+"""The fuzz suite (issue 16); see README.md."""
