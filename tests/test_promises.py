@@ -1,0 +1,157 @@
+"""Issue 14, acceptance 3: promises (time-to-fix targets).
+
+A hand-built store of findings with known found/fixed times and a status history, a
+24 h target for klotter: the share fixed within target and the overdue list are
+exactly the ones counted by hand here, and both are taken as of the period's end.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from layers.indicators import (
+    findings_as_of,
+    format_age,
+    format_share,
+    overdue,
+    parse_promises,
+    share_within_target,
+)
+from layers.periods import parse_period
+from layers.schema import LOCAL_TZ
+
+PROMISES = parse_promises({"klotter": 24, "belysning": {"trafikkontoret": 72}})
+
+
+def t(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=LOCAL_TZ)
+
+
+# id, category, owner, found, fixed (None: open now), status now
+ROWS = [
+    ("k1", "klotter", "trafikkontoret", "2025-03-01 08:00", "2025-03-01 20:00", "atgardad"),
+    ("k2", "klotter", "trafikkontoret", "2025-03-02 08:00", "2025-03-03 08:00", "atgardad"),
+    ("k3", "klotter", "bostadsbolaget", "2025-03-03 08:00", "2025-03-04 09:00", "atgardad"),
+    ("k4", "klotter", "bostadsbolaget", "2025-03-10 08:00", "2025-03-20 08:00", "atgardad"),
+    # fixed after the period (T1 ends 2025-05-01): open and overdue at the period's end
+    ("k5", "klotter", "trafikkontoret", "2025-04-29 10:00", "2025-05-02 10:00", "atgardad"),
+    # found on the period's last evening: open 2 h at its end, not overdue
+    ("k6", "klotter", "trafikkontoret", "2025-04-30 22:00", None, "tilldelad"),
+    ("k7", "klotter", None, "2025-04-01 12:00", None, "ny"),
+    # rejected: never overdue, never in the share
+    ("k8", "klotter", "trafikkontoret", "2025-04-01 12:00", None, "avvisad"),
+    ("b1", "belysning", "trafikkontoret", "2025-03-01 08:00", "2025-03-03 08:00", "atgardad"),
+    ("b2", "belysning", "bostadsbolaget", "2025-03-01 08:00", "2025-04-03 08:00", "atgardad"),
+    ("b3", "belysning", "trafikkontoret", "2025-04-20 08:00", None, "tilldelad"),
+    ("v1", "vegetation", "trafikkontoret", "2025-01-10 08:00", None, "ny"),
+    # fixed before the period: not in the period's share
+    ("k9", "klotter", "trafikkontoret", "2024-12-30 08:00", "2024-12-30 09:00", "atgardad"),
+]
+SDO = {"k1": "farsta", "k2": "farsta", "k3": "jarva", "k4": "jarva"}
+
+
+@pytest.fixture
+def store() -> tuple[pd.DataFrame, pd.DataFrame]:
+    findings = pd.DataFrame({
+        "id": [r[0] for r in ROWS], "category": [r[1] for r in ROWS],
+        "owner": [r[2] for r in ROWS],
+        "found_at": [t(r[3]) for r in ROWS],
+        "fixed_at": [t(r[4]) if r[4] else pd.NaT for r in ROWS],
+        "status": [r[5] for r in ROWS],
+        "sdo_code": [SDO.get(r[0], "farsta") for r in ROWS],
+    })
+    history = []
+    for r in ROWS:
+        if r[4]:
+            history.append((r[0], "tilldelad", "atgardad", t(r[4]), r[2]))
+        elif r[5] == "avvisad":
+            history.append((r[0], "ny", "avvisad", t("2025-04-02 12:00"), r[2]))
+    frame = pd.DataFrame(history, columns=["finding_id", "from_status", "to_status",
+                                           "changed_at", "owner"])
+    frame.insert(0, "id", range(1, len(frame) + 1))
+    return findings, frame
+
+
+def _by_hand(period_start: str, period_end: str, category: str, hours: float):
+    start, end = t(period_start), t(period_end)
+    fixed = [r for r in ROWS if r[1] == category and r[4] and start <= t(r[4]) < end]
+    within = [r for r in fixed if (t(r[4]) - t(r[3])) <= pd.Timedelta(hours=hours)]
+    return len(fixed), len(within)
+
+
+def test_share_within_24h_for_klotter_is_exact(store):
+    findings, history = store
+    period = parse_period("2025-T1")
+    as_of = findings_as_of(findings, history, t("2025-05-01"))
+    table = share_within_target(as_of, PROMISES, period, by="category")
+    row = table.set_index("key").loc["klotter"]
+    fixed, within = _by_hand("2025-01-01", "2025-05-01", "klotter", 24)
+    # k1 (12 h) and k2 (exactly 24 h) kept; k3 (25 h) and k4 (10 d) not; k5 fixed later
+    assert (fixed, within) == (4, 2)
+    assert (row["fixed"], row["within"]) == (fixed, within)
+    assert row["share"] == pytest.approx(0.5)
+    assert format_share(row["share"]) == "50\u00a0%"
+    # belysning has a target only for trafikkontoret: b1 (48 h ≤ 72 h) counts, b2 not
+    assert table.set_index("key").loc["belysning", ["fixed", "within"]].tolist() == [1, 1]
+    assert "vegetation" not in set(table["key"])
+
+
+def test_share_per_owner_and_district(store):
+    findings, history = store
+    as_of = findings_as_of(findings, history, t("2025-05-01"))
+    period = parse_period("2025-T1")
+    owners = share_within_target(as_of, PROMISES, period, by="owner").set_index("key")
+    assert owners.loc["trafikkontoret", ["fixed", "within"]].tolist() == [3, 3]  # k1 k2 b1
+    assert owners.loc["bostadsbolaget", ["fixed", "within"]].tolist() == [2, 0]  # k3 k4
+    areas = share_within_target(as_of, PROMISES, period, by="sdo_code").set_index("key")
+    assert areas.loc["farsta", ["fixed", "within"]].tolist() == [3, 3]
+    assert areas.loc["jarva", "share"] == 0
+    total = share_within_target(as_of, PROMISES, period)
+    assert total[["fixed", "within"]].iloc[0].tolist() == [5, 3]
+
+
+def test_overdue_list_at_the_period_end(store):
+    findings, history = store
+    end = t("2025-05-01")
+    late = overdue(findings_as_of(findings, history, end), PROMISES, end)
+    expected = []
+    for r in ROWS:
+        target = {"klotter": 24}.get(r[1]) or (72 if r[1:3] == ("belysning", "trafikkontoret")
+                                              else None)
+        open_then = r[5] != "avvisad" and (r[4] is None or t(r[4]) >= end) \
+            and t(r[3]) < end
+        age = (end - t(r[3])) / pd.Timedelta(hours=1)
+        if target and open_then and age > target:
+            expected.append((r[0], age))
+    expected.sort(key=lambda x: (-x[1], x[0]))
+    assert [(i, a) for i, a in zip(late["id"], late["age_h"], strict=True)] == expected
+    # by name: k7 (29.5 days), b3 (11 days), k5 (38 h, fixed only after the period)
+    assert list(late["id"]) == ["k7", "b3", "k5"]
+    assert format_age(late["age_h"].iloc[-1]) == "38\u00a0h"
+    assert format_age(late["age_h"].iloc[0]) == "30\u00a0d"
+
+
+def test_as_of_rule_a_later_fix_does_not_change_a_closed_period(store):
+    findings, history = store
+    later = t("2025-05-10")
+    # as of a later date k5 is fixed (in T2: 72 h, late) and not overdue
+    now = overdue(findings_as_of(findings, history, later), PROMISES, later)
+    assert "k5" not in set(now["id"]) and "k6" in set(now["id"])
+    t2 = share_within_target(findings_as_of(findings, history, later), PROMISES,
+                             parse_period("2025-T2"), by="category").set_index("key")
+    assert t2.loc["klotter", ["fixed", "within"]].tolist() == [1, 0]
+    # and T1's figures, taken at T1's end, are the same as before
+    end = t("2025-05-01")
+    t1 = share_within_target(findings_as_of(findings, history, end), PROMISES,
+                             parse_period("2025-T1"), by="category").set_index("key")
+    assert t1.loc["klotter", ["fixed", "within"]].tolist() == [4, 2]
+
+
+def test_parse_promises_defaults_and_errors():
+    assert parse_promises(None) == {"klotter": {"*": 24.0}}
+    assert parse_promises({"klotter": {"*": 24, "sl": 48}})["klotter"]["sl"] == 48.0
+    with pytest.raises(ValueError):
+        parse_promises({"klotter": 0})
+    with pytest.raises(ValueError):
+        parse_promises({"klotter": "24"})
