@@ -408,6 +408,39 @@ def overdue(findings: pd.DataFrame, promises: dict[str, dict[str, float]],
     return sel.sort_values(["age_h", "id"], ascending=[False, True], kind="stable")
 
 
+@dataclass(frozen=True)
+class PromiseReport:
+    """Promises kept in one period: shares within target and the overdue list."""
+
+    period: Period
+    as_of: pd.Timestamp
+    total: pd.DataFrame
+    by_owner: pd.DataFrame
+    by_category: pd.DataFrame
+    by_area: pd.DataFrame
+    overdue: pd.DataFrame
+
+    @property
+    def share(self) -> float | None:
+        """The share within target over every fixed finding with a target (None: none)."""
+        return None if self.total.empty else float(self.total["share"].iloc[0])
+
+
+def promise_report(findings: pd.DataFrame, history: pd.DataFrame, period: Period,
+                   now: pd.Timestamp, promises: dict[str, dict[str, float]]
+                   ) -> PromiseReport:
+    """Shares within target (in total, per owner, category and stadsdelsområde) and the
+    overdue list of ``findings``, all as of the period's end (:func:`as_of_time`)."""
+    as_of = as_of_time(period, now)
+    then = findings_as_of(findings, history, as_of)
+    return PromiseReport(
+        period=period, as_of=as_of, total=share_within_target(then, promises, period),
+        by_owner=share_within_target(then, promises, period, "owner"),
+        by_category=share_within_target(then, promises, period, "category"),
+        by_area=share_within_target(then, promises, period, "sdo_code"),
+        overdue=overdue(then, promises, as_of))
+
+
 def format_share(share: float | None) -> str:
     """A share as whole per cent: 67 % ('–' without a base)."""
     return NOT_AVAILABLE if share is None else f"{format_int(round(share * 100))}{NBSP}%"
