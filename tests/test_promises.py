@@ -32,8 +32,8 @@ def t(text: str) -> pd.Timestamp:
 ROWS = [
     ("k1", "klotter", "trafikkontoret", "2025-03-01 08:00", "2025-03-01 20:00", "atgardad"),
     ("k2", "klotter", "trafikkontoret", "2025-03-02 08:00", "2025-03-03 08:00", "atgardad"),
-    ("k3", "klotter", "bostadsbolaget", "2025-03-03 08:00", "2025-03-04 09:00", "atgardad"),
-    ("k4", "klotter", "bostadsbolaget", "2025-03-10 08:00", "2025-03-20 08:00", "atgardad"),
+    ("k3", "klotter", "bostadsbolag", "2025-03-03 08:00", "2025-03-04 09:00", "atgardad"),
+    ("k4", "klotter", "bostadsbolag", "2025-03-10 08:00", "2025-03-20 08:00", "atgardad"),
     # fixed after the period (T1 ends 2025-05-01): open and overdue at the period's end
     ("k5", "klotter", "trafikkontoret", "2025-04-29 10:00", "2025-05-02 10:00", "atgardad"),
     # found on the period's last evening: open 2 h at its end, not overdue
@@ -42,7 +42,7 @@ ROWS = [
     # rejected: never overdue, never in the share
     ("k8", "klotter", "trafikkontoret", "2025-04-01 12:00", None, "avvisad"),
     ("b1", "belysning", "trafikkontoret", "2025-03-01 08:00", "2025-03-03 08:00", "atgardad"),
-    ("b2", "belysning", "bostadsbolaget", "2025-03-01 08:00", "2025-04-03 08:00", "atgardad"),
+    ("b2", "belysning", "bostadsbolag", "2025-03-01 08:00", "2025-04-03 08:00", "atgardad"),
     ("b3", "belysning", "trafikkontoret", "2025-04-20 08:00", None, "tilldelad"),
     ("v1", "vegetation", "trafikkontoret", "2025-01-10 08:00", None, "ny"),
     # fixed before the period: not in the period's share
@@ -51,8 +51,8 @@ ROWS = [
 SDO = {"k1": "farsta", "k2": "farsta", "k3": "jarva", "k4": "jarva"}
 
 
-@pytest.fixture
-def store() -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The findings of :data:`ROWS` and their history (one row per fix or rejection)."""
     findings = pd.DataFrame({
         "id": [r[0] for r in ROWS], "category": [r[1] for r in ROWS],
         "owner": [r[2] for r in ROWS],
@@ -73,6 +73,11 @@ def store() -> tuple[pd.DataFrame, pd.DataFrame]:
     return findings, frame
 
 
+@pytest.fixture
+def known() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return build_frames()
+
+
 def _by_hand(period_start: str, period_end: str, category: str, hours: float):
     start, end = t(period_start), t(period_end)
     fixed = [r for r in ROWS if r[1] == category and r[4] and start <= t(r[4]) < end]
@@ -80,8 +85,8 @@ def _by_hand(period_start: str, period_end: str, category: str, hours: float):
     return len(fixed), len(within)
 
 
-def test_share_within_24h_for_klotter_is_exact(store):
-    findings, history = store
+def test_share_within_24h_for_klotter_is_exact(known):
+    findings, history = known
     period = parse_period("2025-T1")
     as_of = findings_as_of(findings, history, t("2025-05-01"))
     table = share_within_target(as_of, PROMISES, period, by="category")
@@ -97,13 +102,13 @@ def test_share_within_24h_for_klotter_is_exact(store):
     assert "vegetation" not in set(table["key"])
 
 
-def test_share_per_owner_and_district(store):
-    findings, history = store
+def test_share_per_owner_and_district(known):
+    findings, history = known
     as_of = findings_as_of(findings, history, t("2025-05-01"))
     period = parse_period("2025-T1")
     owners = share_within_target(as_of, PROMISES, period, by="owner").set_index("key")
     assert owners.loc["trafikkontoret", ["fixed", "within"]].tolist() == [3, 3]  # k1 k2 b1
-    assert owners.loc["bostadsbolaget", ["fixed", "within"]].tolist() == [2, 0]  # k3 k4
+    assert owners.loc["bostadsbolag", ["fixed", "within"]].tolist() == [2, 0]  # k3 k4
     areas = share_within_target(as_of, PROMISES, period, by="sdo_code").set_index("key")
     assert areas.loc["farsta", ["fixed", "within"]].tolist() == [3, 3]
     assert areas.loc["jarva", "share"] == 0
@@ -111,8 +116,8 @@ def test_share_per_owner_and_district(store):
     assert total[["fixed", "within"]].iloc[0].tolist() == [5, 3]
 
 
-def test_overdue_list_at_the_period_end(store):
-    findings, history = store
+def test_overdue_list_at_the_period_end(known):
+    findings, history = known
     end = t("2025-05-01")
     late = overdue(findings_as_of(findings, history, end), PROMISES, end)
     expected = []
@@ -132,8 +137,8 @@ def test_overdue_list_at_the_period_end(store):
     assert format_age(late["age_h"].iloc[0]) == "30\u00a0d"
 
 
-def test_as_of_rule_a_later_fix_does_not_change_a_closed_period(store):
-    findings, history = store
+def test_as_of_rule_a_later_fix_does_not_change_a_closed_period(known):
+    findings, history = known
     later = t("2025-05-10")
     # as of a later date k5 is fixed (in T2: 72 h, late) and not overdue
     now = overdue(findings_as_of(findings, history, later), PROMISES, later)
@@ -148,6 +153,22 @@ def test_as_of_rule_a_later_fix_does_not_change_a_closed_period(store):
     assert t1.loc["klotter", ["fixed", "within"]].tolist() == [4, 2]
 
 
+def test_default_targets_without_config(store, app):
+    _store_rows(store, *build_frames())
+    public = app.test_client().get("/api/promises?period=2025-T1").get_json()
+    # only klotter has a default: belysning's b3 is not overdue without a configured target
+    assert public["targets_hours"] == {"klotter": {"*": 24.0}}
+    assert public["overdue_count"] == 2
+    assert [r["key"] for r in public["by_category"]] == ["klotter"]
+
+
+def test_a_wrong_target_stops_the_app(data_dir):
+    from infra import make_test_app
+
+    with pytest.raises(ValueError, match="positive number of hours"):
+        make_test_app(data_dir, PROMISES={"klotter": -1})
+
+
 def test_parse_promises_defaults_and_errors():
     assert parse_promises(None) == {"klotter": {"*": 24.0}}
     assert parse_promises({"klotter": {"*": 24, "sl": 48}})["klotter"]["sl"] == 48.0
@@ -155,3 +176,58 @@ def test_parse_promises_defaults_and_errors():
         parse_promises({"klotter": 0})
     with pytest.raises(ValueError):
         parse_promises({"klotter": "24"})
+
+
+# --- the web: /findings and /api/promises ------------------------------------------------
+
+
+def _store_rows(store, findings: pd.DataFrame, history: pd.DataFrame) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from layers.schema import STORE_EPSG
+
+    rows = findings.assign(severity=2, description=[f"fynd {i}" for i in findings["id"]],
+                           stadsdel="farsta", sdo_name="Farsta")
+    frame = gpd.GeoDataFrame(rows, geometry=[shapely.Point(154000 + 10 * k, 6570000)
+                                             for k in range(len(rows))], crs=STORE_EPSG)
+    hist = history.assign(id=[f"h{k}" for k in history["id"]], changed_by="test", comment=None)
+    store.write({"findings": frame, "finding_history": hist})
+
+
+@pytest.fixture
+def web(store, data_dir):
+    from infra import create_user, login, make_test_app
+
+    _store_rows(store, *build_frames())
+    app = make_test_app(data_dir, PROMISES={"klotter": 24, "belysning": {"trafikkontoret": 72}})
+    create_user(app, "las", "läsare")
+    reader = app.test_client()
+    login(reader, "las")
+    return app.test_client(), reader
+
+
+def test_api_promises_follow_the_roles(web):
+    anonymous, reader = web
+    public = anonymous.get("/api/promises?period=2025-T1").get_json()
+    klotter = {r["key"]: r for r in public["by_category"]}["klotter"]
+    assert (klotter["fixed"], klotter["within"], klotter["share"]) == (4, 2, 0.5)
+    assert public["overdue_count"] == 3
+    assert "overdue" not in public and "by_owner" not in public
+    assert public["targets_hours"] == PROMISES
+    full = reader.get("/api/promises?period=2025-T1").get_json()
+    assert [f["id"] for f in full["overdue"]] == ["k7", "b3", "k5"]
+    assert full["overdue"][2]["age_hours"] == 38.0
+    assert {r["key"]: r["within"] for r in full["by_owner"]}["bostadsbolag"] == 0
+    assert anonymous.get("/api/promises?period=2025-T9").status_code == 400
+
+
+def test_findings_page_shows_shares_and_overdue(web):
+    import lxml.html
+
+    _, reader = web
+    page = lxml.html.fromstring(reader.get("/findings?promise_period=2025-T1").get_data(
+        as_text=True))
+    share = page.xpath("//*[@data-figure='within_target']")[0].text_content()
+    assert share.replace("\u00a0", " ") == "60 %"  # 3 of 5: k1, k2, b1
+    assert page.xpath("//table[@id='overdue']//tr/@data-finding") == ["k7", "b3", "k5"]
