@@ -231,3 +231,22 @@ def test_findings_page_shows_shares_and_overdue(web):
     share = page.xpath("//*[@data-figure='within_target']")[0].text_content()
     assert share.replace("\u00a0", " ") == "60 %"  # 3 of 5: k1, k2, b1
     assert page.xpath("//table[@id='overdue']//tr/@data-finding") == ["k7", "b3", "k5"]
+
+
+def test_brief_has_the_promises_table(store, data_dir):
+    from layers.brief import build_brief
+
+    findings, history = build_frames()
+    _store_rows(store, findings, history)
+    cells = {}
+    for area in ("farsta", "jarva"):
+        brief = build_brief(store, area, "2025-T1", promises=PROMISES)
+        table = brief.findings.promises
+        assert table in brief.tables
+        cells[area] = {r.key: [r.cells[c].text for c in ("fixed", "within", "share", "overdue")]
+                       for r in table.rows}
+    # by sdo_code: Farsta has k1 and k2 (both within 24 h), overdue k7 and k5, and b1/b3;
+    # Järva has k3 and k4 (both late), nothing overdue
+    assert cells["farsta"]["klotter"] == ["2", "2", "100\u00a0%", "2"]
+    assert cells["farsta"]["belysning"] == ["1", "1", "100\u00a0%", "1"]
+    assert cells["jarva"]["klotter"] == ["2", "0", "0\u00a0%", "0"]
