@@ -999,10 +999,13 @@ def _promises_table(ctx: _Context, sel: pd.DataFrame) -> Table:
     for code in targets:
         fixed, within = (int(kept.loc[code, "fixed"]), int(kept.loc[code, "within"])) \
             if code in kept.index else (0, 0)
-        hidden = 0 < fixed < ctx.findings_threshold
+        small = [0 < n < ctx.findings_threshold for n in (fixed, within, fixed - within)]
+        hidden = any(small)
         rows.append(Row(code, _FINDING_LABEL.get(code, code).capitalize(), {
-            "fixed": count_cell(fixed, PRIMARY if hidden else 0, ctx.findings_threshold),
-            "within": count_cell(within, SECONDARY if hidden else 0, ctx.findings_threshold),
+            "fixed": count_cell(fixed, PRIMARY if small[0] else SECONDARY if hidden else 0,
+                                ctx.findings_threshold),
+            "within": count_cell(within, PRIMARY if small[1] else SECONDARY if hidden else 0,
+                                 ctx.findings_threshold),
             "share": Cell(HIDDEN) if hidden else Cell(
                 format_share(within / fixed if fixed else None),
                 within / fixed if fixed else None),

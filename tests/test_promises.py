@@ -250,3 +250,14 @@ def test_brief_has_the_promises_table(store, data_dir):
     assert cells["farsta"]["klotter"] == ["2", "2", "100\u00a0%", "2"]
     assert cells["farsta"]["belysning"] == ["1", "1", "100\u00a0%", "1"]
     assert cells["jarva"]["klotter"] == ["2", "0", "0\u00a0%", "0"]
+
+
+def test_brief_promises_table_hides_small_counts_when_findings_are_suppressed(store):
+    from layers.brief import build_brief
+
+    _store_rows(store, *build_frames())
+    brief = build_brief(store, "jarva", "2025-T1", promises=PROMISES, suppress_findings=True,
+                        threshold=5)
+    klotter = {r.key: r for r in brief.findings.promises.rows}["klotter"].cells
+    # 2 fixed, 0 within: 2 is below 5, and the share would reveal it
+    assert [klotter[c].text for c in ("fixed", "within", "share")] == ["<5", "..", ".."]
