@@ -261,3 +261,17 @@ def test_brief_promises_table_hides_small_counts_when_findings_are_suppressed(st
     klotter = {r.key: r for r in brief.findings.promises.rows}["klotter"].cells
     # 2 fixed, 0 within: 2 is below 5, and the share would reveal it
     assert [klotter[c].text for c in ("fixed", "within", "share")] == ["<5", "..", ".."]
+
+
+def test_brief_page_uses_the_instance_targets(web):
+    _, reader = web
+    response = reader.get("/briefs/farsta/2025-T1.html")
+    assert response.status_code == 200
+    import lxml.html
+
+    page = lxml.html.fromstring(response.get_data(as_text=True))
+    table = page.xpath("//table[caption[contains(., 'Utlovad åtgärdstid')]]")
+    assert len(table) == 1
+    labels = [" ".join(th.text_content().split()) for th in table[0].xpath(".//tbody//th")]
+    # belysning has a target only in this instance's PROMISES, not in the defaults
+    assert labels == ["Klotter", "Belysning"]
