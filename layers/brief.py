@@ -71,7 +71,11 @@ from layers.indicators import (  # noqa: F401  (re-exported: the brief's older n
     format_days,
     format_int,
     format_rate,
+    format_share,
     in_period,
+    overdue,
+    parse_promises,
+    share_within_target,
     site_counts,
     sites_as_of,
 )
@@ -660,6 +664,7 @@ class Brief:
                 self.victims,
                 self.places, self.findings.status, self.findings.by_category,
                 self.findings.by_owner, self.findings.oldest,
+                *([self.findings.promises] if self.findings.promises else []),
                 self.sites]
 
 
@@ -774,6 +779,8 @@ class _Context:
     findings_threshold: int = 0
     #: the document-wide suppression of incident counts (see :class:`Protection`)
     protection: Protection | None = None
+    #: time-to-fix targets (:func:`layers.indicators.parse_promises`)
+    promises: dict[str, dict[str, float]] | None = None
 
     def note(self, text: str) -> None:
         if text not in self.footnotes:
@@ -1010,6 +1017,8 @@ class Findings:
     by_owner: Table
     oldest: Table
     median_days: Cell
+    #: promises kept: share fixed within target per category, overdue at the end
+    promises: Table | None = None
 
 
 def _findings_tables(ctx: _Context) -> Findings:
@@ -1108,7 +1117,37 @@ def _findings_tables(ctx: _Context) -> Findings:
     if not oldest_rows:
         oldest.notes.append("Inga öppna fynd i området.")
     return Findings(status_table, by_category, by_owner, oldest,
-                    _median_days(sel, ctx.period))
+                    _median_days(sel, ctx.period), _promises_table(ctx, sel))
+
+
+def _promises_table(ctx: _Context, sel: pd.DataFrame) -> Table:
+    """Per category with a target: fixed in the period, within target, share, overdue at
+    the period's end (computed by :mod:`layers.indicators`)."""
+    targets = ctx.promises if ctx.promises is not None else parse_promises(None)
+    kept = share_within_target(sel, targets, ctx.period, "category").set_index("key")
+    late = overdue(sel, targets, ctx.as_of)["category"].value_counts()
+    rows = []
+    for code in targets:
+        fixed, within = (int(kept.loc[code, "fixed"]), int(kept.loc[code, "within"])) \
+            if code in kept.index else (0, 0)
+        small = [0 < n < ctx.findings_threshold for n in (fixed, within, fixed - within)]
+        hidden = any(small)
+        rows.append(Row(code, _FINDING_LABEL.get(code, code).capitalize(), {
+            "fixed": count_cell(fixed, PRIMARY if small[0] else SECONDARY if hidden else 0,
+                                ctx.findings_threshold),
+            "within": count_cell(within, PRIMARY if small[1] else SECONDARY if hidden else 0,
+                                 ctx.findings_threshold),
+            "share": Cell(HIDDEN) if hidden else Cell(
+                format_share(within / fixed if fixed else None),
+                within / fixed if fixed else None),
+            "overdue": Cell(format_int(int(late.get(code, 0))), float(late.get(code, 0))),
+        }))
+    table = Table("promises", "Utlovad åtgärdstid", "Kategori", [
+        ("fixed", "Åtgärdade under perioden"), ("within", "Inom utlovad tid"),
+        ("share", "Andel inom tid"), ("overdue", "Försenade vid periodens slut")], rows)
+    table.notes.append(f"{INDICATORS['within_target'].definition} Försenade: "
+                       f"{INDICATORS['overdue'].definition}")
+    return table
 
 
 def _last_day(ctx: _Context) -> dt.date:
@@ -1327,7 +1366,8 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
 def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                 data: CityData | None = None, threshold: int = SUPPRESS_BELOW,
                 suppress_findings: bool = False,
-                now: dt.datetime | pd.Timestamp | None = None) -> Brief:
+                now: dt.datetime | pd.Timestamp | None = None,
+                promises: dict[str, dict[str, float]] | None = None) -> Brief:
     """Compute the brief of one stadsdelsområde (code or name) for one period.
 
     Pass ``data`` from :func:`load_city_data` to make several briefs of the same period
@@ -1359,7 +1399,7 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                    _Counter(data, area), _Counter(data, None), footnotes,
                    as_of=as_of_time(period, now),
                    findings_threshold=threshold if suppress_findings else 0,
-                   protection=Protection(threshold))
+                   protection=Protection(threshold), promises=promises)
     _division_notes(ctx)
     _population_notes(ctx, pop_year, city_years)
     # twice: the first pass collects every incident count of the brief, the second

@@ -69,6 +69,8 @@ def create_app(test_config: dict[str, Any] | None = None, *,
         LOGIN_LOCKOUT_MINUTES=5,
         TOKEN_DAYS=365,
         PROXY_FIX=0,
+        # time-to-fix targets (docs/promises.md); None: the city's published defaults
+        PROMISES=None,
     )
     from mapapp import notify
 
@@ -82,6 +84,10 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
+    from layers.indicators import parse_promises
+
+    # a wrong target stops the app at start rather than on the first page that uses it
+    app.config["PROMISES"] = parse_promises(app.config["PROMISES"])
     app.config["PERMANENT_SESSION_LIFETIME"] = int(float(app.config["SESSION_MAX_HOURS"]) * 3600)
     from mapapp import security
 

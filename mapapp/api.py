@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from layers import aggregate, privacy
@@ -187,6 +188,7 @@ def index():
         "stadsdelar": "stadsdelar",
         "stadsdelsomraden": "stadsdelsområden (alla indelningar)",
         "indicators": "indikatorerna för ett stadsdelsområde och en period (?sdn=&period=)",
+        "promises": "andel fynd åtgärdade inom utlovad tid och försenade fynd (?period=)",
     }
     return jsonify({
         "layers": [{"name": name, "description": text,
@@ -276,6 +278,42 @@ def incident_access(user: User | None, flt: MapFilter) -> IncidentAccess:
 def read_incidents(store: Store, query: Query) -> gpd.GeoDataFrame:
     """One page of incidents, with no point for those known only to a stadsdel or the city."""
     return unplaced_without_points(store.read_page("incidents", query))
+
+
+@bp.get("/promises")
+def promises():
+    """Promises kept in a period (``?period=``, default the running tertial): the share
+    fixed within target per category and stadsdelsområde for everyone, per owner and
+    the overdue findings (with description and owner) for läsare and up."""
+    from layers.indicators import INDICATORS
+    from mapapp import promises as promises_
+
+    try:
+        period = promises_.requested_period(request.args.get("period"))
+    except ValueError as exc:
+        raise FilterError(str(exc), "period") from exc
+    user = current_user()
+    report = promises_.report(get_store(), period)
+
+    def rows(table) -> list[dict]:
+        return [{"key": r.key, "fixed": int(r.fixed), "within": int(r.within),
+                 "share": round(float(r.share), 4)} for r in table.itertuples()]
+
+    out = {"period": period.code, "as_of": report.as_of.isoformat(),
+           "targets_hours": promises_.promises(),
+           "definitions": {c: INDICATORS[c].definition for c in ("within_target", "overdue")},
+           "total": rows(report.total)[0] if not report.total.empty else None,
+           "by_category": rows(report.by_category), "by_sdo": rows(report.by_area),
+           "overdue_count": len(report.overdue)}
+    if user is not None:
+        out["by_owner"] = rows(report.by_owner)
+        out["overdue"] = [
+            {"id": f.id, "category": f.category, "owner": None if pd.isna(f.owner) else f.owner,
+             "sdo_code": f.sdo_code, "description": f.description,
+             "found_at": f.found_at.isoformat(), "age_hours": round(float(f.age_h), 1),
+             "target_hours": float(f.target_h)}
+            for f in report.overdue.itertuples()]
+    return jsonify(out)
 
 
 def finding_fields(user: User | None) -> tuple[str, ...]:

@@ -142,7 +142,8 @@ def document(sdn: str, period: str, fmt: str):
     """The brief of one district and period as HTML, PDF or DOCX."""
     area = _area(sdn)
     chosen = _period(period)
-    brief = build_brief(get_store(), area.code, chosen, threshold=_threshold())
+    brief = build_brief(get_store(), area.code, chosen, threshold=_threshold(),
+                        promises=current_app.config["PROMISES"])
     back = url_for("briefs.index", sdn=area.code, period=chosen.code)
     body = render(brief, fmt, back_url=back)
     response = Response(body, mimetype=FORMATS[fmt].split(";")[0])

@@ -64,8 +64,12 @@ def brief(store: Store, sdn: str | None, all_areas: bool, period: str | None,
     folder = Path(output or ".") if all_areas else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+    from mapapp import create_app
+
+    # the same time-to-fix targets as the web app: the instance config's PROMISES
+    promises = create_app(check_store=False).config["PROMISES"]
     for area in areas:
-        made = build_brief(store, area.code, chosen, data=data)
+        made = build_brief(store, area.code, chosen, data=data, promises=promises)
         target = folder / file_name(made, fmt) if folder is not None \
             else Path(output or file_name(made, fmt))
         target.write_bytes(render(made, fmt))

@@ -48,6 +48,7 @@ from layers import findings as core
 from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
 from layers.filenames import display_name, stored_name, suffix_of
+from layers.indicators import INDICATORS, format_age, format_share
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
 from layers.places import describe_findings
 from layers.readers import FORMATS
@@ -61,6 +62,7 @@ from layers.schema import (
 )
 from layers.store.base import StoreBusy
 from mapapp import csrf
+from mapapp import promises as promises_
 from mapapp.access import correction_refusal, may_write, require_correction, require_write
 from mapapp.auth import role_required
 from mapapp.folium_ import base_map, folium_parts
@@ -223,8 +225,13 @@ def list_findings():
     shown = frame.iloc[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     history = core.histories(store, shown["id"])
     walks = core.list_walks(store)
+    try:
+        promise_period = promises_.requested_period(request.args.get("promise_period"))
+    except ValueError:
+        promise_period = promises_.requested_period(None)
     return render_template(
-        "findings/list.html",
+        "findings/list.html", promise=promises_.report(store, promise_period, frame),
+        format_share=format_share, format_age=format_age, promise_defs=INDICATORS,
         findings=shown, total=len(frame), page=page, pages=pages, flt=flt,
         history=history, describe=core.describe_history, summary=core.fix_summary(frame),
         walks=walks, walk_labels={w["id"]: core.walk_label(w) for _, w in walks.iterrows()},

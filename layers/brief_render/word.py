@@ -245,8 +245,9 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     document.add_heading(h[7], level=1)
     document.add_paragraph(f"Mediantid från fynd till åtgärd: {median_text(brief)}.")
     for table in (brief.findings.status, brief.findings.by_category,
-                  brief.findings.by_owner, brief.findings.oldest):
-        add_table(document, table)
+                  brief.findings.by_owner, brief.findings.oldest, brief.findings.promises):
+        if table is not None:
+            add_table(document, table)
     document.add_heading(h[8], level=1)
     _picture(document, pictures.sites, described.get("sites", ""))
     add_table(document, brief.sites)
