@@ -4,6 +4,7 @@
 #   ./dev.sh run               serve the app on the embedded store with the demo data
 #   ./dev.sh test [ARGS...]    ruff + the whole pytest suite (ARGS go to pytest)
 #   ./dev.sh bench NAME [ARGS] run bench/NAME.py
+#   ./dev.sh fuzz [N]          the fuzz suite (tests/fuzz) with N examples in all (10 000)
 #
 # Each first makes sure the dependencies are there: the virtualenv in .venv (created
 # with python3 >= 3.11; `pip install -e '.[test]'` again whenever pyproject.toml has
@@ -27,7 +28,7 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
 }
 
 # Install the Debian packages in "$@" that are not installed yet (as root only).
@@ -138,6 +139,19 @@ cmd_bench() {
     exec "$VENV/bin/python" "bench/$name.py" "$@"
 }
 
+# The long fuzz run: N examples (default 10 000) shared among the fuzz tests, a new
+# random seed each run; CI runs the same tests with a small fixed profile.
+cmd_fuzz() {
+    local total=${1:-10000}
+    [[ "$total" =~ ^[0-9]+$ ]] || die "usage: ./dev.sh fuzz [N]"
+    ensure_venv
+    say "fuzz: $total examples over tests/fuzz"
+    local start=$SECONDS
+    TRYGGHETSKARTAN_FUZZ_EXAMPLES=$total "$VENV/bin/python" -m pytest tests/fuzz -q -s \
+        -p no:cacheprovider
+    say "fuzz: done in $((SECONDS - start)) s"
+}
+
 main() {
     local cmd=${1:-}
     [ $# -gt 0 ] && shift
@@ -145,6 +159,7 @@ main() {
         run) cmd_run "$@" ;;
         test) cmd_test "$@" ;;
         bench) cmd_bench "$@" ;;
+        fuzz) cmd_fuzz "$@" ;;
         -h | --help | help) usage ;;
         *) usage >&2; exit 2 ;;
     esac

@@ -196,11 +196,13 @@ def _read_police(path: Path, name: str) -> tuple[Validated, list[str]]:
 
 def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = None,
                   allow_partial: bool = False,
-                  extra: dict[str, pd.DataFrame] | None = None) -> ImportReport:
+                  extra: dict[str, pd.DataFrame] | None = None,
+                  log_rejected: bool = True) -> ImportReport:
     """Write a prepared import and its log entry in one transaction.
 
     With errors and ``allow_partial`` False nothing is written and
-    :class:`RowsRejected` is raised after the attempt is logged. ``extra`` rows
+    :class:`RowsRejected` is raised after the attempt is logged (not logged with
+    ``log_rejected`` False: the web's refused uploads leave no row). ``extra`` rows
     (e.g. the walk an upload of findings belongs to) go into the same transaction.
     """
     report = ImportReport(prepared.layer, prepared.file_name, prepared.checksum,
@@ -208,7 +210,8 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
                           notes=prepared.notes)
     if prepared.errors and not allow_partial:
         report.status = "rejected"
-        store.write({"import_log": _log_frame(report, prepared.source, user)})
+        if log_rejected:
+            store.write({"import_log": _log_frame(report, prepared.source, user)})
         raise RowsRejected(prepared.errors, prepared.n_read)
     report.status = "partial" if prepared.errors else "loaded"
 

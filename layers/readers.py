@@ -538,7 +538,11 @@ def _gdal_path(path: Path, name: str, fmt: str) -> str:
 
 def _pick_layers(source: str, name: str, fmt: str) -> list[str]:
     try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(source)]
+        with warnings.catch_warnings():
+            # GDAL's complaints about a damaged file ("bad application_id") are warnings
+            # raised from its error callback; the file is judged by what it can read
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = [str(row[0]) for row in pyogrio.list_layers(source)]
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise FileRejected(f"Filen {name} kunde inte läsas som {FORMAT_LABELS[fmt]}: "
                            f"{_short(exc)}") from exc
@@ -594,10 +598,16 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
     frames = [f for f in frames if len(f)]
     if not frames:
         raise FileRejected(f"Filen {name} innehåller inga objekt.")
+    # a table without a geometry column (a plain SQLite or JSON table) reads as a
+    # DataFrame: it has no places
+    frames = [f for f in frames if isinstance(f, gpd.GeoDataFrame)]
+    if not frames:
+        raise FileRejected(f"Filen {name} har ingen geometri: objekten saknar plats.")
     file_crs = frames[0].crs
     if fmt == "geojson" and not _geojson_declares_crs(path):
         file_crs = None
     gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    gdf = _lists_as_text(gdf)
     geoms = gpd.GeoSeries(gdf.geometry.to_numpy(), index=gdf.index, crs=file_crs)
     gdf = gpd.GeoDataFrame(pd.DataFrame(gdf.drop(columns="geometry")), geometry=geoms,
                            crs=file_crs)
@@ -619,6 +629,20 @@ def _read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
                                         | gdf.geometry.is_empty.to_numpy())]
     gdf = _flatten(gdf)
     return RawTable(gdf, rows, fmt, source_crs, problems, notes, _headers(mapping))
+
+
+def _lists_as_text(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cells GDAL read as lists (a JSON array property) as text, so validation can
+    name them as wrong values instead of failing on an array."""
+    for column in gdf.columns:
+        if column == gdf.geometry.name or gdf[column].dtype != object:
+            continue
+        values = gdf[column]
+        listed = values.map(lambda v: isinstance(v, (list, tuple, np.ndarray)))
+        if listed.any():
+            gdf[column] = values.where(~listed, values[listed].map(
+                lambda v: str(list(v.tolist() if isinstance(v, np.ndarray) else v))))
+    return gdf
 
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, crs: int | None, name: str) -> int | str:

@@ -259,17 +259,32 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
         has_zone[maybe_zone] = text[maybe_zone].str.contains(_HAS_ZONE, na=False).to_numpy(bool)
     result = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {LOCAL_TZ}]")
     if has_zone.any():
-        aware = pd.to_datetime(text[has_zone], format="ISO8601", utc=True, errors="coerce")
+        aware = _plausible(pd.to_datetime(text[has_zone], format="ISO8601", utc=True,
+                                          errors="coerce"))
         result[has_zone] = aware.dt.tz_convert(LOCAL_TZ)
     naive_mask = ~has_zone & text.notna().to_numpy(bool)
     if naive_mask.any():
         naive = pd.to_datetime(text[naive_mask], format="ISO8601", errors="coerce")
         if naive.dt.tz is not None:  # mixed input pandas already made aware
             naive = naive.dt.tz_convert(None)
+        naive = _plausible(naive)
         local = naive.dt.tz_localize(LOCAL_TZ, ambiguous=np.ones(len(naive), bool),
                                      nonexistent="shift_forward")
         result[naive_mask] = local
     return result
+
+
+#: Times outside these years are refused (a row error), whatever the field: pandas
+#: cannot hold year 0 or 9999 in nanoseconds, and no incident or walk is that old or new.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def _plausible(ts: pd.Series) -> pd.Series:
+    """``ts`` in nanoseconds, with times outside FIRST_YEAR–LAST_YEAR as NaT."""
+    years = ts.dt.year
+    ts = ts.where((years >= FIRST_YEAR) & (years <= LAST_YEAR))
+    unit = "datetime64[ns, UTC]" if ts.dt.tz is not None else "datetime64[ns]"
+    return ts.astype(unit)
 
 
 # --- ids and derived fields --------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -426,7 +427,9 @@ class WalkImport:
 
 def _read_layer(path: Path, layer: str, **kwargs) -> pd.DataFrame:
     try:
-        return pyogrio.read_dataframe(path, layer=layer, datetime_as_string=True, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on a bad file
+            return pyogrio.read_dataframe(path, layer=layer, datetime_as_string=True, **kwargs)
     except Exception:  # GDAL lists every GPX layer, even one the file lacks
         return pd.DataFrame()
 
@@ -435,8 +438,11 @@ def _gpx_route(path: Path, name: str) -> tuple[BaseGeometry, str | None]:
     """The file's track (else route) in EPSG:3011 and its name."""
     for layer in ("tracks", "routes"):
         frame = _read_layer(path, layer)
-        if len(frame) and frame.geometry.notna().any():
-            frame = frame[frame.geometry.notna()]
+        # a track of only empty segments reads as empty geometries: no route
+        geoms = frame.geometry.to_numpy() if len(frame) else None
+        present = None if geoms is None else ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        if present is not None and present.any():
+            frame = frame[present]
             lines = gpd.GeoSeries(frame.geometry.to_numpy(), crs=WEB_EPSG).to_crs(STORE_EPSG)
             parts = [p for g in lines for p in getattr(g, "geoms", [g])
                      if p.geom_type == "LineString" and len(p.coords) >= 2]
@@ -467,13 +473,15 @@ def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
                     display_name: str | None = None, area: str | None = None,
                     organisers: str = "", date: dt.date | None = None,
                     owner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                    authorize: Authorize | None = None) -> WalkImport:
+                    authorize: Authorize | None = None,
+                    log_rejected: bool = True) -> WalkImport:
     """Import a GPX file as one walk: track → route, waypoints → findings (module doc).
 
     ``area``, ``organisers`` and ``date`` override what the file says. Raises
     :class:`FileRejected` for a file that cannot be a walk and
     :class:`layers.errors.RowsRejected` when a waypoint is invalid (nothing stored).
-    ``authorize`` (see :func:`import_walk_file`) sees the walk's and the findings' areas.
+    ``authorize`` (see :func:`import_walk_file`) sees the walk's and the findings' areas;
+    ``log_rejected`` as for :func:`import_walk_file`.
     """
     path = Path(path)
     name = display_name or path.name
@@ -512,7 +520,8 @@ def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
                              "waypoints." + (" Vandringen fanns redan (samma id) och ändrades "
                                               "inte." if already else ""))
     report = commit_import(store, prepared, user=user, allow_partial=False, extra={
-        "walks": walk, "walk_routes": route_rows(walk_id, route, source="gpx", user=user)})
+        "walks": walk, "walk_routes": route_rows(walk_id, route, source="gpx", user=user)},
+        log_rejected=log_rejected)
     LOGGER.info("imported walk %s from %s with %d findings", walk_id, name, report.inserted)
     return WalkImport([walk_id], report, 0 if already else 1)
 
@@ -622,14 +631,16 @@ def prepare_walk_table(store: Store, path: Path, *, display_name: str | None = N
 
 def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
                      display_name: str | None = None, allow_partial: bool = False,
-                     authorize: Authorize | None = None, **gpx_options) -> WalkImport:
+                     authorize: Authorize | None = None, log_rejected: bool = True,
+                     **gpx_options) -> WalkImport:
     """Import walks from a GPX file (one walk) or a table (one walk a row).
 
     All or nothing unless ``allow_partial``: with an invalid row nothing is stored
     and :class:`layers.errors.RowsRejected` is raised. ``authorize`` is called with
     the stadsdelsområde codes of everything about to be stored, after validation and
     before the write, so the web can refuse an upload outside the user's area
-    (it raises; nothing is stored).
+    (it raises; nothing is stored). A rejected file is logged in the import log
+    unless ``log_rejected`` is False (the web: a refused upload leaves nothing).
     """
     from layers.errors import RowsRejected
     from layers.importer import _log_frame
@@ -638,12 +649,13 @@ def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
     name = display_name or path.name
     if detect_format(Path(name)) == "gpx":
         return import_gpx_walk(store, path, user=user, display_name=name, authorize=authorize,
-                               **gpx_options)
+                               log_rejected=log_rejected, **gpx_options)
     walks, errors, n_read = prepare_walk_table(store, path, display_name=name)
     report = ImportReport("walks", name, file_checksum(path), n_read, errors=errors)
     if errors and not allow_partial:
         report.status = "rejected"
-        store.write({"import_log": _log_frame(report, FILE_SOURCE, user)})
+        if log_rejected:
+            store.write({"import_log": _log_frame(report, FILE_SOURCE, user)})
         raise RowsRejected(errors, n_read)
     if authorize is not None and walks:
         authorize([w.walk["sdo_code"].iloc[0] for w in walks])

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from layers.migrate import StoreVersionError
@@ -46,7 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     With ``check_store``, an existing store of another schema version is refused
     (:class:`layers.migrate.StoreVersionError`, in Swedish: migrate it first).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    from mapapp import errors
+
+    app = errors.App(__name__, instance_relative_config=True)
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("TRYGGHETSKARTAN_SECRET_KEY", ""),
         DATA_DIR=None,
@@ -84,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     from mapapp import security
 
     security.init_app(app)
+    errors.init_app(app)
     store_.init_app(app)
     if check_store:
         store_.check_version(app)
@@ -160,24 +163,23 @@ def _register_page_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, demo_data_present=demo_data_present)
 
     def error_page(status: int, title: str, message: str):
+        from mapapp.errors import error_response
+
         from flask import jsonify, request
 
-        if request.path.startswith("/api/"):
-            return jsonify({"error": message}), status
         if request.path == "/ogc" or request.path.startswith("/ogc/"):
             # OGC API Features: an exception as JSON (code, description)
             return jsonify({"code": title, "description": message, "error": message}), status
-        return render_template("error.html", title=title, message=message), status
+        return error_response(status, title, message)
 
     @app.errorhandler(400)
     def bad_request(exc):
-        return error_page(400, "Felaktig förfrågan",
-                          getattr(exc, "description", "") or "Förfrågan kunde inte tolkas.")
+        return error_page(400, "Felaktig förfrågan", _own_description(exc)
+                          or "Förfrågan kunde inte tolkas.")
 
     @app.errorhandler(403)
     def forbidden(exc):
-        return error_page(403, "Åtkomst nekad",
-                          getattr(exc, "description", "") or "Du saknar behörighet.")
+        return error_page(403, "Åtkomst nekad", _own_description(exc) or "Du saknar behörighet.")
 
     @app.errorhandler(404)
     def not_found(exc):
@@ -207,6 +209,12 @@ def _register_page_helpers(app: Flask) -> None:
         return error_page(400, "Formuläret kunde inte skickas",
                           "Formulärets säkerhetsnyckel (CSRF) saknas eller har gått ut. "
                           "Ladda om sidan och försök igen.")
+
+
+def _own_description(exc: Exception) -> str:
+    """The description a view gave to abort(), not Werkzeug's English default."""
+    description = getattr(exc, "description", "") or ""
+    return "" if description == getattr(type(exc), "description", None) else description
 
 
 def _instance_secret(instance_path: str) -> str:

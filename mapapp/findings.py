@@ -43,11 +43,11 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from werkzeug.utils import secure_filename
 
 from layers import findings as core
 from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
+from layers.filenames import display_name, stored_name, suffix_of
 from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
 from layers.places import describe_findings
 from layers.readers import FORMATS
@@ -471,10 +471,13 @@ def _clean_old_pending() -> None:
     remove_old_folders(data_folder("uploads", "pending"), PENDING_MAX_AGE_S)
 
 
-def kept_path(display_name: str, suffix: str) -> Path:
-    """Where an uploaded file is kept for good: ``uploads/<date>/<random>-<name>``."""
-    safe = secure_filename(display_name) or f"upload{suffix}"
-    return data_folder("uploads", dt.date.today().isoformat(), f"{secrets.token_hex(6)}-{safe}")
+def kept_path(suffix: str) -> Path:
+    """Where an uploaded file is kept for good: ``uploads/<date>/<generated name>``.
+
+    The user's file name is never part of a path; it is kept as data (the import
+    log's ``file_name``, the messages).
+    """
+    return data_folder("uploads", dt.date.today().isoformat(), stored_name(suffix))
 
 
 def keep_upload(path: Path, target: Path) -> None:
@@ -500,8 +503,8 @@ def upload_file():
     values = _form_defaults()
     if upload is None or not upload.filename:
         return _render_form(values, upload_error="Välj en fil att ladda upp.", status=422)
-    name = Path(upload.filename).name
-    suffix = Path(name).suffix.lower()
+    name = display_name(upload.filename)
+    suffix = suffix_of(name)
     if suffix not in FORMATS:
         return _render_form(values, status=422, upload_error=(
             f"Filen {name}: okänt filformat '{suffix}'. Tillåtna: "
@@ -581,7 +584,7 @@ def confirm_upload(token: str):
     if skip and upload.duplicates:
         rows = rows.drop(index=rows.index[list(upload.duplicates)])
     require_write(RECORD_ROLE, rows["sdo_code"] if len(rows) else ())
-    target = kept_path(meta["name"], path.suffix)
+    target = kept_path(path.suffix)
     note = f"Filen sparas i datamappen som {target.relative_to(data_folder()).as_posix()}."
     try:
         report = core.commit_upload(get_store(), upload, user=_user_name(),
@@ -790,8 +793,8 @@ def _api_file(folder: Path) -> tuple[Path, str, object]:
     """Save the API request's body as a file: (path, name for messages, row mapping)."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        name = Path(upload.filename).name
-        suffix = Path(name).suffix.lower()
+        name = display_name(upload.filename)
+        suffix = suffix_of(name)
         if suffix not in FORMATS:
             raise FileRejected(f"Filen {name}: okänt filformat '{suffix}'. Tillåtna: "
                                f"{', '.join(sorted(FORMATS))}.")
@@ -826,7 +829,7 @@ def api_create():
         if upload.prepared.errors:
             return _api_errors(upload.prepared.errors, row_map)
         require_write(RECORD_ROLE, upload.frame["sdo_code"] if len(upload.frame) else ())
-        target = kept_path(name if row_map is None else f"api{path.suffix}", path.suffix)
+        target = kept_path(path.suffix)
         note = f"Via API:t; sparad i datamappen som {target.relative_to(data_folder()).as_posix()}."
         report = core.commit_upload(store, upload, user=_user_name(), allow_partial=False,
                                     notes=[note])

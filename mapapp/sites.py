@@ -110,9 +110,10 @@ def _area_names() -> dict[str, str]:
     return dict(area_catalogue(get_store()).current)
 
 
-def keep_file(path, name: str) -> None:
-    """Keep an imported file in the data folder, as the findings uploads are kept."""
-    keep_upload(path, kept_path(name, path.suffix))
+def keep_file(path) -> None:
+    """Keep an imported file in the data folder under a generated name, as the findings
+    uploads are kept (the user's file name is data in the import log, never a path)."""
+    keep_upload(path, kept_path(path.suffix))
 
 
 def _site_or_404(site_id: str) -> pd.Series:
@@ -146,6 +147,10 @@ OUTLINE_SIMPLIFY_M = 10.0
 CONTEXT_MARGIN_M = 3000.0
 
 
+#: (area catalogue, the city's outline features) of the last whole-city context_shapes.
+_CITY_OUTLINES: tuple | None = None
+
+
 def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
                    ) -> list[dict]:
     """Stadsdelar (and other sites) as features for place_map.js: a map that still
@@ -156,12 +161,22 @@ def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
     from layers.areas import area_catalogue
     from layers.geojson import feature_collection
 
-    frame = area_catalogue(get_store()).stadsdelar
+    global _CITY_OUTLINES
+    catalogue = area_catalogue(get_store())
+    frame = catalogue.stadsdelar
     box = None if around is None else shapely.box(*around.buffer(CONTEXT_MARGIN_M).bounds)
     if box is not None:
         frame = frame[frame.intersects(box).to_numpy()]
-    out = feature_collection(frame, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M,
-                             extra=lambda p: {"kind": "outline", "label": p["name"]})["features"]
+    cached = _CITY_OUTLINES
+    if box is None and cached is not None and cached[0] is catalogue:
+        # the whole city's outlines: made once per catalogue, not on every form page
+        out = list(cached[1])
+    else:
+        out = feature_collection(frame, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M,
+                                 extra=lambda p: {"kind": "outline",
+                                                  "label": p["name"]})["features"]
+        if box is None:
+            _CITY_OUTLINES = (catalogue, tuple(out))
     if sites:
         others = get_store().read("sites")
         if box is not None:
@@ -434,7 +449,7 @@ def api_create():
             return _api_errors(prepared.errors, row_map)
         require_write(EDIT_ROLE, prepared.frame["sdo_code"])
         report = commit_import(store, prepared, user=g.user.name)
-        keep_file(path, name if row_map is None else f"api{path.suffix}")
+        keep_file(path)
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     finally:

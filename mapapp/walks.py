@@ -42,12 +42,12 @@ from flask import (
     url_for,
 )
 from folium.plugins import Draw
-from werkzeug.utils import secure_filename
 
 from layers import lighting as lighting_core
 from layers import privacy
 from layers import walks as core
 from layers.errors import FileRejected, RowError, RowsRejected
+from layers.filenames import display_name, suffix_of
 from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
 from layers.forms import errors_by_field
 from layers.geojson import feature_collection
@@ -134,8 +134,8 @@ def import_walk():
     if upload is None or not upload.filename:
         flash("Välj en fil att ladda upp (GPX med spår och waypoints).", "error")
         return redirect(url_for("walks.list_walks"))
-    name = Path(upload.filename).name
-    suffix = Path(name).suffix.lower()
+    name = display_name(upload.filename)
+    suffix = suffix_of(name)
     if suffix not in FORMATS:
         flash(f"Filen {name}: okänt filformat '{suffix}'.", "error")
         return redirect(url_for("walks.list_walks"))
@@ -149,8 +149,9 @@ def import_walk():
                    "organisers": request.form.get("organisers", "").strip()}
     try:
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       authorize=_authorize_import, **options)
-        keep_file(path, name)
+                                       authorize=_authorize_import, log_rejected=False,
+                                       **options)
+        keep_file(path)
     except FileRejected as exc:
         flash(f"{exc} Inget sparades.", "error")
         return redirect(url_for("walks.list_walks"))
@@ -414,11 +415,11 @@ def _payload_file(folder: Path) -> tuple[Path, str]:
     """
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        name = Path(upload.filename).name
-        suffix = Path(name).suffix.lower()
+        name = display_name(upload.filename)
+        suffix = suffix_of(name)
         if suffix not in FORMATS:
             raise FileRejected(f"Filen {name}: okänt filformat '{suffix}'.")
-        path = folder / (secure_filename(name) or f"upload{suffix}")
+        path = folder / f"upload{suffix}"
         upload.save(path)
         return path, name
     payload = request.get_json(silent=True, force=True)
@@ -466,8 +467,8 @@ def api_create():
     try:
         path, name = _payload_file(folder)
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       authorize=_authorize_import)
-        keep_file(path, name if request.files.get("file") else "api-walks.geojson")
+                                       authorize=_authorize_import, log_rejected=False)
+        keep_file(path)
     except FileRejected as exc:
         return _api_errors([RowError(None, None, str(exc))])
     except RowsRejected as exc:

@@ -245,8 +245,10 @@ def test_upload_preview_then_confirm_stores_47_then_0(app, data_dir):
     assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"], log["imported_by"]) == \
         (50, 47, 3, "ingrid")
     assert findings["walk_id"].nunique() == 1 and findings["created_by"].eq("ingrid").all()
-    kept = list((data_dir / "uploads").glob("*/*vandring.csv"))
+    # kept under a generated name; the user's name is data in the import log
+    kept = list((data_dir / "uploads").glob("*/*.csv"))
     assert len(kept) == 1 and kept[0].read_bytes() == data
+    assert "vandring" not in kept[0].name and log["file_name"] == "vandring.csv"
     assert not any((data_dir / "uploads" / "pending").iterdir())
     # the token is used up
     assert client.get(f"/findings/upload/{token}").status_code == 404
