@@ -163,9 +163,9 @@ def _register_page_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, demo_data_present=demo_data_present)
 
     def error_page(status: int, title: str, message: str):
-        from mapapp.errors import error_response
-
         from flask import jsonify, request
+
+        from mapapp.errors import error_response
 
         if request.path == "/ogc" or request.path.startswith("/ogc/"):
             # OGC API Features: an exception as JSON (code, description)

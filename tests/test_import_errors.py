@@ -229,7 +229,7 @@ def test_partly_bad_file_stores_nothing_and_reports_every_row(runner, loaded, tm
     result = run_import(runner, loaded, path)
     assert result.exit_code == 1
     assert "rad 3, fält 'occurred_at'" in result.output
-    assert "rad 5, fält 'category': värde saknas" in result.output
+    assert "rad 5, fält 'category' (kategori): värde saknas" in result.output
     assert "rad 2," not in result.output and "rad 4," not in result.output
     assert dump_layers(loaded) == before
 
