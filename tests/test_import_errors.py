@@ -323,7 +323,7 @@ def test_excel_sep_line(runner, store, data_dir, tmp_path):
     result = run_import(runner, data_dir, path)
     assert result.exit_code == 1
     # rows are numbered as Excel shows them: the sep line is hidden
-    assert "rad 3, fält 'lat': 'femtio' är inte ett tal" in result.output
+    assert "rad 3, fält 'lat' (breddgrad): 'femtio' är inte ett tal" in result.output
 
 
 # --- two columns for the same field ---------------------------------------------------------
