@@ -29,12 +29,33 @@ class RowError:
         where = []
         if self.row is not None:
             where.append(f"rad {self.row}")
-        if self.header or self.field:
-            where.append(f"fält '{self.header or self.field}'")
+        if self.header:
+            where.append(f"fält '{self.header}'")
+        elif self.field:
+            # our (English) name, as the file or the API has it, with the Swedish one
+            label = field_label(self.field)
+            where.append(f"fält '{self.field}'" + (f" ({label})" if label != self.field else ""))
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
     def as_dict(self) -> dict:
         return {"row": self.row, "field": self.field, "message": self.message}
+
+
+def field_label(name: str | None) -> str:
+    """The Swedish label of one of our field names ("kategori" for ``category``)."""
+    # imported here: the schema module imports this one
+    from layers.schema import IMPORTABLE, WALKS
+
+    for schema in (*IMPORTABLE.values(), WALKS):
+        for f in schema.fields:
+            if f.name == name:
+                return f.label
+    return _PLACE_LABELS.get(name or "", name or "")
+
+
+#: Swedish names of the place columns, which no schema lists as fields.
+_PLACE_LABELS = {"geometry": "plats", "lat": "breddgrad", "lon": "längdgrad",
+                 "x": "x-koordinat", "y": "y-koordinat", "wkt": "geometri (wkt)"}
 
 
 class TrygghetskartanError(Exception):

@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -59,6 +60,7 @@ from layers.schema import (
     WEB_EPSG,
 )
 from layers.store.base import Query, Store
+from layers.upload_checks import check_upload
 from layers.validate import validate
 
 LOGGER = logging.getLogger(__name__)
@@ -289,6 +291,8 @@ class FindingsUpload:
     already_stored: set[str] = field(default_factory=set)
     #: likely duplicates of open findings, by row position in ``prepared.frame``
     duplicates: dict[int, Duplicate] = field(default_factory=dict)
+    #: the GPX walk (:class:`layers.walks.GpxWalk`) these are the waypoints of, if any
+    gpx: Any = None
 
     @property
     def frame(self) -> gpd.GeoDataFrame:
@@ -306,14 +310,22 @@ def prepare_upload(store: Store, path: Path, *, display_name: str, user: str,
                    max_bytes: int = MAX_UPLOAD_BYTES) -> FindingsUpload:
     """Read, validate and join an uploaded file of findings without storing anything.
 
-    Raises :class:`FileRejected` when the file as a whole cannot be read.
+    Points outside Stockholm become refused rows (:mod:`layers.upload_checks`).
+    Raises :class:`FileRejected` when the file as a whole cannot be read or is the
+    template with its example row still in it.
     """
     prepared = prepare_import(store, FINDINGS.name, path, source=UPLOAD_SOURCE,
                               max_bytes=max_bytes, display_name=display_name)
+    check_upload(store, prepared)
     if len(prepared.frame):
         prepared.frame = complete_rows(prepared.frame, user=user, walk_id=walk_id,
                                        owner=owner)
         prepared.frame = prepared.frame.reset_index(drop=True)
+    return upload_of(store, prepared)
+
+
+def upload_of(store: Store, prepared: PreparedImport) -> FindingsUpload:
+    """What a preview shows of prepared findings: the rows stored already, likely duplicates."""
     upload = FindingsUpload(prepared)
     if len(prepared.frame):
         upload.already_stored = stored_ids(store, prepared.frame["id"])
@@ -323,12 +335,14 @@ def prepare_upload(store: Store, path: Path, *, display_name: str, user: str,
 
 def commit_upload(store: Store, upload: FindingsUpload, *, user: str,
                   walk: pd.DataFrame | None = None, skip_duplicates: bool = False,
-                  allow_partial: bool = True, notes: Iterable[str] = ()) -> ImportReport:
+                  allow_partial: bool = True, notes: Iterable[str] = (),
+                  extra: dict[str, pd.DataFrame] | None = None) -> ImportReport:
     """Store the valid rows of an upload, its new walk and the import log in one transaction.
 
     With ``allow_partial`` False (the API) any invalid row refuses the whole upload
     (:class:`layers.errors.RowsRejected`). ``skip_duplicates`` leaves out the likely
-    duplicates; the report says how many.
+    duplicates; the report says how many. ``extra`` are more tables written in the
+    same transaction (a GPX walk's route).
     """
     prepared = upload.prepared
     prepared.notes = [*prepared.notes, *notes]
@@ -340,7 +354,7 @@ def commit_upload(store: Store, upload: FindingsUpload, *, user: str,
         prepared.frame = prepared.frame[keep].reset_index(drop=True)
         prepared.rows = [r for r, k in zip(prepared.rows, keep, strict=True) if k]
         upload.duplicates = {}
-    extra: dict[str, pd.DataFrame] = {}
+    extra = dict(extra or {})
     if walk is not None:
         walk = walk.copy()
         if walk["sdo_code"].isna().all() and len(prepared.frame):

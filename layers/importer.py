@@ -64,7 +64,8 @@ class ImportReport:
 
     def summary_sv(self) -> str:
         """A Swedish summary of the import, one fact a line."""
-        lines = [f"Fil: {self.file_name} ({self.n_read} rader lästa, lager {self.layer})"]
+        layer = IMPORTABLE[self.layer].label if self.layer in IMPORTABLE else self.layer
+        lines = [f"Fil: {self.file_name} ({self.n_read} rader lästa, lager {layer})"]
         if self.status == "rejected":
             lines.append(f"AVVISAD: {len(self.errors)} fel. Inget sparades.")
         else:

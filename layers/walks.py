@@ -71,6 +71,7 @@ from layers.schema import (
     LayerSchema,
 )
 from layers.store.base import Query, Store
+from layers.upload_checks import check_upload
 from layers.validate import validate
 
 LOGGER = logging.getLogger(__name__)
@@ -469,19 +470,33 @@ def _gpx_times(path: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return None, None
 
 
-def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
-                    display_name: str | None = None, area: str | None = None,
-                    organisers: str = "", date: dt.date | None = None,
-                    owner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                    authorize: Authorize | None = None,
-                    log_rejected: bool = True) -> WalkImport:
-    """Import a GPX file as one walk: track → route, waypoints → findings (module doc).
+@dataclass
+class GpxWalk:
+    """A GPX walk read and validated, not stored: the walk, its route and its findings."""
 
-    ``area``, ``organisers`` and ``date`` override what the file says. Raises
-    :class:`FileRejected` for a file that cannot be a walk and
-    :class:`layers.errors.RowsRejected` when a waypoint is invalid (nothing stored).
-    ``authorize`` (see :func:`import_walk_file`) sees the walk's and the findings' areas;
-    ``log_rejected`` as for :func:`import_walk_file`.
+    walk: pd.DataFrame
+    route: BaseGeometry
+    #: the waypoints as findings: valid rows in ``frame``, refused ones in ``errors``
+    prepared: PreparedImport
+    #: the walk is stored already (same id): confirming adds only new findings
+    already: bool = False
+
+    @property
+    def walk_id(self) -> str:
+        return str(self.walk["id"].iloc[0])
+
+
+def prepare_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
+                     display_name: str | None = None, area: str | None = None,
+                     organisers: str = "", date: dt.date | None = None,
+                     owner: str | None = None,
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> GpxWalk:
+    """Read a GPX file as one walk (module doc) without storing anything.
+
+    ``area``, ``organisers`` and ``date`` override what the file says. A waypoint that
+    cannot be read (unknown category, a point outside Stockholm …) is a refused row in
+    ``prepared.errors``, not a refusal of the walk. Raises :class:`FileRejected` for a
+    file that cannot be a walk.
     """
     path = Path(path)
     name = display_name or path.name
@@ -511,19 +526,53 @@ def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
         pd.Timestamp(day).tz_localize(LOCAL_TZ)
     prepared = _prepare_waypoints(store, path, name, walk_id, start, user=user or "import",
                                   owner=owner, max_bytes=max_bytes)
-    if authorize is not None and not prepared.errors:  # invalid rows: 422 first
-        authorize([sdo_code, *prepared.frame.get("sdo_code", [])])
     already = store.count("walks", Query(where={"id": walk_id})) > 0
     times = " – ".join(t for t in walk[["start_time", "end_time"]].iloc[0] if t)
     prepared.notes.insert(0, f"Trygghetsvandring {day} {times} {area} (id {walk_id}): "
                              f"rutt {round(route.length)} m, {len(prepared.frame)} fynd från "
                              "waypoints." + (" Vandringen fanns redan (samma id) och ändrades "
                                               "inte." if already else ""))
-    report = commit_import(store, prepared, user=user, allow_partial=False, extra={
-        "walks": walk, "walk_routes": route_rows(walk_id, route, source="gpx", user=user)},
+    return GpxWalk(walk, route, prepared, already)
+
+
+def commit_gpx_walk(store: Store, gpx: GpxWalk, *, user: str | None = None,
+                    allow_partial: bool = False, authorize: Authorize | None = None,
+                    log_rejected: bool = True) -> WalkImport:
+    """Store a prepared GPX walk, its route, its valid findings and the log in one transaction.
+
+    Without ``allow_partial`` a refused waypoint refuses the walk
+    (:class:`layers.errors.RowsRejected`, nothing stored); with it (after a preview)
+    the walk is stored without the refused waypoints. ``authorize`` and
+    ``log_rejected`` as for :func:`import_walk_file`.
+    """
+    prepared = gpx.prepared
+    if authorize is not None and (allow_partial or not prepared.errors):  # invalid: 422 first
+        authorize([gpx.walk["sdo_code"].iloc[0], *prepared.frame.get("sdo_code", [])])
+    report = commit_import(store, prepared, user=user, allow_partial=allow_partial, extra={
+        "walks": gpx.walk,
+        "walk_routes": route_rows(gpx.walk_id, gpx.route, source="gpx", user=user)},
         log_rejected=log_rejected)
-    LOGGER.info("imported walk %s from %s with %d findings", walk_id, name, report.inserted)
-    return WalkImport([walk_id], report, 0 if already else 1)
+    LOGGER.info("imported walk %s from %s with %d findings", gpx.walk_id, prepared.file_name,
+                report.inserted)
+    return WalkImport([gpx.walk_id], report, 0 if gpx.already else 1)
+
+
+def import_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
+                    display_name: str | None = None, area: str | None = None,
+                    organisers: str = "", date: dt.date | None = None,
+                    owner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                    authorize: Authorize | None = None,
+                    log_rejected: bool = True) -> WalkImport:
+    """Import a GPX file as one walk: track → route, waypoints → findings (module doc).
+
+    All or nothing: :class:`layers.errors.RowsRejected` when a waypoint is invalid
+    (the web previews instead: :func:`prepare_gpx_walk`, :func:`commit_gpx_walk`).
+    Otherwise as those two.
+    """
+    gpx = prepare_gpx_walk(store, path, user=user, display_name=display_name, area=area,
+                           organisers=organisers, date=date, owner=owner, max_bytes=max_bytes)
+    return commit_gpx_walk(store, gpx, user=user, authorize=authorize,
+                           log_rejected=log_rejected)
 
 
 def _prepare_waypoints(store: Store, path: Path, name: str, walk_id: str,
@@ -553,9 +602,11 @@ def _prepare_waypoints(store: Store, path: Path, name: str, walk_id: str,
         frame = join_layer(store, FINDINGS, frame)
         frame = complete_rows(frame, user=user, walk_id=walk_id, owner=owner)
         frame["walk_id"] = walk_id
-    return PreparedImport("findings", name, checksum, FILE_SOURCE, frame,
-                          [int(r) for r in validated.rows], validated.errors,
-                          validated.n_read, notes=list(table.notes))
+    prepared = PreparedImport("findings", name, checksum, FILE_SOURCE, frame,
+                              [int(r) for r in validated.rows], validated.errors,
+                              validated.n_read, notes=list(table.notes))
+    check_upload(store, prepared)
+    return prepared
 
 
 # --- files: tables -----------------------------------------------------------------------

@@ -45,6 +45,7 @@ from flask import (
 from markupsafe import Markup
 
 from layers import findings as core
+from layers import walks as walks_core
 from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
 from layers.errors import FileRejected, RowError
 from layers.filenames import display_name, stored_name, suffix_of
@@ -77,6 +78,8 @@ bp = Blueprint("findings", __name__)
 PAGE_SIZE = 50
 #: At most this many findings are drawn on a map (the list pages through all).
 MAP_LIMIT = 3000
+#: ``kind`` of a pending upload that is a GPX walk (track and waypoints), from /walks.
+GPX_WALK = "gpx_walk"
 #: Uploads not confirmed within this many seconds are deleted.
 PENDING_MAX_AGE_S = 24 * 3600
 #: API and walk upload folders older than this were left by a killed request (a request
@@ -520,6 +523,23 @@ def upload_file():
     walk_id, walk = _walk_from_form(request.form, errors)
     if errors:
         return _render_form(values, upload_error=errors[0].message, status=422)
+    token = start_pending(upload, suffix, {
+        "name": name,
+        "walk_id": walk_id,
+        # the new walk's details, to create it in the confirm's transaction
+        "walk": None if walk is None else {k: request.form.get(k, "") for k in _WALK_FIELDS},
+        "owner": request.form.get("owner") if request.form.get("owner") in OWNERS else None,
+    })
+    return redirect(url_for("findings.upload_preview", token=token))
+
+
+def start_pending(upload, suffix: str, meta: dict) -> str:
+    """Keep an uploaded file until its preview is confirmed; return the preview's token.
+
+    ``meta`` (kept in the session) has the file's ``name`` and what the confirm needs;
+    ``kind`` "gpx_walk" makes it a GPX walk (see :func:`_prepare`). Every upload page
+    (findings and walks) previews through here, in one code path.
+    """
     _clean_old_pending()
     token = secrets.token_urlsafe(18)
     folder = _pending_dir(token)
@@ -527,31 +547,39 @@ def upload_file():
     (folder / PENDING_OWNER_FILE).write_text(_user_name(), encoding="utf-8")
     upload.save(folder / f"upload{suffix}")
     uploads = dict(session.get("uploads", {}))
-    uploads[token] = {
-        "name": name,
-        "walk_id": walk_id,
-        # the new walk's details, to create it in the confirm's transaction
-        "walk": None if walk is None else {k: request.form.get(k, "") for k in _WALK_FIELDS},
-        "owner": request.form.get("owner") if request.form.get("owner") in OWNERS else None,
-    }
+    uploads[token] = meta
     # only the newest few; older ones are cleaned up with their folders
     for old in list(uploads)[:-PENDING_PER_SESSION]:
         shutil.rmtree(_pending_dir(old), ignore_errors=True)
         uploads.pop(old)
     session["uploads"] = uploads
-    return redirect(url_for("findings.upload_preview", token=token))
+    return token
 
 
 def _prepare(token: str):
+    """The pending upload's meta, file and preview (a GPX walk's too: ``upload.gpx``)."""
     meta, path = _pending(token)
-    upload = core.prepare_upload(get_store(), path, display_name=meta["name"],
+    store = get_store()
+    if meta.get("kind") == GPX_WALK:
+        gpx = walks_core.prepare_gpx_walk(
+            store, path, user=_user_name(), display_name=meta["name"],
+            area=meta.get("area"), organisers=meta.get("organisers", ""))
+        upload = core.upload_of(store, gpx.prepared)
+        upload.gpx = gpx
+        return meta, path, upload
+    upload = core.prepare_upload(store, path, display_name=meta["name"],
                                  user=_user_name(), walk_id=meta.get("walk_id"),
                                  owner=meta.get("owner"))
     return meta, path, upload
 
 
-def _walk_frame(meta: dict) -> pd.DataFrame | None:
-    return _new_walk(meta["walk"]) if meta.get("walk") else None
+def _walk_parts(meta: dict, upload) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
+    """The walk (new from the form, or a GPX walk) and its route, stored with the rows."""
+    if upload.gpx is not None:
+        gpx = upload.gpx
+        return gpx.walk, {"walk_routes": walks_core.route_rows(
+            gpx.walk_id, gpx.route, source="gpx", user=_user_name())}
+    return (_new_walk(meta["walk"]) if meta.get("walk") else None), {}
 
 
 @bp.get("/findings/upload/<token>")
@@ -590,12 +618,16 @@ def confirm_upload(token: str):
     rows = upload.frame
     if skip and upload.duplicates:
         rows = rows.drop(index=rows.index[list(upload.duplicates)])
-    require_write(RECORD_ROLE, rows["sdo_code"] if len(rows) else ())
+    walk, extra = _walk_parts(meta, upload)
+    areas = list(rows["sdo_code"]) if len(rows) else []
+    if upload.gpx is not None:
+        areas.append(walk["sdo_code"].iloc[0])
+    require_write(RECORD_ROLE, areas)
     target = kept_path(path.suffix)
     note = f"Filen sparas i datamappen som {target.relative_to(data_folder()).as_posix()}."
     try:
-        report = core.commit_upload(get_store(), upload, user=_user_name(),
-                                    walk=_walk_frame(meta), skip_duplicates=skip, notes=[note])
+        report = core.commit_upload(get_store(), upload, user=_user_name(), walk=walk,
+                                    skip_duplicates=skip, notes=[note], extra=extra)
     except Exception as exc:  # the transaction was rolled back: nothing was stored
         if isinstance(exc, StoreBusy):
             # an import holds the store: the app's 503 with Retry-After says so
@@ -619,6 +651,8 @@ def confirm_upload(token: str):
     if report.errors:
         message += f" {len(report.errors)} rader med fel sparades inte."
     flash(message, "success" if report.inserted else "info")
+    if upload.gpx is not None:
+        return redirect(url_for("walks.show_walk", walk_id=upload.gpx.walk_id))
     args = {"walk": meta["walk_id"]} if meta.get("walk_id") else {}
     return redirect(url_for("findings.list_findings", **args))
 

@@ -61,7 +61,7 @@ from mapapp import csrf
 from mapapp.access import may_write, require_write
 from mapapp.api import latest_data_year, suppress_below
 from mapapp.auth import current_user, role_required
-from mapapp.findings import _api_errors, data_folder, map_data
+from mapapp.findings import GPX_WALK, _api_errors, data_folder, map_data, start_pending
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.sites import _area_names, context_shapes, keep_file
 from mapapp.store_ import get_store
@@ -129,7 +129,11 @@ def list_walks():
 @bp.post("/walks/import")
 @role_required(RECORD_ROLE)
 def import_walk():
-    """Import an uploaded GPX track (one walk) or a table of walks; all or nothing."""
+    """Preview an uploaded GPX walk (track and waypoints), or import a table of walks.
+
+    A GPX file goes to the upload preview (its waypoints' refused rows listed, the
+    rest stored with the walk on confirm); a table of walks is all or nothing.
+    """
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("Välj en fil att ladda upp (GPX med spår och waypoints).", "error")
@@ -139,18 +143,20 @@ def import_walk():
     if suffix not in FORMATS:
         flash(f"Filen {name}: okänt filformat '{suffix}'.", "error")
         return redirect(url_for("walks.list_walks"))
+    if suffix == ".gpx":
+        # one walk: its waypoints are previewed as any upload of findings is
+        token = start_pending(upload, suffix, {
+            "name": name, "kind": GPX_WALK,
+            "area": request.form.get("area", "").strip() or None,
+            "organisers": request.form.get("organisers", "").strip()})
+        return redirect(url_for("findings.upload_preview", token=token))
     folder = data_folder("uploads", "walks", secrets.token_hex(12))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"upload{suffix}"
     upload.save(path)
-    options = {}
-    if suffix == ".gpx":
-        options = {"area": request.form.get("area", "").strip() or None,
-                   "organisers": request.form.get("organisers", "").strip()}
     try:
         result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
-                                       authorize=_authorize_import, log_rejected=False,
-                                       **options)
+                                       authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
         flash(f"{exc} Inget sparades.", "error")

@@ -229,7 +229,7 @@ def test_partly_bad_file_stores_nothing_and_reports_every_row(runner, loaded, tm
     result = run_import(runner, loaded, path)
     assert result.exit_code == 1
     assert "rad 3, fält 'occurred_at'" in result.output
-    assert "rad 5, fält 'category': värde saknas" in result.output
+    assert "rad 5, fält 'category' (kategori): värde saknas" in result.output
     assert "rad 2," not in result.output and "rad 4," not in result.output
     assert dump_layers(loaded) == before
 
@@ -323,7 +323,7 @@ def test_excel_sep_line(runner, store, data_dir, tmp_path):
     result = run_import(runner, data_dir, path)
     assert result.exit_code == 1
     # rows are numbered as Excel shows them: the sep line is hidden
-    assert "rad 3, fält 'lat': 'femtio' är inte ett tal" in result.output
+    assert "rad 3, fält 'lat' (breddgrad): 'femtio' är inte ett tal" in result.output
 
 
 # --- two columns for the same field ---------------------------------------------------------

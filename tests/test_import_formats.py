@@ -285,7 +285,7 @@ def test_kml_row_without_category_names_the_row(runner, store, data_dir, tmp_pat
     path.write_text(kml, encoding="utf-8")
     result = run_import(runner, data_dir, path, "findings")
     assert result.exit_code == 1
-    assert "rad 3, fält 'category': okänd kategori 'Något konstigt här'" in result.output
+    assert "rad 3, fält 'category' (kategori): okänd kategori 'Något konstigt här'" in result.output
     assert store.count("findings") == 0
 
 

@@ -229,8 +229,15 @@ def test_walk_form_upload_detail_and_protocol(app, tmp_path):
     upload = client.post("/walks/import", data={
         "csrf_token": token, "file": _gpx_file(tmp_path),
         "organisers": "Järva SDF"}, content_type="multipart/form-data")
+    # a GPX walk goes through the upload preview: nothing stored before the confirm
     assert upload.status_code == 302
-    gpx_walk = upload.headers["Location"].rsplit("/", 1)[1]
+    preview = upload.headers["Location"]
+    assert "/findings/upload/" in preview and client.get(preview).status_code == 200
+    with app.app_context():
+        assert get_store().count("findings") == 0
+    stored = client.post(preview + "/confirm", data={"csrf_token": token})
+    assert stored.status_code == 302
+    gpx_walk = stored.headers["Location"].rsplit("/", 1)[1]
     with app.app_context():
         assert get_store().count("findings") == 12
     pdf = client.get(f"/walks/{gpx_walk}/protocol.pdf")
