@@ -169,8 +169,6 @@ def _register_page_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, demo_data_present=demo_data_present)
 
     def error_page(status: int, title: str, message: str):
-        from flask import jsonify, request
-
         from mapapp.errors import error_response
 
         return error_response(status, title, message)
