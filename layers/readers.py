@@ -503,7 +503,8 @@ def _check_gpkg(path: Path, name: str) -> None:
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        # a damaged page can hold a name or a check message that is not UTF-8
         raise FileRejected(damaged) from exc
     if result != [("ok",)]:
         raise FileRejected(damaged)

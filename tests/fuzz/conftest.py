@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from fuzz.fuzzkit import Fuzzer, admin_app
 
 #: Examples per fuzz test in CI (figures in tests/fuzz/README.md).
-FUZZ_CI_EXAMPLES = 60
+FUZZ_CI_EXAMPLES = 250
 #: The @given tests of this folder: a long run shares its examples among them.
 FUZZ_TESTS = 7
 _COMMON = {"deadline": None, "print_blob": True,

@@ -3,7 +3,6 @@ properties (:func:`check_answer`) and "nothing changed" (:func:`assert_unchanged
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import sqlite3
@@ -33,23 +32,23 @@ class Fuzzer:
     csrf: str
     examples: dict[str, int] = field(default_factory=dict)
     #: The state after the last request that was checked (the next one's "before").
-    known: tuple[str, set[str]] | None = None
+    known: tuple[tuple[str, ...], set[str]] | None = None
 
-    def dump(self) -> str:
-        """A digest of every row of every data table (sign-in tables left out)."""
+    def dump(self) -> tuple[str, ...]:
+        """Every row of every data table as SQL (sign-in tables left out)."""
         path = next(self.data_dir.glob("*.gpkg"))
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        digest = hashlib.sha256()
+        lines = []
         try:
             for line in conn.iterdump():
                 match = re.match(r'INSERT INTO "([^"]+)" VALUES\(\'?([^\',]*)', line)
                 if match and (match.group(1) in SESSION_TABLES or (
                         match.group(1) == "gpkg_contents" and match.group(2) in SESSION_TABLES)):
                     continue  # sign-in bookkeeping (and its last-change time)
-                digest.update(line.encode("utf-8", "surrogatepass"))
+                lines.append(line)
         finally:
             conn.close()
-        return digest.hexdigest()
+        return tuple(lines)
 
     def files(self) -> set[str]:
         """Every file under the data folder except the store itself."""
@@ -57,11 +56,11 @@ class Fuzzer:
                 if p.is_file() and not p.name.startswith("trygghetskartan.gpkg")
                 and p.name != "secret_key"}
 
-    def state(self) -> tuple[str, set[str]]:
+    def state(self) -> tuple[tuple[str, ...], set[str]]:
         self.known = (self.dump(), self.files())
         return self.known
 
-    def before(self) -> tuple[str, set[str]]:
+    def before(self) -> tuple[tuple[str, ...], set[str]]:
         """The state before a request: the last one checked, else read now.
 
         Only this fixture's requests change the store, so the state checked after
@@ -98,10 +97,13 @@ def check_answer(response, *, api: bool) -> None:
         assert '<html lang="sv">' in body, body[:500]
 
 
-def assert_unchanged(fuzzer: Fuzzer, before: tuple[str, set[str]], what: str) -> None:
+def assert_unchanged(fuzzer: Fuzzer, before: tuple, what: str) -> None:
     """After a refusal: the store's layers as before, no file left behind."""
     dump, files = fuzzer.state()
-    assert dump == before[0], f"{what}: refused, but the store changed"
+    if dump != before[0]:
+        gone, new = set(before[0]) - set(dump), set(dump) - set(before[0])
+        raise AssertionError(f"{what}: refused, but the store changed: "
+                             f"{sorted(gone)[:3]} -> {sorted(new)[:3]}")
     assert files <= before[1], f"{what}: refused, but files were left: {files - before[1]}"
 
 
