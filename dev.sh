@@ -118,8 +118,11 @@ cmd_test() {
     say "ruff check ."
     "$VENV/bin/ruff" check . || ruff_rc=$?
     # The postgis fixture starts its own throwaway PostgreSQL cluster (tests/pg_cluster.py).
-    say "pytest $*"
-    "$VENV/bin/python" -m pytest -ra "$@" || pytest_rc=$?
+    # Test files are spread over one worker per core (pytest-xdist; a file stays on one
+    # worker, so its module fixtures are built once). TEST_WORKERS=0 runs in-process.
+    local workers="${TEST_WORKERS:-auto}"
+    say "pytest -n $workers --dist loadfile $*"
+    "$VENV/bin/python" -m pytest -ra -n "$workers" --dist loadfile "$@" || pytest_rc=$?
     if [ "$pytest_rc" -eq 5 ]; then
         say "pytest collected no tests: that is a failure here"
     fi
