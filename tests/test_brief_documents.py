@@ -178,7 +178,8 @@ def test_docx_holds_the_same_headings_tables_and_analysis(demo_briefs, code):
     brief = made.brief
     expected = [brief.summary, brief.trend, brief.groups, brief.strategic, brief.gender,
                 brief.victims, brief.places, brief.findings.status, brief.findings.by_category,
-                brief.findings.by_owner, brief.findings.oldest, brief.sites]
+                brief.findings.by_owner, brief.findings.oldest,
+                *([brief.findings.promises] if brief.findings.promises else []), brief.sites]
     assert _docx_tables(made.files["docx"]) == [_expected_rows(t) for t in expected]
     assert len(document.inline_shapes) >= 2  # the map and the trend chart
 

@@ -185,7 +185,13 @@ def test_owner_csv_keeps_payloads_as_text(store):
 
 def test_template_is_read_by_the_importer(store, tmp_path):
     path = tmp_path / "mall.csv"
+    # as downloaded, the example row refuses the file; filled in, the same columns are read
     path.write_bytes(core.template_csv())
+    with pytest.raises(core.FileRejected, match="exempelrad"):
+        core.prepare_upload(store, path, display_name="mall.csv", user="anna")
+    filled = core.template_csv().decode("utf-8-sig").replace("EXEMPEL (ta bort raden)",
+                                                             "Trasig lampa i gångtunneln")
+    path.write_text(filled, encoding="utf-8")
     upload = core.prepare_upload(store, path, display_name="mall.csv", user="anna")
     assert upload.prepared.errors == []
     row = upload.frame.iloc[0]

@@ -163,7 +163,8 @@ def test_desktop_pages_and_screenshots(live_server, browser, artifacts_dir):
 
 
 def test_a_walk_file_needs_nothing_but_the_browser(live_server, browser):
-    """The template downloads, and the upload form accepts it back (no JS needed)."""
+    """The template downloads; as downloaded it is refused (its example row), filled in
+    the upload form accepts it back (no JS needed)."""
     create_user(live_server.app, "ingrid", "inventerare")
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
@@ -174,8 +175,18 @@ def test_a_walk_file_needs_nothing_but_the_browser(live_server, browser):
             page.click("a:has-text('Ladda ner CSV-mallen')")
         template = Path(download.value.path()).read_bytes()
         assert template.decode("utf-8-sig").startswith("datum;kategori")
+        # as downloaded, its example row refuses the whole file (it is not a finding)
         page.set_input_files("#file", files=[{"name": "mall.csv", "mimeType": "text/csv",
                                               "buffer": template}])
+        with page.expect_navigation():
+            page.click("button:has-text('Förhandsgranska')")
+        assert "exempelrad" in page.inner_text("main")
+        # the example row filled in with a real finding: previewed and stored
+        filled = template.decode("utf-8-sig").replace("EXEMPEL (ta bort raden)",
+                                                      "Trasig lampa i gångtunneln")
+        page.goto(f"{live_server.url}/findings/new")
+        page.set_input_files("#file", files=[{"name": "mall.csv", "mimeType": "text/csv",
+                                              "buffer": filled.encode("utf-8")}])
         with page.expect_navigation():
             page.click("button:has-text('Förhandsgranska')")
         assert "1 giltiga" in page.inner_text("#upload-summary")
