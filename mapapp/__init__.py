@@ -168,10 +168,8 @@ def _register_page_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(nav_items=nav_items, demo_data_present=demo_data_present)
 
-    def error_page(status: int, title: str, message: str):
-        from mapapp.errors import error_response
-
-        return error_response(status, title, message)
+    # the Swedish page, or JSON under /api and /ogc (mapapp/errors.py)
+    from mapapp.errors import error_response as error_page
 
     @app.errorhandler(400)
     def bad_request(exc):
