@@ -39,6 +39,8 @@ KINDS: dict[str, str] = {
     "walks": "walk",
     "users": "user",
     "api_tokens": "token",
+    "problems": "problem",
+    "actions": "action",
 }
 
 #: Swedish names of the kinds (admin page, CLI).
@@ -49,6 +51,8 @@ KIND_LABELS: dict[str, str] = {
     "walk": "trygghetsvandring",
     "user": "användare",
     "token": "API-nyckel",
+    "problem": "problem (EST)",
+    "action": "åtgärd i handlingsplan",
 }
 
 #: Swedish names of the actions.

@@ -38,7 +38,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.periods import Period
-from layers.privacy import POINT_PRECISIONS, PUBLIC_CATEGORY_CODES, suppress
+from layers.privacy import (
+    ALL_CATEGORY_CODES,
+    POINT_PRECISIONS,
+    PUBLIC_CATEGORY_CODES,
+    suppress,
+)
 from layers.schema import LOCAL_TZ, OPEN_STATUSES, SENSITIVE_CODES, STRATEGIC_CODES
 
 if TYPE_CHECKING:  # the brief's data classes; the brief imports this module
@@ -57,6 +62,10 @@ HIDDEN = ".."
 NOT_AVAILABLE = "–"
 MINUS = "\u2212"
 NBSP = "\u00a0"
+
+#: The weekly lägesbild compares a week with the same ISO week of the year before and
+#: this many weeks on either side of it (the weekly average over 2 × span + 1 weeks).
+WEEK_SPAN = 1
 
 #: The comparison rule, as pages and briefs state it.
 COMPARISON_RULE = "Jämförelsen görs alltid med samma period året innan."
@@ -132,6 +141,13 @@ INDICATORS: dict[str, Indicator] = {i.code: i for i in (
     Indicator("site_ring", f"Händelser i ringen ({SITE_RING_M:.0f} m)",
               f"Händelser under perioden inom {SITE_RING_M:.0f} m från platsens gräns men "
               "utanför platsen, räknade som i platsen."),
+    Indicator("week_incidents", "Händelser förra veckan",
+              "Antal händelser med brottsdatum under ISO-veckan (måndag–söndag, svensk "
+              "tid) i stadsdelsområdet, utom sexualbrott och våld i nära relation."),
+    Indicator("week_average", "Veckosnitt året innan",
+              f"Genomsnittligt antal händelser per vecka under de {WEEK_SPAN * 2 + 1} "
+              "ISO-veckorna med samma veckonummer och veckorna närmast före och efter, "
+              "året innan, räknat på samma sätt."),
 )}
 #: The indicators of a district's key figures, in the order pages show them.
 AREA_CODES = ("incidents", "rate", "city_rate", "comparison", "change", "previous",
@@ -492,6 +508,27 @@ def site_counts(incidents: pd.DataFrame, site: BaseGeometry, periods: list[Perio
         inside = in_period(frame["occurred_at"], p)
         out.append((int((inside & in_site).sum()), int((inside & in_ring).sum())))
     return out
+
+
+# --- weeks ---------------------------------------------------------------------------
+
+
+def weekly_counts(incidents: pd.DataFrame, weeks: list[Period],
+                  categories: tuple[str, ...] = ALL_CATEGORY_CODES) -> dict[str, list[int]]:
+    """Per category, the number of ``incidents`` (``occurred_at`` local) in each of
+    ``weeks``; the weekly lägesbild's counts (``week_incidents``, ``week_average``)."""
+    out = {}
+    for code in categories:
+        own = incidents[(incidents["category"] == code).to_numpy(bool)] \
+            if not incidents.empty else incidents
+        out[code] = [int(in_period(own["occurred_at"], w).sum()) if not own.empty else 0
+                     for w in weeks]
+    return out
+
+
+def weekly_average(total: int, weeks: int) -> float:
+    """The weekly average of ``total`` incidents over ``weeks`` weeks."""
+    return total / weeks if weeks else 0.0
 
 
 # --- a district's values ---------------------------------------------------------------

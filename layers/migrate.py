@@ -47,6 +47,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         },
     ),
+    Migration(
+        version=3,
+        description=(
+            "EST-cykeln: problemregister (problems), handlingsplan (actions) och dess "
+            "historik (action_history); nya tomma tabeller, inga rader ändras."
+        ),
+        # initialize() creates the tables; the version says they are there
+        sql={"geopackage": (), "postgis": ()},
+    ),
 )
 
 

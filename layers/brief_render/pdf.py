@@ -22,7 +22,11 @@ PDF_VARIANT = "pdf/ua-1"
 
 def render_pdf(brief: Brief, pictures: Pictures) -> bytes:
     """Print the brief to PDF bytes."""
-    html = render_html(brief, pictures, mode="pdf")
+    return print_pdf(render_html(brief, pictures, mode="pdf"))
+
+
+def print_pdf(html: str) -> bytes:
+    """Print an HTML document of these templates (``mode="pdf"``) to PDF/UA bytes."""
     fonts = FontConfiguration()
     document = HTML(string=html, base_url=TEMPLATES.as_uri() + "/")
     return document.write_pdf(font_config=fonts, pdf_variant=PDF_VARIANT)
