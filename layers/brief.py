@@ -55,6 +55,7 @@ from shapely.geometry.base import BaseGeometry
 
 import geodata
 from layers import clock
+from layers import est as est_core
 from layers.disclosure import Figure, protect
 from layers.indicators import (  # noqa: F401  (re-exported: the brief's older names)
     CHANGE_MIN_COUNT,
@@ -83,6 +84,7 @@ from layers.indicators import area_incidents as _area_incidents
 from layers.periods import Period, parse_period
 from layers.privacy import PUBLIC_CATEGORY_CODES
 from layers.schema import (
+    ACTION_STATUSES,
     DIVISION_CHANGE,
     FINDING_CATEGORIES,
     FINDING_STATUSES,
@@ -122,6 +124,7 @@ SECTION_HEADINGS: tuple[str, ...] = (
     "Prioriterade platser",
     "Fynd från trygghetsvandringar",
     "Platssamverkan",
+    "Handlingsplan",
     "Analys av nuläge",
     "Möjlig utveckling",
     "Föreslagna åtgärder",
@@ -636,6 +639,8 @@ class Brief:
     findings: Findings
     sites: Table
     site_series: list[SiteSeries]
+    #: the EST action plan of the area as it stood at ``as_of`` (section Handlingsplan)
+    action_plan: Table
     texts: dict[str, str]
     footnotes: list[str]
     method: list[str]
@@ -665,7 +670,7 @@ class Brief:
                 self.places, self.findings.status, self.findings.by_category,
                 self.findings.by_owner, self.findings.oldest,
                 *([self.findings.promises] if self.findings.promises else []),
-                self.sites]
+                self.sites, self.action_plan]
 
 
 class _Counter:
@@ -1363,6 +1368,50 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
     return out
 
 
+# --- the EST action plan -----------------------------------------------------------------
+
+
+def action_plan_table(store: Store | None, area: Area, as_of: pd.Timestamp, *,
+                      key: str = "action_plan", caption: str = "Handlingsplan",
+                      due_by: dt.date | None = None) -> Table:
+    """The area's actions as they stood at ``as_of`` (:func:`layers.est.actions_as_of`):
+    what, owner, deadline, status, follow-up. ``due_by``: only the actions to follow up
+    by that day or past their deadline then (the weekly lägesbild's selection)."""
+    actions, history, problems = est_core.load_plan(store, area.codes)
+    then = est_core.actions_as_of(actions, history, as_of)
+    day = (as_of - pd.Timedelta(microseconds=1)).date()
+    titles = {str(i): str(t) for i, t in zip(problems["id"], problems["title"], strict=True)} \
+        if not problems.empty else {}
+    if not then.empty:
+        late = est_core.late(then, day).to_numpy(bool)
+        then = then.assign(late_now=late)
+        if due_by is not None:
+            follow = pd.to_datetime(then["follow_up"], errors="coerce")
+            due = (follow.notna() & (follow <= pd.Timestamp(due_by))
+                   & ~then["status"].isin(est_core.DONE_STATUSES)).to_numpy(bool)
+            then = then[due | late]
+    rows = []
+    for a in then.itertuples(index=False) if not then.empty else ():
+        status = ACTION_STATUSES.get(a.status, a.status)
+        rows.append(Row(str(a.id), titles.get(str(a.problem_id), str(a.problem_id)), {
+            "what": Cell.label(str(a.what)),
+            "owner": Cell.label(str(a.owner)),
+            "deadline": Cell.label(format_date(a.deadline) if pd.notna(a.deadline) else "–"),
+            "status": Cell.label(status + (" (försenad)" if a.late_now else "")),
+            "follow_up": Cell.label(format_date(a.follow_up) if pd.notna(a.follow_up)
+                                    else "–"),
+        }))
+    table = Table(key, caption, "Problem", [
+        ("what", "Åtgärd"), ("owner", "Ansvarig"), ("deadline", "Klar senast"),
+        ("status", "Status"), ("follow_up", "Uppföljning")], rows)
+    table.notes.append(f"Handlingsplanen som den såg ut {format_date(day)} (status enligt "
+                       "åtgärdernas historik; senare ändringar syns inte här).")
+    if not rows:
+        table.notes.append("Inga åtgärder att följa upp." if due_by is not None
+                           else "Handlingsplanen har inga åtgärder för perioden.")
+    return table
+
+
 def build_brief(store: Store | None, sdn: str, period: Period | str, *,
                 data: CityData | None = None, threshold: int = SUPPRESS_BELOW,
                 suppress_findings: bool = False,
@@ -1436,6 +1485,7 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
         strategic=strategic, victims=victims, gender=gender, trend=trend, trend_points=points,
         places=places, place_list=place_list, places_source=source,
         findings=findings, sites=sites, site_series=series,
+        action_plan=action_plan_table(data.store, area, ctx.as_of),
         texts=read_texts(data.texts, area.code, period), footnotes=footnotes,
         method=method_notes(threshold), map=_map_data(data, area, place_list, site_frame),
         demo=demo)

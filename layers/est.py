@@ -298,6 +298,21 @@ def actions_as_of(actions: pd.DataFrame, history: pd.DataFrame, when: pd.Timesta
     return _ordered(sel[exists.to_numpy()])
 
 
+def load_plan(store: Store | None, sdo_codes: tuple[str, ...]
+              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The actions, their history and the problems of the areas ``sdo_codes`` (all
+    empty without a store)."""
+    if store is None:
+        empty = pd.DataFrame(columns=ACTIONS.names)
+        return empty, pd.DataFrame(), pd.DataFrame(columns=PROBLEMS.names)
+    actions = store.read("actions", Query(where={"sdo_code": tuple(sdo_codes)}))
+    history = store.read("action_history",
+                         Query(where={"action_id": tuple(actions["id"])})) \
+        if not actions.empty else pd.DataFrame()
+    problems = store.read("problems", Query(where={"sdo_code": tuple(sdo_codes)}))
+    return actions, history, problems
+
+
 def late(actions: pd.DataFrame, day: dt.date) -> pd.Series:
     """Mask of the actions past their deadline on ``day`` and not finished."""
     if actions.empty:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layers import clock
-from layers import est as est_core
 from layers.audit import decode
 from layers.brief import (
     SUPPRESS_BELOW,
@@ -41,6 +40,7 @@ from layers.brief import (
     Cell,
     Row,
     Table,
+    action_plan_table,
     count_cell,
     format_date,
     load_city_data,
@@ -62,7 +62,6 @@ from layers.indicators import (
 from layers.periods import Period
 from layers.privacy import PUBLIC_CATEGORY_CODES
 from layers.schema import (
-    ACTION_STATUSES,
     FINDING_CATEGORIES,
     FINDING_STATUSES,
     INCIDENT_CATEGORIES,
@@ -336,50 +335,6 @@ def _site_table(store: Store, sites: pd.DataFrame, week: Period) -> Table:
     return table
 
 
-def action_plan_table(store: Store, area: Area, as_of: pd.Timestamp, *,
-                      key: str = "action_plan", caption: str = "Handlingsplan",
-                      due_by: dt.date | None = None) -> Table:
-    """The area's actions as they stood at ``as_of`` (:func:`layers.est.actions_as_of`):
-    what, owner, deadline, status, follow-up. ``due_by``: only the actions to follow up
-    by that day or past their deadline then (the weekly lägesbild's selection)."""
-    actions = store.read("actions", Query(where={"sdo_code": area.codes}))
-    history = store.read("action_history", Query(where={"action_id": tuple(actions["id"])})) \
-        if not actions.empty else pd.DataFrame()
-    then = est_core.actions_as_of(actions, history, as_of)
-    day = (as_of - pd.Timedelta(microseconds=1)).date()
-    problems = store.read("problems", Query(where={"sdo_code": area.codes}))
-    titles = {str(i): str(t) for i, t in zip(problems["id"], problems["title"], strict=True)} \
-        if not problems.empty else {}
-    if not then.empty:
-        late = est_core.late(then, day).to_numpy(bool)
-        then = then.assign(_late=late)
-        if due_by is not None:
-            follow = pd.to_datetime(then["follow_up"], errors="coerce")
-            due = (follow.notna() & (follow <= pd.Timestamp(due_by))
-                   & ~then["status"].isin(est_core.DONE_STATUSES)).to_numpy(bool)
-            then = then[due | late]
-    rows = []
-    for a in then.itertuples(index=False) if not then.empty else ():
-        status = ACTION_STATUSES.get(a.status, a.status)
-        rows.append(Row(str(a.id), titles.get(str(a.problem_id), str(a.problem_id)), {
-            "what": Cell.label(str(a.what)),
-            "owner": Cell.label(str(a.owner)),
-            "deadline": Cell.label(format_date(a.deadline) if pd.notna(a.deadline) else "–"),
-            "status": Cell.label(status + (" (försenad)" if a._late else "")),
-            "follow_up": Cell.label(format_date(a.follow_up) if pd.notna(a.follow_up)
-                                    else "–"),
-        }))
-    table = Table(key, caption, "Problem", [
-        ("what", "Åtgärd"), ("owner", "Ansvarig"), ("deadline", "Klar senast"),
-        ("status", "Status"), ("follow_up", "Uppföljning")], rows)
-    table.notes.append(f"Handlingsplanen som den såg ut {format_date(day)} (status enligt "
-                       "åtgärdernas historik; senare ändringar syns inte här).")
-    if not rows:
-        table.notes.append("Inga åtgärder att följa upp." if due_by is not None
-                           else "Handlingsplanen har inga åtgärder för perioden.")
-    return table
-
-
 def build_weekly(store: Store, sdn: str, week: Period | str | None = None, *,
                  threshold: int = SUPPRESS_BELOW,
                  promises: dict[str, dict[str, float]] | None = None,
@@ -428,6 +383,6 @@ def build_weekly(store: Store, sdn: str, week: Period | str | None = None, *,
         notes=notes, demo=demo)
 
 
-__all__ = ["WeekError", "WeeklyReport", "action_plan_table", "baseline_weeks",
+__all__ = ["WeekError", "WeeklyReport", "baseline_weeks",
            "build_weekly", "last_full_week", "parse_week", "week_code", "week_label",
            "week_period"]

@@ -33,6 +33,7 @@ NAV_ITEMS = [
     ("walks.lighting", "Belysning", None),
     ("briefs.index", "Lägesbilder", None),
     ("briefs.city", "Stadsöversikt", None),
+    ("est.index", "EST", "läsare"),
     ("admin.users", "Administration", "admin"),
 ]
 
@@ -135,7 +136,9 @@ def create_app(test_config: dict[str, Any] | None = None, *,
 
     app.register_blueprint(admin.bp)
 
-    from mapapp import walkmode
+    from mapapp import est, walkmode
+
+    app.register_blueprint(est.bp)
 
     app.register_blueprint(walkmode.bp)
 

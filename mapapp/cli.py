@@ -569,4 +569,5 @@ def users_revoke(store: Store, token_id: str) -> None:
 
 
 from mapapp import cli_brief  # noqa: E402,F401  # isort: skip  (adds brief)
+from mapapp import cli_weekly  # noqa: E402,F401  # isort: skip  (adds lagesbild)
 import mapapp.cli_priority  # noqa: E402,F401  (registers "priority" and "backtest")

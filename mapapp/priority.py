@@ -299,7 +299,16 @@ def ranking():
         error=error, period_reason=period_reason, backtest=backtest,
         areas=area_catalogue(store).current, periods=periods, period_in_menu=in_menu,
         config={"map": parts["name"], "maxZoom": MAX_ZOOM},
+        may_create_problem=_may_create_problem,
     ), (400 if error else 200)
+
+
+def _may_create_problem(sdo_code: str | None) -> bool:
+    """Tell whether the "Skapa problem" button (EST) shows for a place of ``sdo_code``."""
+    from layers.access import MANAGE_ROLE
+    from mapapp.access import may_write
+
+    return bool(sdo_code) and may_write(MANAGE_ROLE, [sdo_code])
 
 
 def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread:

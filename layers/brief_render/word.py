@@ -251,6 +251,8 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     document.add_heading(h[8], level=1)
     _picture(document, pictures.sites, described.get("sites", ""))
     add_table(document, brief.sites)
+    document.add_heading(h[9], level=1)
+    add_table(document, brief.action_plan)
 
     for field, heading in TEXT_FIELDS.items():
         document.add_heading(heading, level=1)
