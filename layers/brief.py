@@ -1372,13 +1372,16 @@ def _highlights(ctx: _Context, summary: Table, victims: Table, oldest: Table,
 
 
 def action_plan_table(store: Store | None, area: Area, as_of: pd.Timestamp, *,
-                      key: str = "action_plan", caption: str = "Handlingsplan",
-                      due_by: dt.date | None = None) -> Table:
+                      running: bool = False, key: str = "action_plan",
+                      caption: str = "Handlingsplan", due_by: dt.date | None = None) -> Table:
     """The area's actions as they stood at ``as_of`` (:func:`layers.est.actions_as_of`):
-    what, owner, deadline, status, follow-up. ``due_by``: only the actions to follow up
-    by that day or past their deadline then (the weekly lägesbild's selection)."""
+    what, owner, deadline, status, follow-up. ``running``: ``as_of`` is now (the period
+    is not over), so a change made this very instant counts. ``due_by``: only the
+    actions to follow up by that day or past their deadline then (the weekly
+    lägesbild's selection)."""
     actions, history, problems = est_core.load_plan(store, area.codes)
-    then = est_core.actions_as_of(actions, history, as_of)
+    until = as_of + pd.Timedelta(microseconds=1) if running else as_of
+    then = est_core.actions_as_of(actions, history, until)
     day = (as_of - pd.Timedelta(microseconds=1)).date()
     titles = {str(i): str(t) for i, t in zip(problems["id"], problems["title"], strict=True)} \
         if not problems.empty else {}
@@ -1485,7 +1488,8 @@ def build_brief(store: Store | None, sdn: str, period: Period | str, *,
         strategic=strategic, victims=victims, gender=gender, trend=trend, trend_points=points,
         places=places, place_list=place_list, places_source=source,
         findings=findings, sites=sites, site_series=series,
-        action_plan=action_plan_table(data.store, area, ctx.as_of),
+        action_plan=action_plan_table(data.store, area, ctx.as_of,
+                                      running=ctx.as_of < _bounds(period)[1]),
         texts=read_texts(data.texts, area.code, period), footnotes=footnotes,
         method=method_notes(threshold), map=_map_data(data, area, place_list, site_frame),
         demo=demo)

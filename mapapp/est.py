@@ -95,6 +95,22 @@ def _counts_shown(counts: dict[str, int]) -> dict[str, str]:
     return {k: count_text(int(v), below) for k, v in counts.items()}
 
 
+def _plain(value: object) -> object:
+    """None for a missing value (None, NaN, NA, NaT), else the value."""
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return None
+    return value
+
+
+def _record(row: pd.Series | dict) -> dict[str, object]:
+    """A stored row as a dict for a template, missing values as None."""
+    return {k: _plain(v) for k, v in dict(row).items()}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [_record(r) for _, r in frame.iterrows()] if not frame.empty else []
+
+
 def _labels() -> dict[str, dict[str, str]]:
     return {**core.LABELS, "owners": OWNERS}
 
@@ -144,9 +160,11 @@ def problems(sdn: str):
     area = _area(sdn)
     store = get_store()
     week = last_full_week()
+    actions = core.actions_of(store, sdo_code=area.code)
+    counts = actions["problem_id"].value_counts().to_dict() if not actions.empty else {}
     return render_template("est/problems.html", area=area,
-                           problems=core.problems_of(store, area.code),
-                           actions=core.actions_of(store, sdo_code=area.code),
+                           problems=_records(core.problems_of(store, area.code)),
+                           action_counts=counts,
                            may_edit=may_write(EDIT_ROLE, [area.code]), labels=_labels(),
                            week=week_code(week), week_label=week_label(week))
 
@@ -207,10 +225,10 @@ def show_problem(problem_id: str):
     area = _area(str(problem["sdo_code"]))
     measures = store.read("site_measures")
     return render_template(
-        "est/problem.html", problem=problem, area=area, evidence=evidence,
+        "est/problem.html", problem=_record(problem), area=area, evidence=evidence,
         incidents=_counts_shown(evidence["incidents"]),
-        actions=core.actions_of(store, problem_id=problem_id),
-        measures=measures, may_edit=may_write(EDIT_ROLE, [problem["sdo_code"]]),
+        actions=_records(core.actions_of(store, problem_id=problem_id)),
+        measures=_records(measures), may_edit=may_write(EDIT_ROLE, [problem["sdo_code"]]),
         labels=_labels(), scores=core.SCORES)
 
 
@@ -267,8 +285,9 @@ def matrix(sdn: str):
     """The need × influence matrix: problems placed in a 5 × 5 grid, scores editable."""
     area = _area(sdn)
     listed = core.problems_of(get_store(), area.code)
-    return render_template("est/matrix.html", area=area, problems=listed,
-                           cells=core.matrix(listed), scores=core.SCORES,
+    cells = {key: [_record(p) for p in rows] for key, rows in core.matrix(listed).items()}
+    return render_template("est/matrix.html", area=area, problems=_records(listed),
+                           cells=cells, scores=core.SCORES,
                            may_edit=may_write(EDIT_ROLE, [area.code]), labels=_labels())
 
 
@@ -281,7 +300,8 @@ def plan(sdn: str):
     listed = core.problems_of(store, area.code)
     titles = dict(zip(listed["id"], listed["title"], strict=True)) if not listed.empty else {}
     actions = core.actions_of(store, sdo_code=area.code)
-    late = core.late(actions, clock.today()) if not actions.empty else pd.Series(dtype=bool)
-    return render_template("est/plan.html", area=area, actions=actions, titles=titles,
-                           late=late, may_edit=may_write(EDIT_ROLE, [area.code]),
+    late = core.late(actions, clock.today()).tolist() if not actions.empty else []
+    rows = [{**r, "late": bool(x)} for r, x in zip(_records(actions), late, strict=True)]
+    return render_template("est/plan.html", area=area, actions=rows, titles=titles,
+                           may_edit=may_write(EDIT_ROLE, [area.code]),
                            labels=_labels())

@@ -129,11 +129,25 @@ ACCESS: dict[tuple[str, str], tuple[str | None, bool]] = {
     ("walkmode.csrf_token", "GET"): ("inventerare", False),
     ("walkmode.sync_walk", "POST"): ("inventerare", False),
     ("walkmode.sync_finding", "POST"): ("inventerare", False),
+    # EST: pages for every signed-in role, writes as for site measures (tests/test_est_web.py)
+    ("est.weekly", "GET"): ("läsare", False),
+    ("est.index", "GET"): ("läsare", False),
+    ("est.problems", "GET"): ("läsare", False),
+    ("est.create_theme", "POST"): ("handläggare", True),
+    # the place comes from the form: the matrix's empty form is refused after the role check
+    ("est.from_place", "POST"): ("handläggare", False),
+    ("est.show_problem", "GET"): ("läsare", False),
+    ("est.score", "POST"): ("handläggare", True),
+    ("est.add_action", "POST"): ("handläggare", True),
+    ("est.update_action", "POST"): ("handläggare", True),
+    ("est.matrix", "GET"): ("läsare", False),
+    ("est.plan", "GET"): ("läsare", False),
 }
 
 #: Objects outside Järva in the demo data.
 SITE = "demo:site-11"  # Södermalm
 OUTSIDE_SDO = "sodermalm"
+PROBLEM, ACTION = "t:problem-1", "t:action-1"  # an EST problem and action in Södermalm
 
 
 def _methods(rule) -> list[str]:
@@ -180,6 +194,12 @@ class World:
                 "id": "t:measure-1", "site_id": SITE, "measure": "Belysning", "owner": "x",
                 "due_date": None, "status": "planerad", "created_at": None,
                 "created_by": "test"}])})
+            store.write({"problems": pd.DataFrame([{
+                "id": PROBLEM, "sdo_code": OUTSIDE_SDO, "title": "Tunneln", "kind": "tema",
+                "status": "aktivt"}]),
+                "actions": pd.DataFrame([{
+                    "id": ACTION, "problem_id": PROBLEM, "sdo_code": OUTSIDE_SDO,
+                    "what": "Belysning", "owner": "x", "status": "planerad"}])})
         self.copies = 0
 
     def copy_of(self, table: str, object_id: str) -> str:
@@ -231,6 +251,15 @@ class World:
             "admin.tokens": {"name": "u-läsare"},
             "admin.create_token": {"name": "u-läsare"},
             "admin.revoke": {"token_id": "ffffffffffff"},
+            "est.weekly": {"sdn": OUTSIDE_SDO},
+            "est.problems": {"sdn": OUTSIDE_SDO},
+            "est.create_theme": {"sdn": OUTSIDE_SDO},
+            "est.show_problem": {"problem_id": PROBLEM},
+            "est.score": {"problem_id": PROBLEM},
+            "est.add_action": {"problem_id": PROBLEM},
+            "est.update_action": {"action_id": ACTION},
+            "est.matrix": {"sdn": OUTSIDE_SDO},
+            "est.plan": {"sdn": OUTSIDE_SDO},
         }.get(endpoint, {})
 
 
@@ -265,7 +294,9 @@ QUERY = {"priority.api": "?sdn=sodermalm", "priority.ranking": "?sdn=sodermalm",
          "findings.export_findings": "?status=avvisad", "briefs.city": "?period=x",
          "sites.list_sites": "?q=ingen-plats-heter-sa", "walks.list_walks": "?year=1900",
          "walks.lighting": "?sdo=sodermalm&period=2020-01",
-         "findings.list_findings": "?status=avvisad&sdo=sodermalm"}
+         "findings.list_findings": "?status=avvisad&sdo=sodermalm",
+         # a week that is no week: 400 once the role check has passed
+         "est.weekly": "?vecka=x"}
 
 
 @pytest.mark.parametrize(("endpoint", "method"), sorted(ACCESS))

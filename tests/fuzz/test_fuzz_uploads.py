@@ -50,6 +50,8 @@ FORM_ONLY = {
     "walks.delete_walk", "findings.edit_finding", "findings.delete_finding",
     "notify.notifications", "admin.create_user", "admin.change_role", "admin.change_active",
     "admin.change_password", "admin.create_token", "admin.revoke",
+    # EST (mapapp/est.py): one-row forms validated by the schema (tests/test_est_web.py)
+    "est.create_theme", "est.from_place", "est.score", "est.add_action", "est.update_action",
 }
 #: POST routes that take a data payload but have no fuzz test yet (walk mode's sync of
 #: the phone's queue, JSON and a photo; covered by tests/test_walkmode.py only). Known
