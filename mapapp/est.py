@@ -45,6 +45,7 @@ from layers.store.base import Query
 from layers.weekly import build_weekly, last_full_week, week_code, week_label
 from mapapp.access import may_write, require_write
 from mapapp.auth import current_user, role_required
+from mapapp.sites import flash_outcome
 from mapapp.store_ import get_store
 
 bp = Blueprint("est", __name__)
@@ -79,14 +80,6 @@ def _editable_problem(problem_id: str) -> pd.Series:
 
 def _threshold() -> int:
     return int(current_app.config.get("SUPPRESS_BELOW") or 5)
-
-
-def _flash_outcome(errors: list, refused: str, saved: str) -> None:
-    if errors:
-        flash(refused + ": " + "; ".join(str(e).removeprefix("rad 1, ") for e in errors),
-              "error")
-    else:
-        flash(saved, "success")
 
 
 def _counts_shown(counts: dict[str, int]) -> dict[str, str]:
@@ -179,7 +172,7 @@ def create_theme(sdn: str):
     problem_id, errors = core.create_problem(get_store(), {**values, "kind": "tema",
                                                            "sdo_code": area.code},
                                              user=g.user.name)
-    _flash_outcome(errors, "Problemet sparades inte", "Problemet skapades.")
+    flash_outcome(errors, "Problemet sparades inte", "Problemet skapades.")
     if problem_id is None:
         return redirect(url_for("est.problems", sdn=area.code))
     return redirect(url_for("est.show_problem", problem_id=problem_id))
@@ -209,7 +202,7 @@ def from_place():
     problem_id, errors = core.problem_from_place(get_store(), place, period.code,
                                                  user=g.user.name)
     if problem_id is None:
-        _flash_outcome(errors, "Problemet sparades inte", "")
+        flash_outcome(errors, "Problemet sparades inte", "")
         return redirect(url_for("priority.ranking", sdn=sdn, period=period.code))
     flash(f"Problemet {place.name} skapades från prioriterad plats nr {rank}.", "success")
     return redirect(url_for("est.show_problem", problem_id=problem_id))
@@ -240,7 +233,7 @@ def score(problem_id: str):
     refused = core.score_problem(get_store(), problem_id, request.form.get("need", ""),
                                  request.form.get("influence", ""),
                                  request.form.get("status"))
-    _flash_outcome([refused] if refused else [], "Bedömningen sparades inte",
+    flash_outcome([refused] if refused else [], "Bedömningen sparades inte",
                    "Bedömningen sparades.")
     if request.form.get("back") == "matrix":
         return redirect(url_for("est.matrix", sdn=problem["sdo_code"]))
@@ -253,7 +246,7 @@ def add_action(problem_id: str):
     """Add an action (what, owner, deadline, follow-up, optional site measure)."""
     problem = _editable_problem(problem_id)
     errors = core.add_action(get_store(), problem, request.form, user=g.user.name)
-    _flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden lades till i handlingsplanen.")
+    flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden lades till i handlingsplanen.")
     return redirect(url_for("est.show_problem", problem_id=problem_id, _anchor="actions"))
 
 
@@ -269,7 +262,7 @@ def update_action(action_id: str):
     values = {k: request.form[k] for k in ("status", "deadline", "follow_up")
               if k in request.form}
     errors = core.update_action(store, action_id, values, user=g.user.name) or []
-    _flash_outcome(errors, "Åtgärden ändrades inte", "Åtgärden är ändrad.")
+    flash_outcome(errors, "Åtgärden ändrades inte", "Åtgärden är ändrad.")
     if request.form.get("back") == "plan":
         return redirect(url_for("est.plan", sdn=found["sdo_code"].iloc[0]))
     return redirect(url_for("est.show_problem", problem_id=found["problem_id"].iloc[0],

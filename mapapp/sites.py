@@ -374,7 +374,7 @@ def delete_site(site_id: str):
     return redirect(url_for("sites.list_sites"))
 
 
-def _flash_outcome(errors: list, refused: str, saved: str) -> None:
+def flash_outcome(errors: list, refused: str, saved: str) -> None:
     """Flash the errors of a one-row form (without its "rad 1, "), or that it was saved."""
     if errors:
         flash(refused + ": " + "; ".join(str(e).removeprefix("rad 1, ") for e in errors),
@@ -389,7 +389,7 @@ def add_measure(site_id: str):
     """Add an agreed measure (what, who, by when)."""
     _editable_site(site_id)
     errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
-    _flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
+    flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
 
 
@@ -411,7 +411,7 @@ def add_log_entry(site_id: str):
     """Log a meeting or an activity at the site."""
     _editable_site(site_id)
     errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
-    _flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
+    flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
     return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
 
 

@@ -98,3 +98,12 @@ def login(client, name: str, password: str = "losenord123"):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     return client.post("/auth/login", data={"username": name, "password": password,
                                             "csrf_token": token})
+
+
+def browser_log_in(page, url: str, name: str, password: str = "losenord123") -> None:
+    """Log a Playwright page in through the real form at ``url``."""
+    page.goto(f"{url}/auth/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

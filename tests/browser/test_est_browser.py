@@ -11,7 +11,7 @@ on between the steps, as time passes for a real user.
 from __future__ import annotations
 
 import pytest
-from infra import create_user
+from infra import browser_log_in, create_user
 
 from layers import clock
 
@@ -19,14 +19,6 @@ pytestmark = pytest.mark.browser
 
 DESKTOP = {"viewport": {"width": 1400, "height": 950}, "locale": "sv-SE",
            "timezone_id": "Europe/Stockholm"}
-
-
-def log_in(page, url: str, name: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.fill("#username", name)
-    page.fill("#password", "losenord123")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_problem_from_priority_place_to_matrix_action_and_brief(live_server, browser,
@@ -38,7 +30,7 @@ def test_problem_from_priority_place_to_matrix_action_and_brief(live_server, bro
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         with clock.frozen("2025-12-02 09:00"):
-            log_in(page, live_server.url, "est-h")
+            browser_log_in(page, live_server.url, "est-h")
             page.goto(f"{live_server.url}/priority?sdn=jarva&period=2025-T3",
                       wait_until="domcontentloaded")
             name = page.locator("#tk-place-1 .tk-place-name").inner_text().strip()
