@@ -179,7 +179,8 @@ def test_docx_holds_the_same_headings_tables_and_analysis(demo_briefs, code):
     expected = [brief.summary, brief.trend, brief.groups, brief.strategic, brief.gender,
                 brief.victims, brief.places, brief.findings.status, brief.findings.by_category,
                 brief.findings.by_owner, brief.findings.oldest,
-                *([brief.findings.promises] if brief.findings.promises else []), brief.sites]
+                *([brief.findings.promises] if brief.findings.promises else []), brief.sites,
+                brief.action_plan]
     assert _docx_tables(made.files["docx"]) == [_expected_rows(t) for t in expected]
     assert len(document.inline_shapes) >= 2  # the map and the trend chart
 
