@@ -99,6 +99,8 @@ def test_migrate_keeps_every_row_of_every_layer(old_dir: Path):
     assert (done.current, done.target) == (1, SCHEMA_VERSION)
     assert store.schema_version() == SCHEMA_VERSION
     check(store)
+    # schema version 3: the EST tables are there, empty
+    assert all(store.count(t) == 0 for t in ("problems", "actions", "action_history"))
     after = raw_rows(gpkg)
     for table in OLD_TABLES:
         assert len(after[table]) == len(before[table]), table
@@ -224,6 +226,8 @@ def test_postgis_store_of_0_1_0_migrates_in_one_transaction(old_dir: Path,
         with psycopg.connect(postgis_schema_url, autocommit=True) as conn:
             conn.execute("DROP TABLE store_meta")
             conn.execute("DROP TABLE audit_log")
+            for table in ("problems", "actions", "action_history"):
+                conn.execute(f"DROP TABLE {table}")
         assert store.schema_version() == 1
         frames = {t: old.read(t) for t in OLD_TABLES}
         from layers import audit
@@ -242,6 +246,7 @@ def test_postgis_store_of_0_1_0_migrates_in_one_transaction(old_dir: Path,
         token = store.read("api_tokens").set_index("id").loc["0" * 64]
         assert token["expires_at"] == pd.Timestamp("2025-03-01 10:00", tz="Europe/Stockholm")
         assert store.count("audit_log") == 0
+        assert all(store.count(t) == 0 for t in ("problems", "actions", "action_history"))
     finally:
         store.close()
         old.close()
