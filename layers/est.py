@@ -209,6 +209,17 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
+def measures_in(store: Store, sdo_codes: tuple[str, ...]) -> pd.DataFrame:
+    """The platssamverkan measures of the sites in the areas ``sdo_codes``, with the
+    site's name (``site_name``): what an action of those areas may be carried out as."""
+    sites = store.read("sites", Query(where={"sdo_code": tuple(sdo_codes)}))
+    if sites.empty:
+        return pd.DataFrame(columns=["id", "site_id", "measure", "site_name"])
+    measures = store.read("site_measures", Query(where={"site_id": tuple(sites["id"])}))
+    names = dict(zip(sites["id"], sites["name"], strict=True))
+    return measures.assign(site_name=measures["site_id"].map(names))
+
+
 def _checked_measure(store: Store, measure_id: object) -> str | None:
     """None when ``measure_id`` is empty or names a stored site measure, else why not."""
     if not isinstance(measure_id, str) or not measure_id.strip():

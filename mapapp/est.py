@@ -216,12 +216,13 @@ def show_problem(problem_id: str):
     store = get_store()
     evidence = core.evidence_of(problem)
     area = _area(str(problem["sdo_code"]))
-    measures = store.read("site_measures")
+    measures = core.measures_in(store, area.codes)
     return render_template(
         "est/problem.html", problem=_record(problem), area=area, evidence=evidence,
         incidents=_counts_shown(evidence["incidents"]),
         actions=_records(core.actions_of(store, problem_id=problem_id)),
-        measures=_records(measures), may_edit=may_write(EDIT_ROLE, [problem["sdo_code"]]),
+        measures=_records(measures), measure_of={m["id"]: m for m in _records(measures)},
+        may_edit=may_write(EDIT_ROLE, [problem["sdo_code"]]),
         labels=_labels(), scores=core.SCORES)
 
 

@@ -118,6 +118,24 @@ def test_problem_from_a_priority_place_scored_with_an_action_shows_in_the_brief(
     section = brief[brief.index('id="handlingsplan"'):]
     assert "Ny belysning vid entrén" in section and "2025-12-10" in section
     assert "planerad" in section
+    # an action carried out as a Järva site's measure links to the site
+    with app.app_context():
+        import pandas as pd
+
+        from layers import est
+
+        store = get_store()
+        site = store.read("sites", Query(where={"sdo_code": "jarva"}))["id"].iloc[0]
+        store.write({"site_measures": pd.DataFrame([{
+            "id": "t:measure-jarva", "site_id": site, "measure": "Väktare", "owner": "x",
+            "due_date": None, "status": "planerad", "created_at": None,
+            "created_by": "t"}])})
+        measure = est.measures_in(store, ("jarva",)).iloc[0]
+    assert client.post(f"/est/problems/{problem_id}/actions", data={
+        "what": "Väktare kvällstid", "owner": "fastighetsägaren",
+        "measure_id": measure["id"]}).status_code == 302
+    detail = client.get(f"/est/problems/{problem_id}").get_data(as_text=True)
+    assert f'/sites/{measure["site_id"]}#measures' in detail
     # a läsare sees the pages but has no forms, and may not write
     assert "Spara bedömning" not in clients["l"].get(
         f"/est/problems/{problem_id}").get_data(as_text=True)
