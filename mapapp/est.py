@@ -40,7 +40,7 @@ from layers.brief_render.weekly import FORMATS, render_weekly, weekly_file_name
 from layers.indicators import count_text
 from layers.periods import PeriodError, parse_period
 from layers.privacy import suppresses_counts
-from layers.schema import OWNERS
+from layers.schema import INCIDENT_CATEGORIES, OWNERS
 from layers.store.base import Query
 from layers.weekly import build_weekly, last_full_week, week_code, week_label
 from mapapp.access import may_write, require_write
@@ -49,6 +49,8 @@ from mapapp.sites import flash_outcome
 from mapapp.store_ import get_store
 
 bp = Blueprint("est", __name__)
+
+_CATEGORY_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
 
 #: The role every EST write needs (as for platssamverkan's measures).
 EDIT_ROLE = MANAGE_ROLE
@@ -85,7 +87,8 @@ def _threshold() -> int:
 def _counts_shown(counts: dict[str, int]) -> dict[str, str]:
     """Incident counts of a problem's evidence as this user may see them."""
     below = _threshold() if suppresses_counts(current_user()) else None
-    return {k: count_text(int(v), below) for k, v in counts.items()}
+    return {_CATEGORY_LABELS.get(k, k).capitalize(): count_text(int(v), below)
+            for k, v in counts.items()}
 
 
 def _plain(value: object) -> object:

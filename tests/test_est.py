@@ -237,3 +237,34 @@ def test_a_closed_periods_brief_shows_the_action_plan_as_it_stood_then(store):
         [("planerad", "2025-11-28")]
     history = store.read("action_history")
     assert sorted(history["status"]) == ["installd", "klar", "planerad"]
+
+
+@pytestmark_store
+def test_weekly_site_activity_is_the_weeks_measures_and_log(known):
+    from layers import sites
+
+    point = _point("rinkeby", 0)
+    known.write({"sites": gpd.GeoDataFrame({
+        "id": ["t:site"], "name": ["Rinkeby torg"], "status": ["aktiv"],
+        "start_date": [dt.date(2024, 1, 1)], "sdo_code": ["jarva"], "sdo_name": ["Järva"]},
+        geometry=[shapely.MultiPolygon([point.buffer(50)])], crs=STORE_EPSG)})
+    with clock.frozen("2025-11-25 09:00"):
+        assert sites.add_measure(known, "t:site", {"measure": "Städning av torget",
+                                                   "owner": "fastighetsägaren"},
+                                 user="anna") == []
+    with clock.frozen("2025-12-02 09:00"):  # the week after: not in week 48
+        assert sites.add_measure(known, "t:site", {"measure": "Kameror", "owner": "polisen"},
+                                 user="anna") == []
+    assert sites.add_log_entry(known, "t:site", {"date": "2025-11-27", "kind": "mote",
+                                                 "note": "Trygghetsmöte"}, user="anna") == []
+    assert sites.add_log_entry(known, "t:site", {"date": "2025-11-23", "kind": "mote",
+                                                 "note": "Veckan innan"}, user="anna") == []
+    report = build_weekly(known, "jarva", "2025-W48",
+                          now=pd.Timestamp("2026-01-01", tz=LOCAL_TZ))
+    rows = [(r.label, r.cells["site"].text, r.cells["kind"].text, r.cells["text"].text)
+            for r in report.sites.rows]
+    assert rows == [
+        ("2025-11-25", "Rinkeby torg", "Åtgärd: ny åtgärd, status planerad",
+         "Städning av torget"),
+        ("2025-11-27", "Rinkeby torg", "Möte", "Trygghetsmöte"),
+    ]

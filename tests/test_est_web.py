@@ -112,6 +112,10 @@ def test_problem_from_a_priority_place_scored_with_an_action_shows_in_the_brief(
     assert client.post(f"/est/problems/{problem_id}/actions", data={
         "what": "Ny belysning vid entrén", "owner": "trafikkontoret",
         "deadline": "2025-12-20", "follow_up": "2025-12-10"}).status_code == 302
+    listing = client.get("/est/jarva").get_data(as_text=True)
+    assert f'data-problem="{problem_id}"' in listing and "Nytt tema" in listing
+    assert "/est/jarva" in client.get("/est/").get_data(as_text=True)
+    assert "Misshandel" in detail  # the place's incidents per category, in Swedish
     plan = client.get("/est/jarva/handlingsplan").get_data(as_text=True)
     assert "Ny belysning vid entrén" in plan and "2025-12-10" in plan
     brief = client.get("/briefs/jarva/2025-T3.html").get_data(as_text=True)
