@@ -45,7 +45,7 @@ from layers.brief import (
     format_date,
     load_city_data,
 )
-from layers.disclosure import SHOWN, Figure, protect
+from layers.disclosure import PRIMARY, SHOWN, Figure, protect
 from layers.indicators import (
     HIDDEN,
     INDICATORS,
@@ -231,7 +231,7 @@ def _incident_table(counts: dict[str, list[int]], n_base: int, threshold: int) -
         }, total=is_total))
     sensitive = sum(counts[c][-1] for c in SENSITIVE_CODES)
     rows.append(Row("sensitive", INDICATORS["sensitive"].name, {
-        "week": count_cell(sensitive, SHOWN if not 0 < sensitive < threshold else 1,
+        "week": count_cell(sensitive, PRIMARY if 0 < sensitive < threshold else SHOWN,
                            threshold),
         "average": Cell("–"), "difference": Cell("–")}))
     table = Table("week_incidents", "Händelser förra veckan och veckosnitt året innan",
@@ -365,6 +365,10 @@ def build_weekly(store: Store, sdn: str, week: Period | str | None = None, *,
     if not data.covered(base[0]):
         notes.append(f"Jämförelseveckorna ({base[0].start.isoformat()}–"
                      f"{base[-1].end.isoformat()}) saknas i underlaget; veckosnittet blir 0.")
+    if data.data_end is None or data.data_end < pd.Timestamp(week.bounds()[0]):
+        last = "inga händelser alls" if data.data_end is None else \
+            f"händelser till och med {format_date(data.data_end.date())}"
+        notes.append(f"Underlaget har {last}: veckan saknar händelser i databasen.")
     if as_of < end:
         notes.append(f"Veckan är inte slut: läget per {format_date(as_of.date())}.")
     targets = promises if promises is not None else parse_promises(None)
