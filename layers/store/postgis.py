@@ -221,6 +221,7 @@ class PostGISStore(Store):
         self._local = threading.local()
         self._staging = itertools.count()
         self._has_contents: bool | None = None
+        self._has_cells: bool | None = None
 
     def __repr__(self) -> str:
         return f"PostGISStore({_safe_url(self.url)!r})"
@@ -327,9 +328,11 @@ class PostGISStore(Store):
                     conn.execute(statement)
             conn.execute(_CONTENTS_DDL)
             conn.execute(_META_DDL)
+            _create_cells(conn)
             if blank:
                 conn.execute(_SET_VERSION, [str(SCHEMA_VERSION)])
         self._has_contents = True
+        self._has_cells = True
         LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
 
     # schema version, upgrade, backup --------------------------------------------
@@ -357,7 +360,7 @@ class PostGISStore(Store):
 
     def _tables(self) -> list[str]:
         """The store's tables that exist, schema-qualified, for pg_dump."""
-        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES, "store_contents", META_TABLE]
+        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES, "store_contents", META_TABLE, CELLS]
         rows = self._fetch(sql.SQL(
             "SELECT schemaname, tablename FROM pg_tables "
             "WHERE schemaname = current_schema() AND tablename = ANY(%s)"), [names])
@@ -388,6 +391,7 @@ class PostGISStore(Store):
                                         "--single-transaction", f"--dbname={self.url}",
                                         str(source)])
         self._has_contents = None
+        self._has_cells = None
 
     def _run_client(self, program: str, args: list[str]) -> None:
         """Run pg_dump / pg_restore; a failure is a StoreError without the password."""
@@ -449,6 +453,8 @@ class PostGISStore(Store):
             schema = schema_of(name)
             if name in replace:
                 conn.execute(sql.SQL("DELETE FROM {}").format(_ident(name)))
+                if name == "incidents" and self._cells_exist():
+                    conn.execute(sql.SQL("DELETE FROM {}").format(_ident(CELLS)))
             if staged and name in staged:
                 inserted = self._insert_staged(conn, schema, frame, staged[name])
             else:
@@ -539,7 +545,30 @@ class PostGISStore(Store):
             "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
             _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
             sql.SQL(", ").join(selected), stage, where)
-        return conn.execute(insert).rowcount
+        if schema.name != "incidents" or not self._cells_exist():
+            return conn.execute(insert).rowcount
+        # the new rows' cell counts go in with them, in the same statement
+        returning = sql.SQL(" RETURNING {}").format(sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
+        statement = sql.SQL("WITH new AS ({}), cells AS ({}) SELECT count(*) FROM new").format(
+            insert + returning, _cells_upsert(sql.Identifier("new"), 1))
+        return conn.execute(statement).fetchone()[0]
+
+    def _cells_exist(self) -> bool:
+        """Does the grid's summary table exist (a store made before it: ``migrate``)?"""
+        if self._has_cells is None:
+            rows = self._fetch(sql.SQL("SELECT to_regclass(%s) IS NOT NULL"), [CELLS])
+            self._has_cells = bool(rows[0][0])
+        return self._has_cells
+
+    def _cells_add(self, conn: psycopg.Connection, layer: str, ids: list[str],
+                   sign: int) -> None:
+        """Add (``sign`` 1) or take away (-1) the cell counts of the incidents ``ids``,
+        locking their rows: around an update or delete, so the summary follows it."""
+        if layer != "incidents" or not ids or not self._cells_exist():
+            return
+        rows = sql.SQL("(SELECT {} FROM incidents WHERE id = ANY(%s::text[]) FOR UPDATE)").format(
+            sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
+        conn.execute(_cells_upsert(rows, sign), [ids])
 
     def update(self, layer: str, row_id: str, values: dict[str, object], *,
                expect: dict[str, object] | None = None,
@@ -564,9 +593,12 @@ class PostGISStore(Store):
             sets.append(sql.SQL("id = id"))
         with self.transaction() as conn:
             before = self._audit_rows(layer, [row_id])
+            # the row's cell counts out, then (changed or not) back in
+            self._cells_add(conn, layer, [str(row_id)], -1)
             cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE {}").format(
                 _ident(layer), sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where)),
                 [*params, *where_params])
+            self._cells_add(conn, layer, [str(row_id)], 1)
             if cur.rowcount == 0:
                 return False
             self._touch(conn, layer)
@@ -587,8 +619,11 @@ class PostGISStore(Store):
         where, params = _expect_where(schema, sql.SQL("id = ANY(%s::text[])"), ids, expect)
         with self.transaction() as conn:
             old = self._audit_rows(layer, ids)
+            # the rows' cell counts out; those the delete kept (expect) back in
+            self._cells_add(conn, layer, ids, -1)
             cur = conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(
                 _ident(layer), sql.SQL(" AND ").join(where)), params)
+            self._cells_add(conn, layer, ids, 1)
             gone = cur.rowcount
             if gone:
                 self._touch(conn, layer)
@@ -712,26 +747,68 @@ class PostGISStore(Store):
 
     def grid_counts(self, query: Query | None, size: float) -> GridCounts:
         """Cells, categories and counts grouped in the database: only the groups
-        travel (a few thousand rows for a year of the city, not a million points)."""
+        travel (a few thousand rows for a year of the city, not a million points).
+
+        Cells of 250, 500 or 1 000 m for a period filtered at most by category and
+        stadsdelsområde come from the summary table for the whole local months of
+        the period, and from the incidents for the rest of it (none for months,
+        tertials and years)."""
         from layers.privacy import POINT_PRECISIONS
 
-        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
-        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
-            _ident(GEOM), _ident(GEOM)))
-        # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+        incidents = SPATIAL_LAYERS["incidents"]
+        months = self._cell_months(query, size)
+        parts: list[sql.Composable] = []
+        params: list = []
+        raw_queries = [query] if months is None else [
+            dc_replace(query, start=query.start, end=months[0]),
+            dc_replace(query, start=months[1], end=query.end)]
+        for part in raw_queries:
+            if months is not None and part.start >= part.end:
+                continue
+            where, where_params = self._where(incidents, part)
+            where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+                _ident(GEOM), _ident(GEOM)))
+            # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+            parts.append(sql.SQL(
+                "SELECT floor(ST_X(geom) / %s)::bigint AS i, "
+                "floor(ST_Y(geom) / %s)::bigint AS j, category, "
+                "coalesce(precision = ANY(%s), false) AS precise, count(*) AS n "
+                "FROM incidents") + where + sql.SQL(" GROUP BY 1, 2, 3, 4"))
+            params += [float(size), float(size), list(POINT_PRECISIONS), *where_params]
+        if months is not None:
+            where, where_params = self._where(incidents, Query(where=query.where))
+            parts.append(sql.SQL(
+                "SELECT floor(i / %s)::bigint AS i, floor(j / %s)::bigint AS j, category, "
+                "precise, n FROM {}").format(_ident(CELLS)) + _and(where, sql.SQL(
+                    "month >= %s AND month < %s AND n <> 0")))
+            ratio = float(size) / CELL_BASE
+            params += [ratio, ratio, *where_params, months[0].to_pydatetime(),
+                       months[1].to_pydatetime()]
         rows = self._fetch(
-            sql.SQL("SELECT floor(ST_X(geom) / %s)::bigint AS i, "
-                    "floor(ST_Y(geom) / %s)::bigint AS j, category, "
-                    "coalesce(precision = ANY(%s), false) AS precise, count(*) "
-                    "FROM incidents") + where
-            + sql.SQL(' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, category COLLATE "C", 4'),
-            [float(size), float(size), list(POINT_PRECISIONS), *params])
+            sql.SQL("SELECT i, j, category, precise, sum(n)::bigint FROM (")
+            + sql.SQL(" UNION ALL ").join(parts)
+            + sql.SQL(') AS g GROUP BY 1, 2, 3, 4 HAVING sum(n) > 0 '
+                      'ORDER BY 1, 2, category COLLATE "C", 4'), params)
         if not rows:
             return GridCounts.of_points(Points.empty(), size)
         i, j, category, precise, n = zip(*rows, strict=True)
         return GridCounts(float(size), np.asarray(i, np.int64), np.asarray(j, np.int64),
                           np.asarray(category, dtype=object), np.asarray(precise, bool),
                           np.asarray(n, np.int64))
+
+    def _cell_months(self, query: Query | None, size: float
+                     ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The whole local months [first, end) of the query the summary can count,
+        or None when it cannot answer the query (then the incidents are read)."""
+        if (query is None or query.bbox is not None or query.start is None
+                or query.end is None or float(size) % CELL_BASE
+                or (float(size) / CELL_BASE) not in (1.0, 2.0, 4.0)
+                or any(key not in _CELL_FILTERS or value is None
+                       for key, value in query.where.items())
+                or not self._cells_exist()):
+            return None
+        first, end = _local_month(query.start, up=True), _local_month(query.end, up=False)
+        return (first, end) if first < end else None
 
     def count_by(self, layer: str, fields: Iterable[str],
                  query: Query | None = None) -> pd.DataFrame:
@@ -822,6 +899,75 @@ def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
     if where == sql.SQL(""):
         return sql.SQL(" WHERE ") + clause
     return where + sql.SQL(" AND ") + clause
+
+
+# --- the grid's summary ------------------------------------------------------------
+
+#: Incidents counted per 250 m cell, local calendar month, category, stadsdelsområde
+#: and precision: the city grid of a year reads a few hundred thousand of these rows
+#: instead of millions of incidents. Kept by the store's own writes (insert, update,
+#: delete, replace) in their transaction; built from the incidents when created.
+CELLS = "incident_cells"
+#: The summary's cell size; 500 and 1 000 m cells are read from it too, exactly:
+#: x / 500 is (x / 250) / 2 in floating point, and floor(floor(a) / 2) = floor(a / 2).
+CELL_BASE = 250
+#: Filters the summary can answer (besides a period); anything else reads incidents.
+_CELL_FILTERS = ("category", "sdo_code")
+#: The incident columns a cell count is made from.
+_CELL_SOURCE = ("occurred_at", GEOM, "category", "sdo_code", "precision")
+_CELL_KEY = ("month, i, j, coalesce(category, ''), coalesce(sdo_code, ''), precise")
+
+
+def _cells_select(source: sql.Composable, sign: int) -> sql.Composable:
+    """The cell counts (times ``sign``) of the incident rows in ``source``."""
+    from layers.privacy import POINT_PRECISIONS
+
+    return sql.SQL(
+        "SELECT date_trunc('month', occurred_at, {tz}) AS month, "
+        "floor(ST_X(geom) / {size})::bigint AS i, floor(ST_Y(geom) / {size})::bigint AS j, "
+        "category, sdo_code, coalesce(precision = ANY({precise}::text[]), false) AS precise, "
+        "{sign} * count(*) AS n FROM {source} AS s "
+        "WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) AND occurred_at IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4, 5, 6").format(
+        tz=sql.Literal(LOCAL_TZ), size=sql.Literal(float(CELL_BASE)),
+        precise=sql.Literal(list(POINT_PRECISIONS)), sign=sql.Literal(int(sign)),
+        source=source)
+
+
+def _cells_upsert(source: sql.Composable, sign: int) -> sql.Composable:
+    """Add the cell counts of ``source``'s rows (times ``sign``) to the summary.
+
+    Counts that fall to 0 stay as rows of 0 (readers skip them): no second pass."""
+    return sql.SQL(
+        "INSERT INTO {cells} AS c (month, i, j, category, sdo_code, precise, n) {select} "
+        "ON CONFLICT ({key}) DO UPDATE SET n = c.n + excluded.n").format(
+        cells=_ident(CELLS), select=_cells_select(source, sign), key=sql.SQL(_CELL_KEY))
+
+
+def _create_cells(conn: psycopg.Connection) -> None:
+    """Create the summary table when missing, filled from the stored incidents."""
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [CELLS]).fetchone()[0]:
+        return
+    conn.execute(sql.SQL(
+        "CREATE TABLE {} (month timestamptz NOT NULL, i bigint NOT NULL, j bigint NOT NULL, "
+        "category text, sdo_code text, precise boolean NOT NULL, n bigint NOT NULL)").format(
+        _ident(CELLS)))
+    conn.execute(sql.SQL("INSERT INTO {} (month, i, j, category, sdo_code, precise, n) {}")
+                 .format(_ident(CELLS), _cells_select(_ident("incidents"), 1)))
+    conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+        _ident(f"{CELLS}_key_idx"), _ident(CELLS), sql.SQL(_CELL_KEY)))
+
+
+def _local_month(value: object, *, up: bool) -> pd.Timestamp:
+    """The start of the local calendar month at or after (``up``) / before ``value``."""
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    local = ts.tz_convert(LOCAL_TZ)
+    month = local.tz_localize(None).to_period("M").to_timestamp()
+    month = pd.Timestamp(month).tz_localize(LOCAL_TZ)
+    if up and month < local:
+        month = (month.tz_localize(None) + pd.offsets.MonthBegin(1)).tz_localize(LOCAL_TZ)
+    return month
 
 
 # --- DDL ---------------------------------------------------------------------------
