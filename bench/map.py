@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import geopandas as gpd  # noqa: E402
-from _stores import add_store_argument, app_config, store_location  # noqa: E402
+from _stores import LoadSampler, add_store_argument, app_config, store_location  # noqa: E402
 
 from layers.areas import area_catalogue  # noqa: E402
 from layers.filters import bbox_to_store  # noqa: E402
@@ -81,6 +81,13 @@ def build_store(location: str, n: int) -> Store:
     store = open_store(location)
     if store.is_initialized() and store.count("incidents") == n:
         print(f"reusing {store!r} ({n:,} incidents)")
+        from layers.migrate import migrate, plan
+
+        if plan(store).needed:  # a kept store made by older code
+            t0 = time.perf_counter()
+            done = migrate(store, None)
+            print(f"migrated it from schema version {done.current} to {done.target} in "
+                  f"{time.perf_counter() - t0:.1f} s")
         return store
     if store.is_initialized():
         raise SystemExit(f"{store!r} holds other data: give a new --keep folder")
@@ -331,12 +338,15 @@ def main(argv: list[str] | None = None) -> int:
                                   fresh=False)
         build_store(location, args.rows).close()
         print()
-        bench_page(location, args.repeat)
+        sections = [("/", bench_page)]
         if not args.no_browser:
-            bench_browser(location)
-        bench_api(location, args.repeat)
-        bench_grid(location, args.repeat)
-        bench_priority(location, args.repeat)
+            sections.append(("first render", lambda loc, _: bench_browser(loc)))
+        sections += [("bbox API", bench_api), ("grid", bench_grid),
+                     ("priority", bench_priority)]
+        for label, section in sections:
+            with LoadSampler() as load:
+                section(location, args.repeat)
+            print(f"  [{label}: {load.summary()}]")
     return 0
 
 
