@@ -686,6 +686,16 @@ class PostGISStore(Store):
     def read(self, layer: str, query: Query | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = schema_of(layer)
         where, params = self._where(schema, query)
+        tail = self._order(schema, query)
+        if query and (query.limit is not None or query.offset):
+            tail += sql.SQL(" LIMIT %s OFFSET %s")
+            params += [query.limit, query.offset]
+        return self._read_rows(schema, where + tail, params)
+
+    def _read_rows(self, schema: LayerSchema, tail: sql.Composable,
+                   params: list) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Every field (and the geometry) of the rows ``SELECT … FROM layer <tail>``
+        gives, as the typed frame :meth:`read` returns, in the order of the rows."""
         selected = []
         for f in schema.fields:
             col = _ident(f.name)
@@ -695,11 +705,8 @@ class PostGISStore(Store):
                 selected.append(col)
         if schema.geometry_type:
             selected.append(sql.SQL("ST_AsBinary({})").format(_ident(GEOM)))
-        statement = sql.SQL("SELECT {} FROM {}{}{}").format(
-            sql.SQL(", ").join(selected), _ident(layer), where, self._order(schema, query))
-        if query and (query.limit is not None or query.offset):
-            statement += sql.SQL(" LIMIT %s OFFSET %s")
-            params += [query.limit, query.offset]
+        statement = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(selected), _ident(schema.name)) + tail
         rows = self._fetch(statement, params)
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in selected]
         data = {f.name: _from_db(list(col), f.kind)
@@ -887,11 +894,9 @@ class PostGISStore(Store):
             # a hair more than d: rows beyond it only come after the page anyway
             where = _and(where, sql.SQL("ST_DWithin({}, {}, %s)").format(geom, point))
             params = [*params, *centre, float(reach[0][0]) * (1 + 1e-9) + 1e-6]
-        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> {}, fid "
-                            "LIMIT %s OFFSET %s").format(_ident(layer), where, geom, point)
-        ids = [r[0] for r in self._fetch(statement, [*params, *centre, query.limit,
-                                                     query.offset])]
-        return self._read_ids(layer, ids)
+        # the page's rows in one go (not their ids, then the rows by id)
+        tail = where + sql.SQL(" ORDER BY {} <-> {}, fid LIMIT %s OFFSET %s").format(geom, point)
+        return self._read_rows(schema, tail, [*params, *centre, query.limit, query.offset])
 
 
 def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
