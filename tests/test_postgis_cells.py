@@ -1,7 +1,7 @@
 """The PostGIS store's grid summary (``incident_cells``) answers exactly as the incidents.
 
 The summary counts incidents per 250 m cell, local month, category, stadsdelsområde
-and precision; ``grid_counts`` reads it for the whole months of a period and the
+and precision; ``grid_counts`` reads it for the whole years and months of a period and the
 incidents for the rest. Every answer here is compared with the generic count from
 the points (``Store.grid_counts`` of the base class), and the summary itself with a
 fresh count of the stored incidents after inserts, re-inserts, updates, deletes,
@@ -59,6 +59,8 @@ QUERIES = {
                        where={"category": "stold"}),
     "within-a-month": Query(start=at("2025-03-05"), end=at("2025-03-20"),
                             where={"category": ("ran", "hot")}),
+    "long": Query(start=at("2024-11-30 23:00"), end=at("2026-03-15"),
+                  where={"sdo_code": ("farsta", "rinkeby-kista")}),
     "dst": Query(start=at("2025-03-01"), end=at("2025-04-01")),
     "open-end": Query(start=at("2025-01-01")),
     "other-filter": Query(start=at("2025-01-01"), end=at("2026-01-01"),
@@ -79,7 +81,8 @@ def store(postgis_schema_url: str) -> Store:
 def cells(store: Store) -> dict[tuple, int]:
     """The summary's rows with a count (zeros are left behind by deletes)."""
     rows = store._fetch(pg.sql.SQL(
-        "SELECT month, i, j, category, sdo_code, precise, n FROM incident_cells WHERE n <> 0"),
+        "SELECT span, bucket, i, j, category, sdo_code, precise, n FROM incident_cells "
+        "WHERE n <> 0"),
         [])
     return {tuple(r[:-1]): r[-1] for r in rows}
 
@@ -101,16 +104,24 @@ def assert_grids_agree(store: Store) -> None:
     assert cells(store) == counted(store)
 
 
-def test_the_summary_answers_whole_months_only_when_it_can(store: Store):
-    assert store._cell_months(QUERIES["year"], 250) == (at("2025-01-01"), at("2026-01-01"))
-    assert store._cell_months(QUERIES["mid-month"], 500) == (at("2025-01-01"),
-                                                             at("2025-10-01"))
-    assert store._cell_months(QUERIES["within-a-month"], 250) is None
-    assert store._cell_months(QUERIES["year"], 100) is None
-    assert store._cell_months(QUERIES["open-end"], 250) is None
-    assert store._cell_months(QUERIES["other-filter"], 250) is None
-    assert store._cell_months(Query(bbox=(0, 0, 1, 1), start=at("2025-01-01"),
-                                    end=at("2026-01-01")), 250) is None
+def test_the_summary_answers_whole_years_and_months_only_when_it_can(store: Store):
+    assert store._cell_spans(QUERIES["year"], 250) == (
+        [("year", at("2025-01-01"), at("2026-01-01"))], [])
+    assert store._cell_spans(QUERIES["mid-month"], 500) == (
+        [("month", at("2025-01-01"), at("2025-10-01"))],
+        [(QUERIES["mid-month"].start, at("2025-01-01")),
+         (at("2025-10-01"), QUERIES["mid-month"].end)])
+    assert store._cell_spans(QUERIES["long"], 1000) == (
+        [("year", at("2025-01-01"), at("2026-01-01")),
+         ("month", at("2024-12-01"), at("2025-01-01")),
+         ("month", at("2026-01-01"), at("2026-03-01"))],
+        [(at("2024-11-30 23:00"), at("2024-12-01")), (at("2026-03-01"), at("2026-03-15"))])
+    assert store._cell_spans(QUERIES["within-a-month"], 250) is None
+    assert store._cell_spans(QUERIES["year"], 100) is None
+    assert store._cell_spans(QUERIES["open-end"], 250) is None
+    assert store._cell_spans(QUERIES["other-filter"], 250) is None
+    assert store._cell_spans(Query(bbox=(0, 0, 1, 1), start=at("2025-01-01"),
+                                   end=at("2026-01-01")), 250) is None
 
 
 def test_grid_counts_equal_the_points_after_every_kind_of_write(store: Store):
