@@ -21,6 +21,11 @@ Every connection sets ``lock_timeout`` (the store's busy timeout) and, when give
 :class:`~layers.store.base.StoreBusy`. The table ``store_contents`` (one row per
 table: a version counter bumped in the transaction that changes it) gives
 :meth:`PostGISStore.data_version`.
+
+``incident_cells`` (not a layer: derived, PostGIS only) counts the incidents per
+250 m cell, local month and year, category, stadsdelsområde and precision, kept by
+every write in its own transaction; :meth:`PostGISStore.grid_counts` reads it so the
+city grid of a year does not scan millions of incidents.
 """
 
 from __future__ import annotations
