@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +79,34 @@ def store_location(kind: str, folder: Path, name: str, stack: contextlib.ExitSta
 def app_config(location: str) -> dict[str, str]:
     """The app setting that points the web app at a store location."""
     return {"DATABASE": location} if "://" in location else {"DATA_DIR": location}
+
+
+class LoadSampler:
+    """Samples the machine's 1-minute load average every few seconds during a run
+    (the machine is shared: the figures only mean something next to the load)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="load-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        """min / mean / max of the samples so far, as text."""
+        s = self.samples or [os.getloadavg()[0]]
+        return (f"load average (1 min, {os.cpu_count()} CPUs) min {min(s):.1f} / "
+                f"mean {sum(s) / len(s):.1f} / max {max(s):.1f} over {len(s)} samples")

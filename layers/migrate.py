@@ -56,6 +56,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         # initialize() creates the tables; the version says they are there
         sql={"geopackage": (), "postgis": ()},
     ),
+    Migration(
+        version=4,
+        description=(
+            "PostGIS: rutnätets summatabell (incident_cells: händelser per 250 m-ruta, "
+            "månad, kategori och stadsdelsområde) skapas och fylls från händelserna."
+        ),
+        # the PostGIS store creates and fills the table as it brings its tables up
+        # to the code's schema (initialize), before the steps; the GeoPackage has none
+        sql={},
+    ),
 )
 
 

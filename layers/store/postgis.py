@@ -21,6 +21,11 @@ Every connection sets ``lock_timeout`` (the store's busy timeout) and, when give
 :class:`~layers.store.base.StoreBusy`. The table ``store_contents`` (one row per
 table: a version counter bumped in the transaction that changes it) gives
 :meth:`PostGISStore.data_version`.
+
+``incident_cells`` (not a layer: derived, PostGIS only) counts the incidents per
+250 m cell, local month and year, category, stadsdelsområde and precision, kept by
+every write in its own transaction; :meth:`PostGISStore.grid_counts` reads it so the
+city grid of a year does not scan millions of incidents.
 """
 
 from __future__ import annotations
@@ -221,6 +226,7 @@ class PostGISStore(Store):
         self._local = threading.local()
         self._staging = itertools.count()
         self._has_contents: bool | None = None
+        self._has_cells: bool | None = None
 
     def __repr__(self) -> str:
         return f"PostGISStore({_safe_url(self.url)!r})"
@@ -327,9 +333,11 @@ class PostGISStore(Store):
                     conn.execute(statement)
             conn.execute(_CONTENTS_DDL)
             conn.execute(_META_DDL)
+            _create_cells(conn)
             if blank:
                 conn.execute(_SET_VERSION, [str(SCHEMA_VERSION)])
         self._has_contents = True
+        self._has_cells = True
         LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
 
     # schema version, upgrade, backup --------------------------------------------
@@ -357,7 +365,7 @@ class PostGISStore(Store):
 
     def _tables(self) -> list[str]:
         """The store's tables that exist, schema-qualified, for pg_dump."""
-        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES, "store_contents", META_TABLE]
+        names = [*SPATIAL_LAYERS, *ATTRIBUTE_TABLES, "store_contents", META_TABLE, CELLS]
         rows = self._fetch(sql.SQL(
             "SELECT schemaname, tablename FROM pg_tables "
             "WHERE schemaname = current_schema() AND tablename = ANY(%s)"), [names])
@@ -388,6 +396,7 @@ class PostGISStore(Store):
                                         "--single-transaction", f"--dbname={self.url}",
                                         str(source)])
         self._has_contents = None
+        self._has_cells = None
 
     def _run_client(self, program: str, args: list[str]) -> None:
         """Run pg_dump / pg_restore; a failure is a StoreError without the password."""
@@ -439,8 +448,10 @@ class PostGISStore(Store):
         (autovacuum would get there, minutes later). Outside the write transaction,
         so a failure here loses nothing."""
         for name in tables:
-            with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
-                self.conn.execute(sql.SQL("ANALYZE {}").format(_ident(name)))
+            # the grid's summary grew with the incidents
+            for table in (name, CELLS) if name == "incidents" and self._cells_exist() else (name,):
+                with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
+                    self.conn.execute(sql.SQL("ANALYZE {}").format(_ident(table)))
 
     def _write_frames(self, conn: psycopg.Connection, layers: dict[str, pd.DataFrame],
                       replace: set[str], results: dict[str, WriteResult],
@@ -449,6 +460,8 @@ class PostGISStore(Store):
             schema = schema_of(name)
             if name in replace:
                 conn.execute(sql.SQL("DELETE FROM {}").format(_ident(name)))
+                if name == "incidents" and self._cells_exist():
+                    conn.execute(sql.SQL("DELETE FROM {}").format(_ident(CELLS)))
             if staged and name in staged:
                 inserted = self._insert_staged(conn, schema, frame, staged[name])
             else:
@@ -539,7 +552,30 @@ class PostGISStore(Store):
             "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
             _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
             sql.SQL(", ").join(selected), stage, where)
-        return conn.execute(insert).rowcount
+        if schema.name != "incidents" or not self._cells_exist():
+            return conn.execute(insert).rowcount
+        # the new rows' cell counts go in with them, in the same statement
+        returning = sql.SQL(" RETURNING {}").format(sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
+        statement = sql.SQL("WITH new AS ({}), cells AS ({}) SELECT count(*) FROM new").format(
+            insert + returning, _cells_upsert(sql.Identifier("new"), 1))
+        return conn.execute(statement).fetchone()[0]
+
+    def _cells_exist(self) -> bool:
+        """Does the grid's summary table exist (a store made before it: ``migrate``)?"""
+        if self._has_cells is None:
+            rows = self._fetch(sql.SQL("SELECT to_regclass(%s) IS NOT NULL"), [CELLS])
+            self._has_cells = bool(rows[0][0])
+        return self._has_cells
+
+    def _cells_add(self, conn: psycopg.Connection, layer: str, ids: list[str],
+                   sign: int) -> None:
+        """Add (``sign`` 1) or take away (-1) the cell counts of the incidents ``ids``,
+        locking their rows: around an update or delete, so the summary follows it."""
+        if layer != "incidents" or not ids or not self._cells_exist():
+            return
+        rows = sql.SQL("(SELECT {} FROM incidents WHERE id = ANY(%s::text[]) FOR UPDATE)").format(
+            sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
+        conn.execute(_cells_upsert(rows, sign), [ids])
 
     def update(self, layer: str, row_id: str, values: dict[str, object], *,
                expect: dict[str, object] | None = None,
@@ -564,9 +600,12 @@ class PostGISStore(Store):
             sets.append(sql.SQL("id = id"))
         with self.transaction() as conn:
             before = self._audit_rows(layer, [row_id])
+            # the row's cell counts out, then (changed or not) back in
+            self._cells_add(conn, layer, [str(row_id)], -1)
             cur = conn.execute(sql.SQL("UPDATE {} SET {} WHERE {}").format(
                 _ident(layer), sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where)),
                 [*params, *where_params])
+            self._cells_add(conn, layer, [str(row_id)], 1)
             if cur.rowcount == 0:
                 return False
             self._touch(conn, layer)
@@ -587,8 +626,11 @@ class PostGISStore(Store):
         where, params = _expect_where(schema, sql.SQL("id = ANY(%s::text[])"), ids, expect)
         with self.transaction() as conn:
             old = self._audit_rows(layer, ids)
+            # the rows' cell counts out; those the delete kept (expect) back in
+            self._cells_add(conn, layer, ids, -1)
             cur = conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(
                 _ident(layer), sql.SQL(" AND ").join(where)), params)
+            self._cells_add(conn, layer, ids, 1)
             gone = cur.rowcount
             if gone:
                 self._touch(conn, layer)
@@ -651,6 +693,16 @@ class PostGISStore(Store):
     def read(self, layer: str, query: Query | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = schema_of(layer)
         where, params = self._where(schema, query)
+        tail = self._order(schema, query)
+        if query and (query.limit is not None or query.offset):
+            tail += sql.SQL(" LIMIT %s OFFSET %s")
+            params += [query.limit, query.offset]
+        return self._read_rows(schema, where + tail, params)
+
+    def _read_rows(self, schema: LayerSchema, tail: sql.Composable,
+                   params: list) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Every field (and the geometry) of the rows ``SELECT … FROM layer <tail>``
+        gives, as the typed frame :meth:`read` returns, in the order of the rows."""
         selected = []
         for f in schema.fields:
             col = _ident(f.name)
@@ -660,11 +712,8 @@ class PostGISStore(Store):
                 selected.append(col)
         if schema.geometry_type:
             selected.append(sql.SQL("ST_AsBinary({})").format(_ident(GEOM)))
-        statement = sql.SQL("SELECT {} FROM {}{}{}").format(
-            sql.SQL(", ").join(selected), _ident(layer), where, self._order(schema, query))
-        if query and (query.limit is not None or query.offset):
-            statement += sql.SQL(" LIMIT %s OFFSET %s")
-            params += [query.limit, query.offset]
+        statement = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(selected), _ident(schema.name)) + tail
         rows = self._fetch(statement, params)
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in selected]
         data = {f.name: _from_db(list(col), f.kind)
@@ -712,26 +761,79 @@ class PostGISStore(Store):
 
     def grid_counts(self, query: Query | None, size: float) -> GridCounts:
         """Cells, categories and counts grouped in the database: only the groups
-        travel (a few thousand rows for a year of the city, not a million points)."""
+        travel (a few thousand rows for a year of the city, not a million points).
+
+        Cells of 250, 500 or 1 000 m for a period filtered at most by category and
+        stadsdelsområde come from the summary table for the whole local years and
+        months of the period, and from the incidents for the rest of it (none for
+        months, tertials and years)."""
         from layers.privacy import POINT_PRECISIONS
 
-        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
-        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
-            _ident(GEOM), _ident(GEOM)))
-        # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+        incidents = SPATIAL_LAYERS["incidents"]
+        spans = self._cell_spans(query, size)
+        parts: list[sql.Composable] = []
+        params: list = []
+        raw_queries = [query] if spans is None else [
+            dc_replace(query, start=start, end=end) for start, end in spans[1]]
+        for part in raw_queries:
+            where, where_params = self._where(incidents, part)
+            where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+                _ident(GEOM), _ident(GEOM)))
+            # floor(x / size) in double precision: the same cell as Grid.keys_of in numpy
+            parts.append(sql.SQL(
+                "SELECT floor(ST_X(geom) / %s)::bigint AS i, "
+                "floor(ST_Y(geom) / %s)::bigint AS j, category, "
+                "coalesce(precision = ANY(%s), false) AS precise, count(*)::integer AS n "
+                "FROM incidents") + where + sql.SQL(" GROUP BY 1, 2, 3, 4"))
+            params += [float(size), float(size), list(POINT_PRECISIONS), *where_params]
+        where, where_params = self._where(incidents, Query(where=query.where)) \
+            if spans else (sql.SQL(""), [])
+        for span, start, end in spans[0] if spans else ():
+            parts.append(sql.SQL(
+                "SELECT i >> %s AS i, j >> %s AS j, category, precise, n FROM {}").format(
+                _ident(CELLS)) + _and(where, sql.SQL(
+                    "span = %s AND bucket >= %s AND bucket < %s AND n <> 0")))
+            # floor division by 1, 2 or 4 (a shift also for negative indices)
+            shift = int(float(size) / CELL_BASE).bit_length() - 1
+            params += [shift, shift, *where_params, span, start.to_pydatetime(),
+                       end.to_pydatetime()]
         rows = self._fetch(
-            sql.SQL("SELECT floor(ST_X(geom) / %s)::bigint AS i, "
-                    "floor(ST_Y(geom) / %s)::bigint AS j, category, "
-                    "coalesce(precision = ANY(%s), false) AS precise, count(*) "
-                    "FROM incidents") + where
-            + sql.SQL(' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, category COLLATE "C", 4'),
-            [float(size), float(size), list(POINT_PRECISIONS), *params])
+            sql.SQL("SELECT i, j, category, precise, sum(n)::bigint FROM (")
+            + sql.SQL(" UNION ALL ").join(parts)
+            + sql.SQL(') AS g GROUP BY 1, 2, 3, 4 HAVING sum(n) > 0 '
+                      'ORDER BY 1, 2, category COLLATE "C", 4'), params)
         if not rows:
             return GridCounts.of_points(Points.empty(), size)
         i, j, category, precise, n = zip(*rows, strict=True)
         return GridCounts(float(size), np.asarray(i, np.int64), np.asarray(j, np.int64),
                           np.asarray(category, dtype=object), np.asarray(precise, bool),
                           np.asarray(n, np.int64))
+
+    def _cell_spans(self, query: Query | None, size: float) -> tuple[
+            list[tuple[str, pd.Timestamp, pd.Timestamp]],
+            list[tuple[pd.Timestamp, pd.Timestamp]]] | None:
+        """How the summary answers the query: the whole local years and months of its
+        period as (span, start, end), and the rest of the period as (start, end) to
+        count from the incidents; None when the summary cannot answer it."""
+        if (query is None or query.bbox is not None or query.start is None
+                or query.end is None or float(size) % CELL_BASE
+                or (float(size) / CELL_BASE) not in (1.0, 2.0, 4.0)
+                or any(key not in _CELL_FILTERS or value is None
+                       for key, value in query.where.items())
+                or not self._cells_exist()):
+            return None
+        start, end = pd.Timestamp(query.start), pd.Timestamp(query.end)
+        m0, m1 = _local_start(start, "M", up=True), _local_start(end, "M", up=False)
+        if m0 >= m1:
+            return None
+        y0, y1 = _local_start(m0, "Y", up=True), _local_start(m1, "Y", up=False)
+        if y0 < y1:
+            summary = [("year", y0, y1), ("month", m0, y0), ("month", y1, m1)]
+        else:
+            summary = [("month", m0, m1)]
+        summary = [(span, a, b) for span, a, b in summary if a < b]
+        raw = [(a, b) for a, b in ((start, m0), (m1, end)) if a < b]
+        return summary, raw
 
     def count_by(self, layer: str, fields: Iterable[str],
                  query: Query | None = None) -> pd.DataFrame:
@@ -810,11 +912,9 @@ class PostGISStore(Store):
             # a hair more than d: rows beyond it only come after the page anyway
             where = _and(where, sql.SQL("ST_DWithin({}, {}, %s)").format(geom, point))
             params = [*params, *centre, float(reach[0][0]) * (1 + 1e-9) + 1e-6]
-        statement = sql.SQL("SELECT id FROM {}{} ORDER BY {} <-> {}, fid "
-                            "LIMIT %s OFFSET %s").format(_ident(layer), where, geom, point)
-        ids = [r[0] for r in self._fetch(statement, [*params, *centre, query.limit,
-                                                     query.offset])]
-        return self._read_ids(layer, ids)
+        # the page's rows in one go (not their ids, then the rows by id)
+        tail = where + sql.SQL(" ORDER BY {} <-> {}, fid LIMIT %s OFFSET %s").format(geom, point)
+        return self._read_rows(schema, tail, [*params, *centre, query.limit, query.offset])
 
 
 def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
@@ -822,6 +922,82 @@ def _and(where: sql.Composable, clause: sql.Composable) -> sql.Composable:
     if where == sql.SQL(""):
         return sql.SQL(" WHERE ") + clause
     return where + sql.SQL(" AND ") + clause
+
+
+# --- the grid's summary ------------------------------------------------------------
+
+#: Incidents counted per 250 m cell, local calendar month and year (``span``, from
+#: ``bucket``), category, stadsdelsområde and precision: the city grid of a year reads
+#: ~60 000 year rows (10M incidents) instead of 5 million incidents. Kept by the
+#: store's own writes (insert, update, delete, replace) in their transaction; built
+#: from the incidents when created.
+CELLS = "incident_cells"
+#: The summary's cell size; 500 and 1 000 m cells are read from it too, exactly:
+#: x / 500 is (x / 250) / 2 in floating point, and floor(floor(a) / 2) = floor(a / 2).
+CELL_BASE = 250
+#: Filters the summary can answer (besides a period); anything else reads incidents.
+_CELL_FILTERS = ("category", "sdo_code")
+#: The incident columns a cell count is made from.
+_CELL_SOURCE = ("occurred_at", GEOM, "category", "sdo_code", "precision")
+_CELL_KEY = "span, bucket, i, j, coalesce(category, ''), coalesce(sdo_code, ''), precise"
+_CELL_COLUMNS = "span, bucket, i, j, category, sdo_code, precise, n"
+
+
+def _cells_select(source: sql.Composable, sign: int) -> sql.Composable:
+    """The cell counts (times ``sign``) of the incident rows in ``source``, per month
+    and per year."""
+    from layers.privacy import POINT_PRECISIONS
+
+    return sql.SQL(
+        "SELECT span, date_trunc(span, occurred_at, {tz}) AS bucket, "
+        "floor(ST_X(geom) / {size})::bigint AS i, floor(ST_Y(geom) / {size})::bigint AS j, "
+        "category, sdo_code, coalesce(precision = ANY({precise}::text[]), false) AS precise, "
+        "({sign} * count(*))::integer AS n "
+        "FROM {source} AS s CROSS JOIN (VALUES ('month'), ('year')) AS spans (span) "
+        "WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) AND occurred_at IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+        tz=sql.Literal(LOCAL_TZ), size=sql.Literal(float(CELL_BASE)),
+        precise=sql.Literal(list(POINT_PRECISIONS)), sign=sql.Literal(int(sign)),
+        source=source)
+
+
+def _cells_upsert(source: sql.Composable, sign: int) -> sql.Composable:
+    """Add the cell counts of ``source``'s rows (times ``sign``) to the summary.
+
+    Counts that fall to 0 stay as rows of 0 (readers skip them): no second pass."""
+    return sql.SQL(
+        "INSERT INTO {cells} AS c ({columns}) {select} "
+        "ORDER BY 1, 2, 3, 4 ON CONFLICT ({key}) DO UPDATE SET n = c.n + excluded.n").format(
+        cells=_ident(CELLS), columns=sql.SQL(_CELL_COLUMNS),
+        select=_cells_select(source, sign), key=sql.SQL(_CELL_KEY))
+
+
+def _create_cells(conn: psycopg.Connection) -> None:
+    """Create the summary table when missing, filled from the stored incidents."""
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [CELLS]).fetchone()[0]:
+        return
+    conn.execute(sql.SQL(
+        "CREATE TABLE {} (span text NOT NULL, bucket timestamptz NOT NULL, "
+        "i bigint NOT NULL, j bigint NOT NULL, "
+        "category text, sdo_code text, precise boolean NOT NULL, n integer NOT NULL)").format(
+        _ident(CELLS)))
+    # in time order: a period's rows then lie together on disk (an index range scan
+    # of a year reads a few thousand pages in a row, not half a million at random)
+    conn.execute(sql.SQL("INSERT INTO {} ({}) {} ORDER BY 1, 2, 3, 4").format(
+        _ident(CELLS), sql.SQL(_CELL_COLUMNS), _cells_select(_ident("incidents"), 1)))
+    conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+        _ident(f"{CELLS}_key_idx"), _ident(CELLS), sql.SQL(_CELL_KEY)))
+
+
+def _local_start(value: object, unit: str, *, up: bool) -> pd.Timestamp:
+    """The start of the local calendar month (``unit`` "M") or year ("Y") at or after
+    (``up``) / at or before ``value``."""
+    ts = pd.Timestamp(value)
+    local = (ts.tz_localize("UTC") if ts.tzinfo is None else ts).tz_convert(LOCAL_TZ)
+    naive = local.tz_localize(None).to_period(unit).to_timestamp()
+    if up and naive.tz_localize(LOCAL_TZ) < local:
+        naive += pd.offsets.MonthBegin(1) if unit == "M" else pd.offsets.YearBegin(1)
+    return naive.tz_localize(LOCAL_TZ)
 
 
 # --- DDL ---------------------------------------------------------------------------
