@@ -187,7 +187,7 @@ def edit_text(sdn: str, period: str):
 
 @bp.get("/stad")
 @role_required("läsare")
-@cached_page(FIGURE_LAYERS)
+@cached_page(FIGURE_LAYERS, grace=True)
 def city():
     """All current stadsdelsområden side by side on the common indicators."""
     period, period_reason = _chosen(request.args.get("period"))

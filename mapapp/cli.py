@@ -228,8 +228,12 @@ def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool)
     from waitress import serve as waitress_serve
 
     from mapapp.notify import start_sender
+    from mapapp.page_cache import SERVE_GRACE
     from mapapp.priority import start_cache_warmer
 
+    # findings during a walk arrive every few seconds: rankings and figures may show
+    # them up to this late instead of being computed again for every upload
+    app.config.setdefault("PAGE_CACHE_GRACE", SERVE_GRACE)
     start_cache_warmer(app)
     if start_sender(app) is not None:
         click.echo("Statusmejl skickas i bakgrunden (SMTP är konfigurerad).")

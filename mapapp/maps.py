@@ -118,7 +118,7 @@ def city():
 
 
 @bp.get("/sdn/<code>")
-@cached_page(FIGURE_LAYERS)
+@cached_page(FIGURE_LAYERS, grace=True)
 def district(code: str):
     """One stadsdelsområde's map, zoomed to it, with its key figures."""
     catalogue = area_catalogue(get_store())
@@ -163,7 +163,7 @@ def _chosen_district(current: str | None):
 
 
 @bp.get("/sdn/<code>/nyckeltal")
-@cached_page(FIGURE_LAYERS)
+@cached_page(FIGURE_LAYERS, grace=True)
 def district_figures(code: str):
     """The key figures panel alone, for the filter in the query string (map.js)."""
     store = get_store()

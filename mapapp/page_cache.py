@@ -15,7 +15,19 @@ of everything it may depend on:
   for everything) leave the answer valid.
 
 Requests that arrive while a key is being computed wait for that one computation
-(a lock per key) instead of starting their own. The per-request parts of a page are
+(a lock per key) instead of starting their own.
+
+**Findings churn.** During a trygghetsvandring findings arrive every few seconds, and
+the priority ranking and the district figures count open findings. With
+``PAGE_CACHE_GRACE`` seconds (``serve`` sets :data:`SERVE_GRACE`; 0, strict, by
+default and in tests) a view marked ``grace=True`` whose *only* changed tables are
+findings ones (:data:`CHURN_LAYERS`) keeps answering with its last rendering for up
+to that long after it was made, and after that one request renders it again while
+the others still get the last one. So a new finding shows on ``/priority`` within
+the grace plus one rendering, the ranking is computed at most once per grace
+period instead of once per upload, and readers never queue behind it. A change of
+any other table it reads (an incident import, a site, the areas) is never served
+stale. The per-request parts of a page are
 not kept: the CSP nonce and the CSRF token are rendered as placeholders and filled in
 for each answer, so every answer still has its own nonce. A request with flashed
 messages waiting is not served from or stored in the cache (the messages belong to
@@ -33,6 +45,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -40,7 +56,6 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
 from layers import clock
-from layers.aggregate import ComputedPerStore
 from mapapp.security import csp_nonce
 from mapapp.store_ import get_store
 
@@ -55,6 +70,10 @@ CACHE_SIZE = 256
 CACHE_SECONDS = 600.0
 #: The tables the map shells read (area catalogue, the incidents' time span).
 MAP_LAYERS = ("incidents", "stadsdelar", "stadsdelsomraden")
+#: Tables whose changes a ``grace=True`` view may answer late (see the docstring).
+CHURN_LAYERS = frozenset({"findings", "finding_history"})
+#: ``PAGE_CACHE_GRACE`` under ``trygghetskartan serve`` (seconds).
+SERVE_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +96,74 @@ class _Uncacheable(Exception):
         self.response = response
 
 
-_ANSWERS = ComputedPerStore(CACHE_SIZE, CACHE_SECONDS)
+class _Answers:
+    """Kept answers of one store: LRU with expiry, a lock per key, and the grace rule."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size, self.seconds = size, seconds
+        #: key -> (made at, versions of the churn tables, answer)
+        self._items: OrderedDict[tuple, tuple[float, tuple, _Kept]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
+
+    def _get(self, key: tuple) -> tuple[float, tuple, _Kept] | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None or time.monotonic() - entry[0] > self.seconds:
+                self._items.pop(key, None)
+                return None
+            self._items.move_to_end(key)
+            return entry
+
+    def _put(self, key: tuple, churn: tuple, kept: _Kept) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), churn, kept)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, key: tuple, churn: tuple, grace: float, compute: Callable[[], _Kept]
+            ) -> _Kept:
+        """The answer of ``key`` for the churn tables' versions ``churn`` (see the module
+        docstring); ``compute()`` at most once at a time per key."""
+        entry = self._get(key)
+        if entry is not None and entry[1] == churn:
+            return entry[2]
+        with self._lock:
+            if len(self._computing) > 4 * self.size:
+                self._computing = {k: v for k, v in self._computing.items() if v.locked()}
+            computing = self._computing.setdefault(key, threading.Lock())
+        if entry is not None and grace > 0:
+            # only the churn tables changed: the last answer, unless it is older than
+            # the grace and nobody is rendering it again already
+            if time.monotonic() - entry[0] < grace or not computing.acquire(blocking=False):
+                return entry[2]
+        else:
+            computing.acquire()
+        try:
+            entry = self._get(key)
+            if entry is not None and entry[1] == churn:
+                return entry[2]
+            kept = compute()
+            self._put(key, churn, kept)
+            return kept
+        finally:
+            computing.release()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ANSWERS_LOCK = threading.Lock()
+
+
+def _answers_of(store) -> _Answers:
+    with _ANSWERS_LOCK:
+        answers = _ANSWERS.get(store)
+        if answers is None:
+            answers = _ANSWERS[store] = _Answers(CACHE_SIZE, CACHE_SECONDS)
+        return answers
 
 
 def rendering() -> bool:
@@ -99,12 +185,20 @@ def _who() -> tuple[str | None, str | None]:
     return str(user.role), str(user.name)
 
 
-def page_key(layers: Iterable[str] | None) -> tuple:
-    """The key of this request's answer (see the module docstring)."""
+def page_key(layers: Iterable[str] | None, *, grace: bool = False) -> tuple[tuple, tuple]:
+    """The key of this request's answer and the versions of its churn tables (empty
+    unless ``grace``; see the module docstring)."""
     store = get_store()
     role, name = _who()
-    return ("page", request.endpoint, request.url, clock.today().isoformat(), role, name,
-            store.layer_version(tuple(layers) if layers is not None else None))
+    versions = store.layer_version(tuple(layers) if layers is not None else None)
+    churn: tuple = ()
+    if grace:
+        churn = tuple(v for v in versions if v[0] in CHURN_LAYERS)
+        versions = tuple(v for v in versions if v[0] not in CHURN_LAYERS)
+    config = current_app.config
+    return ("page", request.endpoint, request.url,
+            clock.now().replace(second=0, microsecond=0).isoformat(), role, name,
+            config.get("SUPPRESS_BELOW"), config.get("TILE_URL"), versions), churn
 
 
 def _keep(response: Response) -> _Kept:
@@ -135,9 +229,10 @@ def _answer(kept: _Kept) -> Response:
     return response
 
 
-def cached_page(layers: Iterable[str] | None = None) -> Callable:
+def cached_page(layers: Iterable[str] | None = None, *, grace: bool = False) -> Callable:
     """Keep the view's answers per URL, role, user and versions of ``layers``
-    (None: every data table)."""
+    (None: every data table); ``grace``: findings changes may show late (see the
+    module docstring)."""
     layers = tuple(layers) if layers is not None else None
 
     def decorate(view: Callable) -> Callable:
@@ -146,7 +241,7 @@ def cached_page(layers: Iterable[str] | None = None) -> Callable:
             if not current_app.config.get("PAGE_CACHE", True) or request.method != "GET" \
                     or session.get("_flashes"):
                 return view(*args, **kwargs)
-            key = page_key(layers)
+            key, churn = page_key(layers, grace=grace)
 
             def compute() -> _Kept:
                 g.page_cache_rendering = True
@@ -156,7 +251,8 @@ def cached_page(layers: Iterable[str] | None = None) -> Callable:
                     g.page_cache_rendering = False
 
             try:
-                kept = _ANSWERS.get(get_store(), key, compute)
+                kept = _answers_of(get_store()).get(
+                    key, churn, float(current_app.config.get("PAGE_CACHE_GRACE") or 0), compute)
             except _Uncacheable as exc:
                 return _restore_csrf(exc.response)
             return _answer(kept)
@@ -177,7 +273,9 @@ def _restore_csrf(response: Response) -> Response:
 
 def clear() -> None:
     """Forget every kept answer (tests)."""
-    _ANSWERS.clear()
+    with _ANSWERS_LOCK:
+        for answers in _ANSWERS.values():
+            answers.clear()
 
 
 #: The pages ``serve`` renders after each data change, as an anonymous visitor.

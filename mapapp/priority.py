@@ -196,7 +196,7 @@ def bad_parameter(exc: _BadParameter):
 
 
 @bp.get("/api/priority")
-@cached_page(PRIORITY_LAYERS)
+@cached_page(PRIORITY_LAYERS, grace=True)
 def api():
     """The ranking as JSON (as the CLI prints it) or, with ``format=geojson``, GeoJSON."""
     sdn, period, limit = _parameters()
@@ -264,7 +264,7 @@ def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None
 
 
 @bp.get("/priority")
-@cached_page(PRIORITY_LAYERS)
+@cached_page(PRIORITY_LAYERS, grace=True)
 def ranking():
     """The ranked list beside the map, with filters for area and period."""
     store = get_store()
@@ -327,7 +327,9 @@ def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread
             store = get_store()
             while True:
                 try:
-                    version = store.layer_version()
+                    # findings churn is left to the pages' grace (mapapp/page_cache.py)
+                    version = tuple(v for v in store.layer_version()
+                                    if v[0] not in page_cache.CHURN_LAYERS)
                     if version != seen:
                         warm_cache(store)
                         store_backtest(store)
