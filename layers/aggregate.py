@@ -280,6 +280,10 @@ class _TimedCache:
             self._items.clear()
 
 
+#: The LRU cache with expiry, for other modules' caches of derived results.
+TimedCache = _TimedCache
+
+
 class ComputedPerStore:
     """Results kept per store (held weakly) in a :class:`_TimedCache`, computed once
     per key: requests that arrive while a key is being computed (after an import

@@ -48,7 +48,6 @@ import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -56,6 +55,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
 from layers import clock
+from layers.aggregate import TimedCache
 from mapapp.security import csp_nonce
 from mapapp.store_ import get_store
 
@@ -100,26 +100,17 @@ class _Answers:
     """Kept answers of one store: LRU with expiry, a lock per key, and the grace rule."""
 
     def __init__(self, size: int, seconds: float) -> None:
-        self.size, self.seconds = size, seconds
+        self.size = size
         #: key -> (made at, versions of the churn tables, answer)
-        self._items: OrderedDict[tuple, tuple[float, tuple, _Kept]] = OrderedDict()
+        self._items = TimedCache(size, seconds)
         self._lock = threading.Lock()
         self._computing: dict[tuple, threading.Lock] = {}
 
     def _get(self, key: tuple) -> tuple[float, tuple, _Kept] | None:
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None or time.monotonic() - entry[0] > self.seconds:
-                self._items.pop(key, None)
-                return None
-            self._items.move_to_end(key)
-            return entry
+        return self._items.get(key)
 
     def _put(self, key: tuple, churn: tuple, kept: _Kept) -> None:
-        with self._lock:
-            self._items[key] = (time.monotonic(), churn, kept)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self._items.put(key, (time.monotonic(), churn, kept))
 
     def get(self, key: tuple, churn: tuple, grace: float, compute: Callable[[], _Kept]
             ) -> _Kept:
@@ -150,8 +141,7 @@ class _Answers:
             computing.release()
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._items.clear()
 
 
 _ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
