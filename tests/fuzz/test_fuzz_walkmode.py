@@ -59,6 +59,9 @@ def _check_retry(fuzzer, send, what: str) -> None:
 @example(payload={"client_id": "6b1d4c52-8a3e-4f7c-9a0e-2c4b5d6e7f80", "date": "2025-05-14",
                   "area": "Järva", "organisers": "SDN", "start_time": "19:30",
                   "participants": {"boende": 3}}, raw=False)
+@example(payload={"client_id": "cd613e30-d8f1-6adf-91b7-584a2265b1f5", "date": "2025-05-14",
+                  "area": "Järva", "organisers": "ufo", "start_time": "19:30",
+                  "participants": {"boende": "inf"}}, raw=False)  # was a 500 (OverflowError)
 @given(payload=walk_payloads, raw=st.booleans())
 def test_walk_sync_walk(fuzzer, payload, raw):
     fuzzer.count("/walk/sync/walk")
