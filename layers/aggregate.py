@@ -213,12 +213,18 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
     return result
 
 
+#: The tables an incident aggregate (grid, area of a code) reads.
+INCIDENT_LAYERS = ("incidents", "stadsdelar", "stadsdelsomraden")
+
+
 def cache_key(store: Store, kind: str, flt: MapFilter, *, visibility: str,
-              size: float | None = None, bbox: bool = False, extra: tuple = ()) -> tuple:
+              size: float | None = None, bbox: bool = False, extra: tuple = (),
+              layers: tuple[str, ...] | None = INCIDENT_LAYERS) -> tuple:
     """The one cache key of every cache of aggregated incident data.
 
     Built from the whole normalised query: what is cached (``kind``), the
-    store's :func:`data_version`, the period, the categories (sorted codes; None
+    versions of the tables it reads (``layers``, :meth:`Store.layer_version`;
+    None: every data table), the period, the categories (sorted codes; None
     is spelled out as every code, so "all" and the list of all are one entry),
     the stadsdelsområde (with the areas it was made of) and the stadsdel, the
     bbox when the cached answer depends on it, the cell size, the visibility
@@ -229,7 +235,7 @@ def cache_key(store: Store, kind: str, flt: MapFilter, *, visibility: str,
     here keeps that mistake in one place.
     """
     codes = ALL_CATEGORY_CODES if flt.categories is None else flt.categories
-    return (kind, data_version(store),
+    return (kind, data_version(store, layers),
             flt.period.code if flt.period is not None else None,
             tuple(sorted(set(codes))),
             area_codes(flt.sdn) if flt.sdn else None,
@@ -239,10 +245,11 @@ def cache_key(store: Store, kind: str, flt: MapFilter, *, visibility: str,
             visibility, *extra)
 
 
-def data_version(store: Store) -> tuple:
-    """The store's data version (:meth:`Store.data_version`): changes with every
-    committed write of any layer, never with an uncommitted one, and never waits."""
-    return store.data_version()
+def data_version(store: Store, layers: tuple[str, ...] | None = None) -> tuple:
+    """The store's data version of ``layers`` (:meth:`Store.layer_version`; None: every
+    data table): changes with every committed write of those tables, never with an
+    uncommitted one, and never waits."""
+    return store.layer_version(layers)
 
 
 class _TimedCache:
@@ -271,6 +278,10 @@ class _TimedCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+#: The LRU cache with expiry, for other modules' caches of derived results.
+TimedCache = _TimedCache
 
 
 class ComputedPerStore:

@@ -660,6 +660,7 @@ def store_backtest(store, *, sdn: str | None = None, config: PriorityConfig | No
     config = config or load_config()
     code = resolve_sdn(sdn) if sdn else None
     tests = store_test_periods(store, splits)
+    # the backtest reads incidents only: a findings upload keeps it
     key = cache_key(store, "backtest", MapFilter(sdn=code), visibility=VISIBILITY_RAW,
                     extra=(tuple(p.code for p in tests), repr(config)))
 

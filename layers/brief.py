@@ -56,6 +56,7 @@ from shapely.geometry.base import BaseGeometry
 import geodata
 from layers import clock
 from layers import est as est_core
+from layers.aggregate import ComputedPerStore
 from layers.disclosure import Figure, protect
 from layers.indicators import (  # noqa: F401  (re-exported: the brief's older names)
     CHANGE_MIN_COUNT,
@@ -102,6 +103,8 @@ from layers.schema import (
 from layers.store.base import Query, Store
 
 LOGGER = logging.getLogger(__name__)
+#: Incidents of a window per store and incidents version (:func:`_window_incidents`).
+_WINDOW_INCIDENTS = ComputedPerStore(4, 3600.0)
 
 #: Counts from 1 up to this number minus one are shown as "<5".
 SUPPRESS_BELOW = 5
@@ -482,10 +485,7 @@ def load_city_data(store: Store, period: Period | str,
     the areas and the saved analysis texts."""
     period = _as_period(period)
     start, end = _window(periods_needed(period) if periods is None else periods)
-    incidents = store.read("incidents", Query(start=start.to_pydatetime(),
-                                              end=end.to_pydatetime()))
-    incidents["occurred_at"] = _local(incidents["occurred_at"])
-    incidents["group"] = incidents["category"].map(_GROUP_OF).fillna("ovrigt")
+    incidents = _window_incidents(store, start, end).copy()
     findings = store.read("findings")
     for column in ("found_at", "fixed_at", "status_changed_at"):
         findings[column] = _local(findings[column])
@@ -497,6 +497,24 @@ def load_city_data(store: Store, period: Period | str,
         population=store.read("population"), areas=load_areas(store),
         texts=store.read("brief_texts"), data_start=data_start, data_end=data_end,
         window=(start, end), store=store, history=history)
+
+
+def _window_incidents(store: Store, start: pd.Timestamp, end: pd.Timestamp
+                      ) -> gpd.GeoDataFrame:
+    """The incidents of a window with local times and groups, read once per incidents
+    version and window (the district pages ask for the same windows again and again,
+    and a findings upload does not change them); callers get a copy."""
+    from layers.aggregate import data_version
+
+    def compute() -> gpd.GeoDataFrame:
+        incidents = store.read("incidents", Query(start=start.to_pydatetime(),
+                                                  end=end.to_pydatetime()))
+        incidents["occurred_at"] = _local(incidents["occurred_at"])
+        incidents["group"] = incidents["category"].map(_GROUP_OF).fillna("ovrigt")
+        return incidents
+
+    key = ("window-incidents", data_version(store, ("incidents",)), start, end)
+    return _WINDOW_INCIDENTS.get(store, key, compute)
 
 
 def _local(times: pd.Series) -> pd.Series:

@@ -15,8 +15,8 @@ police import the default stays where the placed incidents are. When no complete
 period has placed incidents the current (incomplete) period is shown, and the
 reason says so.
 
-The answer is remembered per store, :meth:`Store.data_version`, kind and day: it
-takes a handful of one-row reads, never a count or a scan per request.
+The answer is remembered per store, incidents version (:meth:`Store.layer_version`),
+kind and day: it takes a handful of one-row reads, never a count or a scan per request.
 :func:`point_span` (first and last placeable incident) is remembered the same way;
 the before/after windows of platssamverkan sites use it, because only placeable
 incidents can count at a site.
@@ -126,7 +126,8 @@ _MEMORY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _remembered(store: Store, key: tuple, compute):
     """``compute()`` once per store, data version and key."""
-    version = store.data_version()
+    # every answer here reads incidents only: other layers' writes keep it
+    version = store.layer_version(("incidents",))
     with _LOCK:
         known = _MEMORY.get(store)
         if known is not None and known[0] == version and key in known[1]:

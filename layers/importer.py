@@ -16,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from layers.aggregate import ComputedPerStore
 from layers.errors import FileRejected, RowError, RowsRejected
 from layers.joins import DEFAULT_SITE_DISTANCE_M, DistrictIndex, nearest_site
 from layers.readers import DEFAULT_MAX_BYTES, read_table
@@ -95,8 +96,18 @@ def file_checksum(path: Path) -> str:
 
 
 def district_index(store: Store) -> DistrictIndex:
-    """Build the district index from the store's reference layers."""
-    return DistrictIndex(store.read("stadsdelar"), store.read("stadsdelsomraden"))
+    """The district index of the store's reference layers, built once per version of
+    them (every upload joins against it; a findings upload leaves it as it was)."""
+    from layers.aggregate import data_version
+
+    key = ("district-index", data_version(store, _DISTRICT_LAYERS))
+    return _DISTRICT_INDEXES.get(store, key, lambda: DistrictIndex(
+        store.read("stadsdelar"), store.read("stadsdelsomraden")))
+
+
+_DISTRICT_LAYERS = ("stadsdelar", "stadsdelsomraden")
+#: Built indexes per store (read-only once built, so threads share them).
+_DISTRICT_INDEXES = ComputedPerStore(2, 3600.0)
 
 
 def prepare_import(store: Store, layer: str, path: str | Path, *, crs: int | None = None,

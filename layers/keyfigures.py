@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from layers import clock
+from layers.aggregate import ComputedPerStore, data_version
 from layers.filters import CATEGORY_GROUPS, MapFilter
 from layers.indicators import AreaValues, area_values
 from layers.privacy import CountedCategories, counted_categories
@@ -22,6 +23,10 @@ from layers.schema import INCIDENT_CATEGORIES
 from layers.store.base import Store
 
 _LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
+#: The tables the key figures read (layers.brief.load_city_data).
+FIGURE_LAYERS = ("incidents", "findings", "finding_history", "sites", "population",
+                 "stadsdelar", "stadsdelsomraden", "brief_texts")
+_FIGURES = ComputedPerStore(64, 300.0)
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,18 @@ def area_figures(store: Store, code: str, name: str, flt: MapFilter,
     if counted is None:
         counted = counted_categories(None, flt.category)
     period = flt.period
-    data = load_city_data(store, period, [period, period.year_before(), period.previous()])
-    values = area_values(data, find_area(data.areas, code), period, clock.now(),
-                         categories=counted.codes)
+    now = clock.now()
+
+    def compute() -> AreaValues:
+        data = load_city_data(store, period, [period, period.year_before(), period.previous()])
+        return area_values(data, find_area(data.areas, code), period, now,
+                           categories=counted.codes)
+
+    # computed once per change of the tables it reads (and per minute: open findings
+    # age with the clock); concurrent requests for one key wait for one computation
+    key = ("area-figures", data_version(store, FIGURE_LAYERS), code, period.code,
+           None if counted.codes is None else tuple(sorted(counted.codes)),
+           now.replace(second=0, microsecond=0))
+    values = _FIGURES.get(store, key, compute)
     return AreaFigures(name=name, values=values, what=describe_categories(flt),
                        note=counted.note)

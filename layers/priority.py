@@ -1171,11 +1171,57 @@ def store_cell_size(store, config: PriorityConfig) -> float:
     return float(auto_cell_size(n / years, study_area(None).land.area))
 
 
+@dataclass
+class _IncidentReads:
+    """What a ranking reads of the incidents (kept per incidents version, so a
+    findings upload reranks without reading the incidents again): the placed points
+    of the period and the year before, and the per-place reads (texts, times) memoised
+    by box."""
+
+    x: np.ndarray
+    y: np.ndarray
+    category: np.ndarray
+    previous_x: np.ndarray | None
+    previous_y: np.ndarray | None
+    previous_known: bool
+    texts: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+
+
+def _incident_reads(store, period: Period, sdn: str | None, bbox: tuple) -> _IncidentReads:
+    from layers.aggregate import cache_key
+    from layers.filters import MapFilter
+    from layers.privacy import VISIBILITY_RAW
+    from layers.store.base import Query
+
+    key = cache_key(store, "priority-incidents", MapFilter(period=period, sdn=sdn),
+                    visibility=VISIBILITY_RAW, extra=(bbox,))
+
+    def compute() -> _IncidentReads:
+        start, end = period.bounds()
+        precise = {"precision": POINT_PRECISIONS}
+        x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
+        # the trend compares placed incidents: the year before is known when they cover it
+        span = point_span(store)
+        previous = period.year_before()
+        previous_known = span is not None and span[0].date() <= previous.start
+        px = py = None
+        if previous_known:
+            p_start, p_end = previous.bounds()
+            px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
+                                                where=precise))
+        return _IncidentReads(x, y, cats, px, py, previous_known)
+
+    return _INCIDENT_READS.get(store, key, compute)
+
+
 def observations_from_store(store, period: Period, *, sdn: str | None = None
                             ) -> tuple[Observations, bool]:
     """Read what :func:`rank_places` needs for one area and period.
 
     Returns the observations and whether the year before is covered by the data.
+    The incidents' part is kept per incidents version (:func:`_incident_reads`);
+    findings, sites and walks are read each time.
     """
     from layers.store.base import Query
 
@@ -1184,16 +1230,7 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         tuple(area.land.buffer(1000).bounds)
     start, end = period.bounds()
     precise = {"precision": POINT_PRECISIONS}
-    x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
-    # the trend compares placed incidents: the year before is known when they cover it
-    span = point_span(store)
-    previous = period.year_before()
-    previous_known = span is not None and span[0].date() <= previous.start
-    px = py = None
-    if previous_known:
-        p_start, p_end = previous.bounds()
-        px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
-                                            where=precise))
+    reads = _incident_reads(store, period, sdn, bbox)
     findings = _open_at(store.read("findings", Query(bbox=bbox)), end)
     sites = store.read("sites", Query(bbox=bbox))
     walks_frame = store.read("walks")
@@ -1201,24 +1238,30 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         if not walks_frame.empty else {}
 
     def texts(box: tuple[float, float, float, float]) -> list[str]:
+        if box in reads.texts:
+            return reads.texts[box]
         rows = store.read("incidents", Query(bbox=box, start=start, end=end,
                                              where={"precision": "exact"}))
-        if rows.empty:
-            return []
-        rows = rows[~rows["category"].isin(SENSITIVE_CODES)]
-        return [str(t) for t in rows["description"].dropna()]
+        found = [] if rows.empty else \
+            [str(t) for t in rows[~rows["category"].isin(SENSITIVE_CODES)]["description"]
+             .dropna()]
+        reads.texts[box] = found
+        return found
 
     def times(box: tuple[float, float, float, float]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if box in reads.times:
+            return reads.times[box]
         rows = store.read("incidents", Query(bbox=box, start=start, end=end, where=precise))
         rows = rows[~rows["category"].isin(SENSITIVE_CODES)] if not rows.empty else rows
-        if rows.empty:
-            return np.array([]), np.array([]), np.array([], dtype=object)
-        return (rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy(),
-                rows["occurred_at"].to_numpy(dtype=object))
+        found = (np.array([]), np.array([]), np.array([], dtype=object)) if rows.empty else \
+            (rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy(),
+             rows["occurred_at"].to_numpy(dtype=object))
+        reads.times[box] = found
+        return found
 
-    return Observations(x, y, cats, px, py, findings, sites, walks, texts, times), \
-        previous_known
+    return Observations(reads.x, reads.y, reads.category, reads.previous_x, reads.previous_y,
+                        findings, sites, walks, texts, times), reads.previous_known
 
 
 def priority_for_store(store, *, sdn: str | None = None, period: Period | str | None = None,
@@ -1245,7 +1288,8 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
         period = default_period(store, version) or Period.tertial(dt.date.today().year, 1)
     # the ranking reads every category; roles are filtered in Place.to_dict
     key = cache_key(store, "priority", MapFilter(period=period, sdn=code),
-                    visibility=VISIBILITY_RAW, extra=(limit, repr(config)))
+                    visibility=VISIBILITY_RAW, extra=(limit, repr(config)),
+                    layers=PRIORITY_LAYERS)
 
     def compute() -> PriorityResult:
         size = store_cell_size(store, config)
@@ -1264,11 +1308,16 @@ def priority_for_store(store, *, sdn: str | None = None, period: Period | str | 
 #: change shows at once; the expiry only bounds memory of rankings nobody asks for.
 CACHE_SECONDS = 3600.0
 _RESULTS = ComputedPerStore(16, CACHE_SECONDS)
+_INCIDENT_READS = ComputedPerStore(16, CACHE_SECONDS)
+#: The tables a ranking reads: its cache holds while other tables change.
+PRIORITY_LAYERS = ("incidents", "findings", "sites", "walks", "stadsdelar",
+                   "stadsdelsomraden")
 
 
 def clear_cache() -> None:
     """Forget every computed ranking (tests, after an import)."""
     _RESULTS.clear()
+    _INCIDENT_READS.clear()
     rule.clear_cache()
 
 

@@ -314,7 +314,8 @@ def _count_errors(values: Mapping[str, object], row: int = 1
             n = float(text.replace(",", "."))
         except ValueError:
             n = math.nan
-        if not (n == n and n == int(n) and 0 <= n <= 10000):
+        # range first: int() of an infinite count ("inf", "1e400") would raise
+        if not (0 <= n <= 10000 and n == int(n)):
             errors.append(RowError(row, f"deltagare {label}",
                                    f"'{text}' är inte ett heltal mellan 0 och 10000"))
             counts[g] = None

@@ -98,6 +98,9 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     if check_store:
         store_.check_version(app)
     csrf.init_app(app)
+    from mapapp import page_cache
+
+    page_cache.init_app(app)
     _register_page_helpers(app)
 
     from mapapp import auth, health

@@ -50,6 +50,7 @@ from layers.schema import (
 from layers.store.base import Query, Store
 from layers.users import User
 from mapapp.auth import current_user
+from mapapp.page_cache import cached_page
 from mapapp.store_ import get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -350,6 +351,7 @@ def stadsdelar_with_areas(frame: gpd.GeoDataFrame, catalogue: AreaCatalogue
 
 
 @bp.get("/incidents")
+@cached_page(aggregate.INCIDENT_LAYERS)
 def incidents():
     """Incident points (GeoJSON), paged; what a role sees is in the module docstring."""
     flt = request_filter("incidents")
@@ -365,6 +367,7 @@ def incidents():
 
 
 @bp.get("/incidents/grid")
+@cached_page(aggregate.INCIDENT_LAYERS)
 def incident_grid():
     """Incidents counted per square cell (GeoJSON polygons), this period and the previous."""
     store = get_store()
@@ -383,6 +386,7 @@ def incident_grid():
 
 
 @bp.get("/<any(findings, sites, stadsdelar, stadsdelsomraden):layer>")
+@cached_page()
 def layer(layer: str):
     """Findings, sites, stadsdelar or stadsdelsområden as GeoJSON, paged."""
     store = get_store()

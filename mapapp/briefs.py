@@ -50,9 +50,11 @@ from layers.brief import (
 )
 from layers.brief_render import FORMATS, figures, file_name, render
 from layers.indicators import INDICATORS
+from layers.keyfigures import FIGURE_LAYERS
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from mapapp.access import may_write, require_write
 from mapapp.auth import role_required
+from mapapp.page_cache import cached_page
 from mapapp.store_ import get_store
 
 bp = Blueprint("briefs", __name__)
@@ -185,6 +187,7 @@ def edit_text(sdn: str, period: str):
 
 @bp.get("/stad")
 @role_required("läsare")
+@cached_page(FIGURE_LAYERS, grace=True)
 def city():
     """All current stadsdelsområden side by side on the common indicators."""
     period, period_reason = _chosen(request.args.get("period"))

@@ -28,7 +28,7 @@ from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter,
 from layers.geojson import feature_collection
 from layers.indicators import INDICATORS
 from layers.joins import representative_points
-from layers.keyfigures import area_figures
+from layers.keyfigures import FIGURE_LAYERS, area_figures
 from layers.periods import period_choices
 from layers.schema import (
     FINDING_CATEGORIES,
@@ -45,6 +45,7 @@ from layers.users import User
 from mapapp.api import latest_data_year, request_filter, suppress_below
 from mapapp.auth import current_user
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.page_cache import MAP_LAYERS, cached_page
 from mapapp.priority import RANK_COLOURS
 from mapapp.store_ import get_store
 
@@ -107,6 +108,7 @@ def decimal_filter(value: float, places: int = 1) -> str:
 
 
 @bp.get("/")
+@cached_page(MAP_LAYERS)
 def city():
     """The city map: every stadsdelsområde, filters, aggregated incidents."""
     chosen = _chosen_district(None)
@@ -116,6 +118,7 @@ def city():
 
 
 @bp.get("/sdn/<code>")
+@cached_page(FIGURE_LAYERS, grace=True)
 def district(code: str):
     """One stadsdelsområde's map, zoomed to it, with its key figures."""
     catalogue = area_catalogue(get_store())
@@ -160,6 +163,7 @@ def _chosen_district(current: str | None):
 
 
 @bp.get("/sdn/<code>/nyckeltal")
+@cached_page(FIGURE_LAYERS, grace=True)
 def district_figures(code: str):
     """The key figures panel alone, for the filter in the query string (map.js)."""
     store = get_store()

@@ -21,11 +21,13 @@ import folium
 from flask import Blueprint, Flask, jsonify, render_template, request, url_for
 from markupsafe import escape
 
+from layers.aggregate import INCIDENT_LAYERS
 from layers.backtest import store_backtest
 from layers.emerging import emerging_for_store
 from layers.filters import FilterError
 from layers.periods import Period, PeriodError, parse_period, period_choices
 from layers.priority import (
+    PRIORITY_LAYERS,
     PriorityResult,
     data_span,
     priority_for_store,
@@ -34,6 +36,7 @@ from layers.priority import (
     warm_cache,
 )
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.page_cache import cached_page
 from mapapp.store_ import get_store
 
 bp = Blueprint("priority", __name__)
@@ -193,6 +196,7 @@ def bad_parameter(exc: _BadParameter):
 
 
 @bp.get("/api/priority")
+@cached_page(PRIORITY_LAYERS, grace=True)
 def api():
     """The ranking as JSON (as the CLI prints it) or, with ``format=geojson``, GeoJSON."""
     sdn, period, limit = _parameters()
@@ -210,6 +214,7 @@ def api():
 
 
 @bp.get("/api/emerging")
+@cached_page(INCIDENT_LAYERS)
 def emerging_api():
     """The emerging hot spot patterns of an area for the months up to the period, as
     GeoJSON: one (multi)polygon per pattern, no counts (the same for every role)."""
@@ -259,6 +264,7 @@ def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None
 
 
 @bp.get("/priority")
+@cached_page(PRIORITY_LAYERS, grace=True)
 def ranking():
     """The ranked list beside the map, with filters for area and period."""
     store = get_store()
@@ -312,23 +318,31 @@ def _may_create_problem(sdo_code: str | None) -> bool:
 
 
 def start_cache_warmer(app: Flask, *, interval: float = 5.0) -> threading.Thread:
-    """Keep the default ranking warm in a daemon thread (``serve`` starts it).
+    """Keep the default ranking and pages warm in a daemon thread (``serve`` starts it).
 
-    It computes the ranking at once and again whenever the store's data version
-    changes (an import or another process committed). Reading the version is
-    cheap and never waits for a writer, so the thread costs nothing while an
-    import runs, and a page request never has to pay for the first computation.
+    It computes the ranking, the backtest and the default pages
+    (:data:`mapapp.page_cache.WARM_PATHS`, as an anonymous visitor) at once and again
+    whenever the store's data tables change (:meth:`Store.layer_version`: an import
+    or an upload committed, in this process or another; sign-ins and token marks do
+    not count). Reading the version is cheap and never waits for a writer, so the
+    thread costs nothing while an import runs, and a page request never has to pay
+    for the first computation after a change.
     """
+    from mapapp import page_cache
+
     def run() -> None:
         seen = None
         with app.app_context():
             store = get_store()
             while True:
                 try:
-                    version = store.data_version()
+                    # findings churn is left to the pages' grace (mapapp/page_cache.py)
+                    version = tuple(v for v in store.layer_version()
+                                    if v[0] not in page_cache.CHURN_LAYERS)
                     if version != seen:
                         warm_cache(store)
                         store_backtest(store)
+                        page_cache.warm(app)
                         seen = version
                 except Exception:  # a store that is down now may answer later
                     LOGGER.warning("warming the priority cache failed", exc_info=True)

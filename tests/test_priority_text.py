@@ -258,9 +258,13 @@ def test_backtest_is_cached_by_data_version(demo_app):
         clear_store_cache()
         first = store_backtest(store, sdn="jarva")
         assert store_backtest(store, sdn="jarva") is first
-        # a committed write changes the data version, and so the answer is computed anew
+        # the backtest reads incidents only: a findings write keeps it
         one = store.read("findings", Query(limit=1))
         store.write({"findings": one.assign(id="test:cache-probe")})
+        assert store_backtest(store, sdn="jarva") is first
+        # a committed incidents write changes their version: computed anew
+        one = store.read("incidents", Query(limit=1))
+        store.write({"incidents": one.assign(id="test:cache-probe")})
         again = store_backtest(store, sdn="jarva")
         assert again is not first
         assert again.shares() == first.shares()

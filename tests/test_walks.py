@@ -231,6 +231,11 @@ def test_walk_form_validates_and_saves(store):
                                                "area": ""}, "", {"boende": "-3"})
     fields = {e.field for e in errors}
     assert walk is None and {"date", "start_time", "area", "deltagare boende"} <= fields
+    # infinite counts (found by the walk-mode fuzz: a 500) are a row error like any other
+    for count in ("inf", "-inf", "1e400", "nan"):
+        walk, errors = core.walk_from_form(store, {"date": "2024-12-10", "area": "Husby"},
+                                           "", {"boende": count})
+        assert walk is None and [e.field for e in errors] == ["deltagare boende"], count
     values = {"date": "2024-12-10", "start_time": "17.30", "end_time": "19:00",
               "area": "Husby  centrum", "organisers": "SDF"}
     walk, errors = core.walk_from_form(store, values, ROUTE,

@@ -26,6 +26,11 @@ from layers.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
 #: lock_timeout) before :class:`StoreBusy` is raised. An import holds the lock only
 #: for its final short transaction, so this is far longer than that.
 DEFAULT_BUSY_TIMEOUT = 20.0
+#: Tables no derived result reads (sign-ins, tokens, the audit and import logs, the
+#: mail queue): their writes leave :meth:`Store.layer_version` unchanged, so a signed-in
+#: request or an upload's log rows do not empty the caches of maps and rankings.
+BOOKKEEPING_TABLES = frozenset({"api_tokens", "audit_log", "import_log", "login_attempts",
+                                "notify_outbox", "sessions", "users"})
 
 
 class StoreBusy(StoreError):
@@ -260,6 +265,26 @@ class Store(ABC):
         reads only committed state and never waits for a writer, so a running
         (uncommitted) import neither blocks it nor changes it.
         """
+
+    def layer_version(self, layers: Iterable[str] | None = None) -> tuple:
+        """The part of :meth:`data_version` that concerns ``layers`` (tables).
+
+        ``None`` means every table except the bookkeeping ones
+        (:data:`BOOKKEEPING_TABLES`: sign-ins, tokens, audit and import log, mail
+        queue), which no map, figure or ranking reads. A cache of results that read
+        only incidents keys on ``layer_version(["incidents"])``, so a findings
+        upload (or an API token's "last used" mark) leaves it valid. Both backends
+        give ``data_version`` as (table, version) pairs; a PostGIS store made
+        before ``store_contents`` gives one tuple for everything, used as it is.
+        """
+        version = self.data_version()
+        if not all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
+                   for v in version):
+            return version
+        if layers is None:
+            return tuple(v for v in version if v[0] not in BOOKKEEPING_TABLES)
+        wanted = set(layers)
+        return tuple(v for v in version if v[0] in wanted)
 
     def extent(self, layer: str) -> Extent:
         """The layer's bounding box (store CRS) and first/last time (None when empty).

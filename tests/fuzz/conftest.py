@@ -23,7 +23,7 @@ from fuzz.fuzzkit import Fuzzer, admin_app
 #: Examples per fuzz test in CI (figures in tests/fuzz/README.md).
 FUZZ_CI_EXAMPLES = 250
 #: The @given tests of this folder: a long run shares its examples among them.
-FUZZ_TESTS = 7
+FUZZ_TESTS = 9
 _COMMON = {"deadline": None, "print_blob": True,
            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much]}

@@ -77,8 +77,12 @@ class Fuzzer:
         self.examples[route] = self.examples.get(route, 0) + 1
 
 
-def check_answer(response, *, api: bool) -> None:
-    """Never 5xx; an error is a Swedish page or JSON, never Werkzeug's English page."""
+def check_answer(response, *, api: bool | None) -> None:
+    """Never 5xx; an error is a Swedish page or JSON, never Werkzeug's English page.
+
+    ``api``: the error must be JSON (True), a Swedish page (False) or either (None:
+    walk mode's sync answers row errors as JSON and a malformed request as a page).
+    """
     status = response.status_code
     body = response.get_data(as_text=True)
     assert status < 500, f"{status}: {body[:2000]}"
@@ -86,9 +90,13 @@ def check_answer(response, *, api: bool) -> None:
         return
     for text in WERKZEUG_TEXTS:
         assert text not in body, f"Werkzeug's page ({status}): {body[:500]}"
+    if api is None:
+        api = response.mimetype == "application/json"
     if api:
         payload = response.get_json(silent=True)
         assert payload is not None, f"{status} without JSON: {body[:500]}"
+        if isinstance(payload, dict) and "errors" in payload and "error" not in payload:
+            payload = payload["errors"]  # {"errors": [{field, message}, ...]}
         messages = ([payload.get("error")] if isinstance(payload, dict)
                     else [e.get("message") for e in payload])
         assert messages and all(isinstance(m, str) and m.strip() for m in messages), payload
