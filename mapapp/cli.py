@@ -221,7 +221,8 @@ def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool)
     from layers.migrate import check
     from mapapp import create_app
 
-    app = create_app()
+    # the store is checked below, once --data-dir has chosen it
+    app = create_app(check_store=False)
     if data_dir:
         app.config["DATA_DIR"] = data_dir
     # refuse a store of another schema version before serving anything
@@ -272,7 +273,8 @@ def notify(loop: bool, interval: float | None, data_dir: str | None) -> None:
     from mapapp import create_app
     from mapapp.notify import run_sender_once, smtp_settings
 
-    app = create_app()
+    # with --data-dir the default store is not the one to check
+    app = create_app(check_store=data_dir is None)
     if data_dir:
         app.config["DATA_DIR"] = data_dir
     try:
