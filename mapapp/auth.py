@@ -102,6 +102,17 @@ def load_user():
     return None
 
 
+@bp.teardown_app_request
+def forget_actor(_exc: BaseException | None) -> None:
+    """Clear the audit actor when the request ends.
+
+    The test client (and any caller running the app in its own thread) keeps the
+    thread's context after a request: without this, a later store write outside a
+    request (a CLI step, a test fixture) would be logged in the last user's name.
+    """
+    audit.set_actor(None)
+
+
 def current_user() -> User | None:
     """The user of this request, or None for an anonymous visitor."""
     return g.get("user")

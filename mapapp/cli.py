@@ -544,7 +544,7 @@ def users_token(store: Store, name: str, days: int | None, label: str | None) ->
     if days is None:
         from mapapp import create_app
 
-        days = int(create_app().config["TOKEN_DAYS"])
+        days = int(create_app(check_store=False).config["TOKEN_DAYS"])
     try:
         click.echo(new_token(store, name, days=days, label=label))
     except UserError as exc:
