@@ -759,6 +759,48 @@ class PostGISStore(Store):
                       np.asarray(categories, dtype=object),
                       np.asarray([bool(p) for p in precise], dtype=bool))
 
+    def placed_count(self) -> int:
+        """From the grid summary's year rows when it exists (their ``precise`` is
+        the same test on precision), instead of counting every incident."""
+        if not self._cells_exist():
+            return super().placed_count()
+        rows = self._fetch(sql.SQL("SELECT coalesce(sum(n), 0)::bigint FROM {} "
+                                   "WHERE span = 'year' AND precise").format(_ident(CELLS)),
+                           [])
+        return int(rows[0][0])
+
+    def read_boxes(self, layer: str, query: Query,
+                   boxes: Iterable[tuple[float, float, float, float]]
+                   ) -> list[gpd.GeoDataFrame]:
+        """Which rows lie in which box in one statement (a join of the boxes on the
+        GiST index, the same ``&&`` test as :meth:`read`), then the rows themselves
+        in a second one, each box's in ``fid`` order as :meth:`read` gives them."""
+        boxes = [tuple(float(v) for v in box) for box in boxes]
+        schema = schema_of(layer)
+        if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
+                or query.offset or query.order_by):
+            return super().read_boxes(layer, query, boxes)
+        where, params = self._where(schema, dc_replace(query, bbox=None))
+        corners = [list(c) for c in zip(*boxes, strict=True)]
+        pairs = self._fetch(sql.SQL(
+            "SELECT b.n, fid FROM {} JOIN unnest(%s::float8[], %s::float8[], %s::float8[], "
+            "%s::float8[]) WITH ORDINALITY AS b (x0, y0, x1, y1, n) "
+            "ON {} && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {})").format(
+            _ident(layer), _ident(GEOM), sql.Literal(STORE_EPSG)) + where,
+            [*corners, *params])
+        box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
+        fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
+        unique = np.unique(fids)
+        frame = self._read_rows(schema, sql.SQL(" WHERE fid = ANY(%s) ORDER BY fid"),
+                                [unique.tolist()])
+        if len(frame) != len(unique):  # rows deleted between the two statements
+            return super().read_boxes(layer, query, boxes)
+        frames = []
+        for n in range(len(boxes)):
+            rows = np.searchsorted(unique, np.sort(fids[box_of == n]))
+            frames.append(frame.iloc[rows].reset_index(drop=True))
+        return frames
+
     def grid_counts(self, query: Query | None, size: float) -> GridCounts:
         """Cells, categories and counts grouped in the database: only the groups
         travel (a few thousand rows for a year of the city, not a million points).
