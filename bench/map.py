@@ -1,6 +1,7 @@
 """Benchmark: the city map and the bbox API with a million incidents in the store.
 
     .venv/bin/python bench/map.py [--rows N] [--keep DIR] [--repeat K] [--no-browser]
+                                  [--only page|api|grid|priority]
                                   [--store geopackage|postgis]
     ./dev.sh bench map [--rows N] [--keep DIR] [--store postgis]
 
@@ -344,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the store in this folder")
     parser.add_argument("--repeat", type=int, default=40, help="requests per measurement")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
+    parser.add_argument("--only", choices=["page", "api", "grid", "priority"],
+                        help="measure only this part (the store is built or reused first)")
     add_store_argument(parser)
     args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
@@ -356,10 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         build_store(location, args.rows).close()
         print()
         sections = [("/", bench_page)]
-        if not args.no_browser:
+        if not args.no_browser and not args.only:
             sections.append(("first render", lambda loc, _: bench_browser(loc)))
         sections += [("bbox API", bench_api), ("grid", bench_grid),
                      ("priority", bench_priority)]
+        if args.only:
+            label = {"page": "/", "api": "bbox API"}.get(args.only, args.only)
+            sections = [s for s in sections if s[0] == label]
         for label, section in sections:
             with LoadSampler() as load:
                 section(location, args.repeat)

@@ -780,14 +780,20 @@ class PostGISStore(Store):
         if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
                 or query.offset or query.order_by):
             return super().read_boxes(layer, query, boxes)
-        where, params = self._where(schema, dc_replace(query, bbox=None))
+        # the boxes' envelope as the query's bbox: the scan drops the rows outside
+        # all boxes before the join compares each row with each box
         corners = [list(c) for c in zip(*boxes, strict=True)]
+        envelope = (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3]))
+        where, params = self._where(schema, dc_replace(query, bbox=envelope))
+        # the rows of the envelope first (materialised: the planner would otherwise
+        # walk the GiST index per box through every year and filter the period after)
         pairs = self._fetch(sql.SQL(
-            "SELECT b.n, fid FROM {} JOIN unnest(%s::float8[], %s::float8[], %s::float8[], "
-            "%s::float8[]) WITH ORDINALITY AS b (x0, y0, x1, y1, n) "
-            "ON {} && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {})").format(
-            _ident(layer), _ident(GEOM), sql.Literal(STORE_EPSG)) + where,
-            [*corners, *params])
+            "WITH r AS MATERIALIZED (SELECT fid, {geom} FROM {layer}") .format(
+            geom=_ident(GEOM), layer=_ident(layer)) + where + sql.SQL(
+            ") SELECT b.n, r.fid FROM r JOIN unnest(%s::float8[], %s::float8[], "
+            "%s::float8[], %s::float8[]) WITH ORDINALITY AS b (x0, y0, x1, y1, n) "
+            "ON r.{geom} && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {epsg})").format(
+            geom=_ident(GEOM), epsg=sql.Literal(STORE_EPSG)), [*params, *corners])
         box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
         fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
         unique = np.unique(fids)
