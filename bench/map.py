@@ -81,7 +81,11 @@ def build_store(location: str, n: int) -> Store:
     ``location`` is an empty or reusable store (a folder, or a PostGIS schema's URL).
     """
     store = open_store(location)
-    if store.is_initialized() and store.count("incidents") == n:
+    try:  # a store made by older code lacks newer tables: not initialized, yet kept
+        stored = store.count("incidents")
+    except Exception:  # noqa: BLE001 - no incidents table: a new store
+        stored = 0
+    if stored == n:
         print(f"reusing {store!r} ({n:,} incidents)")
         from layers.migrate import migrate, plan
 
@@ -91,7 +95,7 @@ def build_store(location: str, n: int) -> Store:
             print(f"migrated it from schema version {done.current} to {done.target} in "
                   f"{time.perf_counter() - t0:.1f} s")
         return store
-    if store.is_initialized():
+    if stored or store.is_initialized():
         raise SystemExit(f"{store!r} holds other data: give a new --keep folder")
     import geodata.demo as demo
     from layers.demo_load import load_demo
