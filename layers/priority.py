@@ -642,6 +642,7 @@ class Observations:
     descriptions of non-sensitive incidents of the period in a bbox (for names);
     ``incident_times(bbox)`` the x, y and times of the non-sensitive incidents of the
     period placed to the street or better in a bbox (for "when" in the first sentence).
+    ``prefetch(boxes)``, when given, is told every box those will be asked for.
     """
 
     x: np.ndarray
@@ -655,6 +656,9 @@ class Observations:
     incident_texts: Callable[[tuple[float, float, float, float]], list[str]] | None = None
     incident_times: Callable[[tuple[float, float, float, float]],
                              tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    #: Called once with the boxes of all places before ``incident_texts`` and
+    #: ``incident_times`` are asked for them (a store reads them in one go).
+    prefetch: Callable[[list[tuple[float, float, float, float]]], None] | None = None
 
 
 def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
@@ -722,6 +726,8 @@ def rank_places(obs: Observations, period: Period, *, sdn: str | None = None,
                           covered, config, limit)
     places = _build_places(grid, keys, ranked, counts, cells, idx, cats, finding_cells,
                            site_cells, obs, area, is_ranked, config)
+    if obs.prefetch is not None and places:
+        obs.prefetch([tuple(place.geometry.bounds) for place in places])
     _name_places(places, grid, keys, obs, area)
     usable = emerging is not None and emerging.complete and emerging.grid == grid
     for rank, place in enumerate(places, start=1):
@@ -1160,13 +1166,11 @@ def store_cell_size(store, config: PriorityConfig) -> float:
     """The configured cell size, or one chosen from the density of the whole store."""
     if config.cell_size:
         return float(config.cell_size)
-    from layers.store.base import Query
-
     # only placed incidents are ranked, so only their span sets the density
     span = point_span(store)
     if span is None:
         return 150.0
-    n = store.count("incidents", Query(where={"precision": POINT_PRECISIONS}))
+    n = store.placed_count()
     years = max((span[1] - span[0]).days + 1, 30) / 365.25
     return float(auto_cell_size(n / years, study_area(None).land.area))
 
@@ -1237,31 +1241,39 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
     walks = dict(zip(walks_frame["id"], walks_frame["area"].fillna(""), strict=True)) \
         if not walks_frame.empty else {}
 
+    def keep(box: tuple[float, float, float, float], rows: gpd.GeoDataFrame) -> None:
+        """Remember the texts and times of a box from its placed incidents."""
+        if rows.empty:
+            reads.texts[box] = []
+            reads.times[box] = (np.array([]), np.array([]), np.array([], dtype=object))
+            return
+        open_rows = rows[~rows["category"].isin(SENSITIVE_CODES)]
+        exact = open_rows[(open_rows["precision"] == "exact").to_numpy(bool)]
+        reads.texts[box] = [str(t) for t in exact["description"].dropna()]
+        reads.times[box] = (open_rows.geometry.x.to_numpy(), open_rows.geometry.y.to_numpy(),
+                            open_rows["occurred_at"].to_numpy(dtype=object))
+
+    def prefetch(boxes: list[tuple[float, float, float, float]]) -> None:
+        missing = list(dict.fromkeys(b for b in boxes if b not in reads.times))
+        if missing:
+            query = Query(start=start, end=end, where=precise)
+            for box, rows in zip(missing, store.read_boxes("incidents", query, missing),
+                                 strict=True):
+                keep(box, rows)
+
     def texts(box: tuple[float, float, float, float]) -> list[str]:
-        if box in reads.texts:
-            return reads.texts[box]
-        rows = store.read("incidents", Query(bbox=box, start=start, end=end,
-                                             where={"precision": "exact"}))
-        found = [] if rows.empty else \
-            [str(t) for t in rows[~rows["category"].isin(SENSITIVE_CODES)]["description"]
-             .dropna()]
-        reads.texts[box] = found
-        return found
+        if box not in reads.texts:
+            prefetch([box])
+        return reads.texts[box]
 
     def times(box: tuple[float, float, float, float]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if box in reads.times:
-            return reads.times[box]
-        rows = store.read("incidents", Query(bbox=box, start=start, end=end, where=precise))
-        rows = rows[~rows["category"].isin(SENSITIVE_CODES)] if not rows.empty else rows
-        found = (np.array([]), np.array([]), np.array([], dtype=object)) if rows.empty else \
-            (rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy(),
-             rows["occurred_at"].to_numpy(dtype=object))
-        reads.times[box] = found
-        return found
+        if box not in reads.times:
+            prefetch([box])
+        return reads.times[box]
 
     return Observations(reads.x, reads.y, reads.category, reads.previous_x, reads.previous_y,
-                        findings, sites, walks, texts, times), reads.previous_known
+                        findings, sites, walks, texts, times, prefetch), reads.previous_known
 
 
 def priority_for_store(store, *, sdn: str | None = None, period: Period | str | None = None,

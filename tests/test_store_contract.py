@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace as dc_replace
 
 import geopandas as gpd
 import numpy as np
@@ -433,6 +434,33 @@ def test_read_points_are_the_points_of_the_rows(capability_store: Store, name: s
     got = capability_store.read_points(query)
     assert sorted(zip(got.x.tolist(), got.y.tolist(), got.category.tolist(),
                       got.precise.tolist(), strict=True)) == want
+
+
+@pytest.mark.parametrize("name", ["all", "period", "where-tuple", "everything"])
+def test_read_boxes_is_read_per_box(capability_store: Store, name: str):
+    """One frame per box, equal to read() with that box (rows, order and values);
+    an empty box, a repeated one and overlapping ones included."""
+    frame = capability_frame()
+    x0, y0, x1, y1 = frame.total_bounds
+    mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [(x0, y0, mid_x, mid_y), (mid_x, mid_y, x1, y1), (x0, y0, x1, y1),
+             (x0 - 1000.0, y0 - 1000.0, x0 - 999.0, y0 - 999.0), (x0, y0, mid_x, mid_y),
+             (150_000.0, 6_580_250.0, 150_249.999999, 6_580_499.9999999)]
+    query = QUERIES[name]
+    got = capability_store.read_boxes("incidents", query, boxes)
+    assert len(got) == len(boxes)
+    for box, frame_got in zip(boxes, got, strict=True):
+        want = capability_store.read("incidents", dc_replace(query, bbox=box))
+        assert frame_got["id"].tolist() == want["id"].tolist()
+        pd.testing.assert_frame_equal(pd.DataFrame(frame_got), pd.DataFrame(want))
+    assert capability_store.read_boxes("incidents", query, []) == []
+
+
+def test_placed_count_counts_placed_points(capability_store: Store):
+    """Street or better with a point: what the ranking's read_points returns."""
+    rows = capability_frame()
+    placed = rows["precision"].isin(("exact", "street")) & ~rows.geometry.isna()
+    assert capability_store.placed_count() == int(placed.sum())
 
 
 @pytest.mark.parametrize("size", [100.0, 250.0])

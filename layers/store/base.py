@@ -428,6 +428,21 @@ class Store(ABC):
         category and precision (see :class:`GridCounts`)."""
         return GridCounts.of_points(self.read_points(query), float(size))
 
+    def placed_count(self) -> int:
+        """How many incidents are placed to the street or better and have a point
+        (what the ranking counts; its density chooses the priority cell size)."""
+        from layers.privacy import POINT_PRECISIONS
+
+        return int(self.read_points(Query(where={"precision": POINT_PRECISIONS})).x.size)
+
+    def read_boxes(self, layer: str, query: Query,
+                   boxes: Iterable[tuple[float, float, float, float]]
+                   ) -> list[gpd.GeoDataFrame]:
+        """``read(layer, query)`` with each box as its bbox: one frame per box, in
+        the order of ``boxes`` (``query``'s own bbox is ignored). PostGIS finds the
+        rows of all boxes in one statement instead of one per box."""
+        return [self.read(layer, replace(query, bbox=tuple(box))) for box in boxes]
+
     def count_by(self, layer: str, fields: Iterable[str],
                  query: Query | None = None) -> pd.DataFrame:
         """Count the rows a query selects per distinct value of ``fields``.
