@@ -147,11 +147,16 @@ def incident_grid(store: Store, flt: MapFilter, size: int,
     if codes is None:
         return _all_categories(store, flt, size)
     query = flt.with_(categories=tuple(codes), category="", bbox=None)
-    cache = _cache_for(store)
+    if visibility == VISIBILITY_RAW and query == _all_categories_query(flt):
+        # the same cache entry: asking for it inside its own computation would wait forever
+        return _all_categories(store, flt, size)
     key = cache_key(store, "grid", query, visibility=visibility, size=size)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return _GRIDS.get(store, key, lambda: _some_categories(store, flt, size, query))
+
+
+def _some_categories(store: Store, flt: MapFilter, size: int, query: MapFilter
+                     ) -> IncidentGrid:
+    """The columns of ``query``'s categories cut from the grid of every category."""
     full = _all_categories(store, flt, size)
     columns = [k for k, c in enumerate(full.categories) if c in query.categories]
     counts, previous = full.counts[:, columns], full.previous[:, columns]
@@ -162,7 +167,6 @@ def incident_grid(store: Store, flt: MapFilter, size: int,
                      counts=counts[keep], previous=previous[keep], imprecise=imprecise,
                      imprecise_by_category={full.categories[k]: full.imprecise_by_category.get(
                          full.categories[k], 0) for k in columns})
-    cache.put(key, result)
     return result
 
 
@@ -174,12 +178,17 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
     hold a narrower selection than its key says (issue 17: a grid first asked for
     one category was served as "all categories").
     """
-    query = flt.with_(categories=ALL_CATEGORY_CODES, category="", bbox=None)
-    cache = _cache_for(store)
+    query = _all_categories_query(flt)
     key = cache_key(store, "grid", query, visibility=VISIBILITY_RAW, size=size)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return _GRIDS.get(store, key, lambda: _compute_all_categories(store, query, size))
+
+
+def _all_categories_query(flt: MapFilter) -> MapFilter:
+    return flt.with_(categories=ALL_CATEGORY_CODES, category="", bbox=None)
+
+
+def _compute_all_categories(store: Store, query: MapFilter, size: int) -> IncidentGrid:
+    """Count every category of ``query`` (normalised) per cell, in the store."""
     started = time.perf_counter()
     grid = Grid(float(size), "square")
     period, previous = query.period, query.period.previous()
@@ -207,7 +216,6 @@ def _all_categories(store: Store, flt: MapFilter, size: int) -> IncidentGrid:
         matrix.setflags(write=False)  # shared by every request: never changed in place
     result = IncidentGrid(grid, period, previous, all_keys, used, matrices[0], matrices[1],
                           sum(imprecise.values()), imprecise)
-    cache.put(key, result)
     LOGGER.debug("grid %s %s m: %d cells in %.2f s", query.period.code, size, len(all_keys),
                  time.perf_counter() - started)
     return result
@@ -322,24 +330,14 @@ class ComputedPerStore:
                 cache.clear()
 
 
-# one cache per store object, held weakly: a new store never sees another's grids
-_CACHES: weakref.WeakKeyDictionary[Store, _TimedCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache_for(store: Store) -> _TimedCache:
-    with _CACHES_LOCK:
-        cache = _CACHES.get(store)
-        if cache is None:
-            cache = _CACHES[store] = _TimedCache(CACHE_SIZE, CACHE_SECONDS)
-        return cache
+# one cache per store object, held weakly: a new store never sees another's grids; a
+# grid is computed once however many requests ask for it at the same time
+_GRIDS = ComputedPerStore(CACHE_SIZE, CACHE_SECONDS)
 
 
 def clear_cache() -> None:
     """Forget every computed grid (tests, after an import)."""
-    with _CACHES_LOCK:
-        for cache in _CACHES.values():
-            cache.clear()
+    _GRIDS.clear()
 
 
 # --- classes, trend and the GeoJSON the map draws ---------------------------------------
