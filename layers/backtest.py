@@ -62,6 +62,7 @@ from scipy.spatial import cKDTree
 
 from layers.aggregate import ComputedPerStore
 from layers.grid import Grid, auto_cell_size
+from layers.indicators import format_decimal
 from layers.periods import Period, PeriodError, parse_period, period_from_dates
 from layers.priority import PriorityConfig, analyse_cells, load_config, relative_rise
 from layers.privacy import POINT_PRECISIONS
@@ -145,8 +146,9 @@ class BacktestResult:
             cells = [method]
             for s in shares:
                 try:
-                    cells.append(f"{_sv(self.value(method, s, 'hit_rate') * 100, 1)} % / "
-                                 f"{_sv(self.value(method, s), 2)}")
+                    hit_rate = self.value(method, s, "hit_rate") * 100
+                    cells.append(f"{format_decimal(hit_rate, 1)} % / "
+                                 f"{format_decimal(self.value(method, s), 2)}")
                 except KeyError:
                     cells.append("–")
             rows.append(cells)
@@ -157,12 +159,12 @@ class BacktestResult:
         lines += [
             f"Träning {self.train.code} ({self.n_train} händelser), "
             f"test {self.test.code} ({self.n_test} händelser).",
-            f"Rutor om {_sv(self.cell_size_m, 0)} m ({'sexhörningar' if self.shape == 'hex' else 'kvadrater'}), "  # noqa: E501
+            f"Rutor om {format_decimal(self.cell_size_m, 0)} m ({'sexhörningar' if self.shape == 'hex' else 'kvadrater'}), "  # noqa: E501
             f"{self.n_cells} rutor i studieområdet (rutor med minst en händelse under "
             f"träning eller test), koordinatsystem {self.crs}.",
-            f"KDE: gaussisk kärna, bandbredd {_sv(self.bandwidth_m, 0)} m "
-            f"({_sv(self.bandwidth_m / self.cell_size_m, 1)} rutbredder). Slump: medel av "
-            f"{RANDOM_DRAWS} "
+            f"KDE: gaussisk kärna, bandbredd {format_decimal(self.bandwidth_m, 0)} m "
+            f"({format_decimal(self.bandwidth_m / self.cell_size_m, 1)} rutbredder). "
+            f"Slump: medel av {RANDOM_DRAWS} "
             "dragningar.",
         ]
         if self.skipped:
@@ -175,11 +177,7 @@ class BacktestResult:
 
 
 def _pct(share: float) -> str:
-    return f"{_sv(share * 100, 1 if share * 100 % 1 else 0)} %"
-
-
-def _sv(value: float, decimals: int) -> str:
-    return f"{value:.{decimals}f}".replace(".", ",")
+    return f"{format_decimal(share * 100, 1 if share * 100 % 1 else 0)} %"
 
 
 # --- periods -----------------------------------------------------------------------------
@@ -536,7 +534,7 @@ class StoreBacktest:
     def headline(self) -> dict[str, str]:
         """The latest tertial's hit rates at :data:`HEADLINE_SHARE` as whole per cent
         ("41 %"), one text per method, and the share itself as ``area``."""
-        out = {m: f"{_sv(v, 0)}\u00a0%" for m, v in self.shares().items()}
+        out = {m: f"{format_decimal(v, 0)}\u00a0%" for m, v in self.shares().items()}
         return {"area": _pct(HEADLINE_SHARE).replace(" ", "\u00a0"), **out} if out else {}
 
     def sentence(self) -> str:
@@ -570,7 +568,7 @@ class StoreBacktest:
                      "minst lika bra som att bara räkna förra årets händelser och långt bättre "
                      "än slumpen. Lita på den för att välja var man ska börja, men den "
                      "förutsäger inte enskilda händelser: "
-                     f"{_sv(100 - pct['priority'], 0)}\u00a0% hände på andra ställen.")
+                     f"{format_decimal(100 - pct['priority'], 0)}\u00a0% hände på andra ställen.")
         elif pct["priority"] >= 2 * pct["random"]:
             trust = ("Rangordningen träffar långt bättre än slumpen men inte alltid lika bra "
                      "som förra årets antal ensamt: se den som ett stöd, och väg in egen "

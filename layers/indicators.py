@@ -187,10 +187,14 @@ def format_int(n: int) -> str:
     return f"{int(n):,}".replace(",", NBSP)
 
 
+def format_decimal(x: float, decimals: int = 1) -> str:
+    """A fixed number of decimals with a decimal comma: 7,7."""
+    return f"{x:.{decimals}f}".replace(".", ",")
+
+
 def format_rate(x: float) -> str:
     """A rate with a decimal comma: two decimals below 10, one from 10."""
-    text = f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
-    return text.replace(".", ",")
+    return format_decimal(x, 1 if abs(x) >= 10 else 2)
 
 
 def format_change(pct: float) -> str:

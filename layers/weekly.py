@@ -54,6 +54,7 @@ from layers.indicators import (
     area_findings,
     area_sites,
     format_age,
+    format_decimal,
     overdue,
     parse_promises,
     weekly_average,
@@ -192,15 +193,10 @@ def _rows_of_incidents() -> list[tuple[str, str, tuple[str, ...], bool]]:
     return rows
 
 
-def _decimal(x: float) -> str:
-    """One decimal with a decimal comma: 7,7."""
-    return f"{x:.1f}".replace(".", ",")
-
-
 def _difference(now: int, average: float) -> Cell:
     diff = now - average
     sign = "+" if diff > 0 else (MINUS if diff < 0 else "±")
-    return Cell(f"{sign}{_decimal(abs(diff))}", diff)
+    return Cell(f"{sign}{format_decimal(abs(diff))}", diff)
 
 
 def _incident_table(counts: dict[str, list[int]], n_base: int, threshold: int) -> Table:
@@ -225,7 +221,7 @@ def _incident_table(counts: dict[str, list[int]], n_base: int, threshold: int) -
         shown = week_s == SHOWN and base_s == SHOWN
         rows.append(Row(key, label, {
             "week": _figure(count_cell(week_n, week_s, threshold), "week_incidents"),
-            "average": _figure(Cell(_decimal(average), average) if base_s == SHOWN
+            "average": _figure(Cell(format_decimal(average), average) if base_s == SHOWN
                                else Cell(HIDDEN), "week_average"),
             "difference": _difference(week_n, average) if shown else Cell(HIDDEN),
         }, total=is_total))
