@@ -125,7 +125,9 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    # the brief's templates give the shared table macro (macros.html)
+    env = Environment(loader=FileSystemLoader([TEMPLATES, BRIEF_TEMPLATES]),
+                      autoescape=select_autoescape(["html"]))
     env.filters.update(paragraphs=paragraphs)
     return env
 
