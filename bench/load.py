@@ -1,27 +1,34 @@
 """Benchmark: many readers and uploaders against waitress, optionally during a big import.
 
     .venv/bin/python bench/load.py [--readers 50] [--uploaders 10] [--seconds 60]
-                                   [--import-rows 1000000]
+                                   [--think-time 1.0] [--workers N] [--import-rows 1000000]
     ./dev.sh bench load --import-rows 1000000
 
 1. Builds the demo store (``trygghetskartan demo``) in a temporary folder, an
    inventerare user and an API token, and serves it with ``trygghetskartan serve``
-   (waitress) in a subprocess on 127.0.0.1 at a free port. Only 127.0.0.1 is ever
-   contacted.
+   (waitress; ``--workers`` processes, default serve's own: one per core) in a
+   subprocess on 127.0.0.1 at a free port. Only 127.0.0.1 is ever contacted.
 2. **Baseline**: one user alone: each reader route a few times, then a few uploads,
    one request at a time.
 3. **Load**: N reader threads loop over ``/``, ``/sdn/jarva``, ``/api/incidents``
    with a district-sized bbox, ``/api/incidents/grid``, ``/priority`` and
    ``/api/priority``; M uploader threads ``POST /api/findings`` (bearer token, one
-   new finding a request, unique ids). With ``--import-rows N`` a generated incident
-   CSV of N rows (deterministic, as ``bench/import_join.py`` makes it) is imported by
+   new finding a request, unique ids, 0.2 s between). Without ``--think-time`` the
+   readers send their next request as soon as the last is answered (a closed loop
+   with no pause: a saturation test, where by Little's law the latency is the
+   number of clients over the throughput); with ``--think-time S`` each reader
+   pauses between its requests for a random time, exponential with mean S seconds
+   (a person reading the map before the next click), drawn from a fixed seed.
+   With ``--import-rows N`` a generated incident CSV of N rows (deterministic, as
+   ``bench/import_join.py`` makes it) is imported by
    ``trygghetskartan import incidents`` in another process at the same time; the load
    then lasts at least until the import has finished (at most ``--max-seconds``). A
    probe thread tries to take the store's write lock (``BEGIN IMMEDIATE`` with a
    50 ms timeout, then ``ROLLBACK``) every 100 ms and reports the longest time it
    could not: how long the import held the write lock.
-4. Prints the load average (the machine is shared), requests/s, p50/p95 per route
-   under load and alone, their ratios, answers by status (500s separately), 503s
+4. Prints the load average (the machine is shared), the CPU seconds of this client
+   and of the server processes during the load (they share the cores), requests/s,
+   p50/p95 per route under load and alone, their ratios, answers by status (500s separately), 503s
    with and without Retry-After (an uploader sends the finding again after the
    Retry-After, as the walk app does, at most ``UPLOAD_RETRIES`` times), the errors
    (5xx other than 503 + Retry-After, 503 without it, time-outs, connection errors),
@@ -38,6 +45,8 @@ import contextlib
 import http.client
 import json
 import os
+import random
+import resource
 import socket
 import sqlite3
 import subprocess
@@ -161,13 +170,20 @@ def upload(results: Results, port: int, token: str, worker: int, i: int, run: st
 
 
 def reader_loop(results: Results, port: int, worker: int, deadline: float,
-                stop: threading.Event) -> None:
+                stop: threading.Event, think: float = 0.0) -> None:
+    """Read the routes in turn; ``think`` > 0: an exponential pause with that mean
+    (seconds) after each answer, as a person reads the map before the next click."""
     routes = list(READ_ROUTES.items())
+    pauses = random.Random(worker)
+    if think > 0:  # the readers do not start in step
+        stop.wait(pauses.uniform(0, think))
     for i in range(MAX_REQUESTS_PER_WORKER):
         if time.monotonic() > deadline or stop.is_set():
             return
         name, path = routes[(worker + i) % len(routes)]
         timed_call(results, port, name, "GET", path)
+        if think > 0:
+            stop.wait(min(pauses.expovariate(1.0 / think), max(0.0, deadline - time.monotonic())))
 
 
 def uploader_loop(results: Results, port: int, token: str, worker: int, deadline: float,
@@ -202,6 +218,32 @@ def lock_probe(path: Path, stop: threading.Event, deadline: float) -> list[float
     return periods
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that were waited for
+    (Linux /proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # fields[0] is field 3 (state): utime, stime are fields 14, 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(root: int) -> list[int]:
+    """The server process and its worker processes (children of it)."""
+    pids = [root]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == root:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -227,7 +269,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also import a generated CSV of this many incidents")
     parser.add_argument("--max-seconds", type=float, default=600.0,
                         help="the load never lasts longer than this (600)")
-    parser.add_argument("--threads", type=int, default=None, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="waitress threads per process (serve's default)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes (serve's default: one per core)")
+    parser.add_argument("--think-time", type=float, default=0.0,
+                        help="mean pause (s, exponential) of a reader between two "
+                             "requests; 0 (default): none, a saturation test")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args(argv)
 
@@ -257,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = [cli_path(), "serve", "--host", HOST, "--port", str(port), "--data-dir", str(data)]
     if args.threads:
         serve += ["--threads", str(args.threads)]
+    if args.workers:
+        serve += ["--workers", str(args.workers)]
     server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL,
                               stderr=open(work / "server.log", "w"))  # noqa: SIM115
     run = str(int(time.time()))
@@ -266,9 +316,11 @@ def main(argv: list[str] | None = None) -> int:
                 if request(port, "GET", "/healthz")[0] == 200:
                     break
             time.sleep(0.1)
-        # warm-up (not counted): first renders, the priority cache
-        for path in READ_ROUTES.values():
-            request(port, "GET", path)
+        # warm-up (not counted): first renders, the priority cache; each server
+        # process has its own caches, and a new connection goes to any of them
+        for _ in range(4 * (args.workers or os.cpu_count() or 1)):
+            for path in READ_ROUTES.values():
+                request(port, "GET", path)
 
         # 1. one user alone
         single = Results()
@@ -294,12 +346,16 @@ def main(argv: list[str] | None = None) -> int:
             lock_probe(data / "trygghetskartan.gpkg", stop, hard_deadline)))
         probe.start()
         deadline = hard_deadline if importer else started + args.seconds
-        workers = [threading.Thread(target=reader_loop, args=(load, port, w, deadline, stop))
+        workers = [threading.Thread(target=reader_loop,
+                                    args=(load, port, w, deadline, stop, args.think_time))
                    for w in range(args.readers)]
         workers += [threading.Thread(target=uploader_loop,
                                      args=(load, port, token, w, deadline, stop, run))
                     for w in range(args.uploaders)]
         load_before = f"{os.getloadavg()[0]:.2f}"
+        pids = server_pids(server.pid)
+        server_cpu0 = {pid: process_cpu_seconds(pid) for pid in pids}
+        client_cpu0 = client_cpu_seconds()
         for t in workers:
             t.start()
         # the load average half way through (1-minute average: it lags)
@@ -326,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         probe.join(5)
         elapsed = time.monotonic() - started
+        client_cpu = client_cpu_seconds() - client_cpu0
+        # a worker started again during the load counts from 0
+        server_cpu = sum(process_cpu_seconds(pid) - server_cpu0.get(pid, 0.0)
+                         for pid in server_pids(server.pid))
+        server_processes = len(server_pids(server.pid))
     finally:
         server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -336,10 +397,16 @@ def main(argv: list[str] | None = None) -> int:
     # 3. report
     summary = summarise(load)
     print(f"\nload: {args.readers} readers + {args.uploaders} uploaders for {elapsed:.1f} s"
-          + (f", during an import of {args.import_rows:,} rows" if csv else ""))
+          + (f", during an import of {args.import_rows:,} rows" if csv else "")
+          + (f"; readers think {args.think_time:g} s (mean, exponential)" if args.think_time
+             else "; readers never pause (saturation)"))
     print(f"requests: {len(load.rows)} ({len(load.rows) / elapsed:.1f}/s)")
     print(f"load average before / during / after: {load_before} / {load_during} / "
           f"{os.getloadavg()[0]:.2f} (1 min, {os.cpu_count()} cores; other work included)")
+    cores = os.cpu_count() or 1
+    print(f"CPU seconds during the load: client (this script) {client_cpu:.1f}, server "
+          f"({server_processes} processes) {server_cpu:.1f}, of {elapsed * cores:.0f} "
+          f"core-seconds ({client_cpu / elapsed:.2f} + {server_cpu / elapsed:.2f} cores)")
     print(f"{'route':<22}{'n':>6}{'p50 s':>9}{'p95 s':>9}{'alone p50':>11}{'alone p95':>11}"
           f"{'ratio p50':>11}{'ratio p95':>11}")
     for route in [*READ_ROUTES, UPLOAD]:

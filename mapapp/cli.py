@@ -17,6 +17,7 @@ import click
 from layers.errors import FileRejected, RowsRejected, StoreError
 from layers.schema import IMPORTABLE, SPATIAL_LAYERS
 from layers.store import Store, open_store, store_location
+from mapapp.serving import SERVE_THREADS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -192,31 +193,21 @@ def export(store: Store, layer: str, file: str) -> None:
     click.echo(f"{n} rader skrivna till {file}")
 
 
-#: waitress threads. One Python process runs one thread at a time whatever the cores,
-#: and most answers come from the page cache in about a millisecond, so threads are
-#: not for CPU: they are for requests that wait. Writes wait for one of two slots
-#: (mapapp/write_gate.py) inside a thread, so the threads must outnumber the waiting
-#: uploads with room for readers: with 8 threads 10 uploaders left too few for 50
-#: readers (122 requests/s, p95 0.9 s), with 16 the same load ran at 235/s, p95
-#: 0.37 s (bench/README.md, load.py, 2026-12-06).
-SERVE_THREADS = 16
-#: Open connections waitress keeps (60 users with a browser's few each fit), and the
-#: listen backlog for bursts beyond that.
-CONNECTION_LIMIT = 200
-BACKLOG = 1024
-
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--threads", default=SERVE_THREADS, type=int, show_default=True,
-              help="Antal trådar som svarar på anrop (de flesta svaren kommer ur "
-                   "cachen på någon millisekund; se bench/README.md).")
+              help="Antal trådar per process som svarar på anrop (de flesta svaren "
+                   "kommer ur cachen på någon millisekund; se bench/README.md).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Antal serverprocesser (standard: en per processorkärna; "
+                   "se mapapp/serving.py).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Mapp med GeoPackage-databasen.")
 @click.option("--debug", is_flag=True, help="Flasks utvecklingsserver med felsökning "
                                            "(aldrig i drift).")
-def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool) -> None:
+def serve(host: str, port: int, threads: int, workers: int | None, data_dir: str | None,
+          debug: bool) -> None:
     """Starta webbappen (waitress, en WSGI-server för drift)."""
     from layers.migrate import check
     from mapapp import create_app
@@ -240,23 +231,14 @@ def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool)
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
         return
-    from waitress import serve as waitress_serve
+    from mapapp import serving
 
-    from mapapp.notify import start_sender
-    from mapapp.page_cache import SERVE_GRACE
-    from mapapp.priority import start_cache_warmer
-
-    # findings during a walk arrive every few seconds: rankings and figures may show
-    # them up to this late instead of being computed again for every upload
-    app.config.setdefault("PAGE_CACHE_GRACE", SERVE_GRACE)
-    from mapapp.write_gate import wrap
-
-    wrap(app)
-    start_cache_warmer(app)
-    if start_sender(app) is not None:
-        click.echo("Statusmejl skickas i bakgrunden (SMTP är konfigurerad).")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="trygghetskartan",
-                   connection_limit=CONNECTION_LIMIT, backlog=BACKLOG)
+    code = serving.serve(app, host=host, port=port, threads=threads,
+                         workers=workers or serving.default_workers(), data_dir=data_dir,
+                         echo=click.echo)
+    if code:
+        raise click.ClickException("Serverprocesserna avslutades direkt efter start; "
+                                   "se felen ovan.")
 
 
 @cli.command()
