@@ -9,7 +9,8 @@
 # Each first makes sure the dependencies are there: the virtualenv in .venv (created
 # with python3 >= 3.11; `pip install -e '.[test]'` again whenever pyproject.toml has
 # changed), and, when run as root, the Debian packages that are missing.
-# Environment: HOST, PORT (run); TRYGGHETSKARTAN_DATA_DIR (where the store lives,
+# Environment: HOST, PORT, WORKERS (run: server processes, default one per core);
+# TRYGGHETSKARTAN_DATA_DIR (where the store lives,
 # default the Flask instance folder instance/); PYTHON (the interpreter for a new .venv).
 set -euo pipefail
 
@@ -93,7 +94,9 @@ cmd_run() {
     say "loading demo data (trygghetskartan demo)"
     "$VENV/bin/trygghetskartan" demo
     say "serving on http://${HOST:-127.0.0.1}:${PORT:-5000}/"
-    exec "$VENV/bin/trygghetskartan" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"
+    # as in production: `serve` starts one waitress process per core (mapapp/serving.py)
+    exec "$VENV/bin/trygghetskartan" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}" \
+        ${WORKERS:+--workers "$WORKERS"}
 }
 
 # Print the Debian package of the PostGIS extension for the newest installed

@@ -27,7 +27,15 @@ the others still get the last one. So a new finding shows on ``/priority`` withi
 the grace plus one rendering, the ranking is computed at most once per grace
 period instead of once per upload, and readers never queue behind it. A change of
 any other table it reads (an incident import, a site, the areas) is never served
-stale. The per-request parts of a page are
+stale.
+
+**Several server processes** (``serve --workers N``, :mod:`mapapp.serving`): each
+process keeps its own answers. The keys hold the table versions read from the store,
+so a change committed by any process (or an import) shows in every process at
+once; under the grace each process renders a churned page at most once per grace
+period (N renderings in all), and for those up to ``PAGE_CACHE_GRACE`` seconds two
+requests answered by different processes may show the ranking with and without the
+newest findings. The per-request parts of a page are
 not kept: the CSP nonce and the CSRF token are rendered as placeholders and filled in
 for each answer, so every answer still has its own nonce. A request with flashed
 messages waiting is not served from or stored in the cache (the messages belong to

@@ -1,13 +1,17 @@
 """At most a few writes at a time in the served app, so readers keep the CPU.
 
-The app runs in one Python process (waitress threads share one interpreter lock).
-A finding upload is mostly pandas and GeoPackage work that holds that lock; ten
-uploads at once make every reader's request wait its turn among ten busy threads,
-and a cached page that takes a millisecond alone takes half a second. The gate lets
-:data:`WRITE_SLOTS` requests that change data (POST, PUT, PATCH, DELETE) run at
-once; the others wait for a slot without using the CPU. A request that waited
-:data:`WAIT_SECONDS` is answered 503 with ``Retry-After`` (a phone or the walk app
-sends it again; nothing was written). Reads never wait here.
+Each server process (``serve --workers N`` starts several, :mod:`mapapp.serving`)
+runs its waitress threads on one interpreter lock. A finding upload is mostly pandas
+and GeoPackage work that holds that lock; ten uploads at once make every reader's
+request wait its turn among ten busy threads, and a cached page that takes a
+millisecond alone takes half a second. The gate lets :data:`WRITE_SLOTS` requests
+that change data (POST, PUT, PATCH, DELETE) run at once in each process; the others
+wait for a slot without using the CPU. A request that waited :data:`WAIT_SECONDS` is
+answered 503 with ``Retry-After`` (a phone or the walk app sends it again; nothing
+was written). Reads never wait here. The slots are per process on purpose (they
+keep that process's readers going); the writes of all processes are put in order by
+the store's own lock, and a write that cannot get it within ``STORE_BUSY_TIMEOUT``
+is answered 503 with ``Retry-After`` as well (tests/test_serving.py).
 
 ``trygghetskartan serve`` wraps the app in it (:func:`wrap`); the test client does
 not go through it.
