@@ -22,10 +22,12 @@ the priority ranking and the district figures count open findings. With
 ``PAGE_CACHE_GRACE`` seconds (``serve`` sets :data:`SERVE_GRACE`; 0, strict, by
 default and in tests) a view marked ``grace=True`` whose *only* changed tables are
 findings ones (:data:`CHURN_LAYERS`) keeps answering with its last rendering for up
-to that long after it was made, and after that one request renders it again while
-the others still get the last one. So a new finding shows on ``/priority`` within
-the grace plus one rendering, the ranking is computed at most once per grace
-period instead of once per upload, and readers never queue behind it. A change of
+to that long after it was made. After that, the next request starts one rendering
+in a background thread (in a request context of its own: the same URL, cookies and
+user) and, like every request until it is done, gets the last rendering. So a new
+finding shows on ``/priority`` within the grace plus one rendering, the ranking is
+computed at most once per grace period instead of once per upload, and no reader
+waits for a ranking because findings came in. A change of
 any other table it reads (an incident import, a site, the areas) is never served
 stale.
 
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import threading
 import time
@@ -120,10 +123,12 @@ class _Answers:
     def _put(self, key: tuple, churn: tuple, kept: _Kept) -> None:
         self._items.put(key, (time.monotonic(), churn, kept))
 
-    def get(self, key: tuple, churn: tuple, grace: float, compute: Callable[[], _Kept]
-            ) -> _Kept:
+    def get(self, key: tuple, churn: tuple, grace: float, compute: Callable[[], _Kept],
+            background: Callable[[Callable[[], None]], None] | None = None) -> _Kept:
         """The answer of ``key`` for the churn tables' versions ``churn`` (see the module
-        docstring); ``compute()`` at most once at a time per key."""
+        docstring); ``compute()`` at most once at a time per key. With ``background``,
+        a rendering that the grace has made due is handed to ``background(run)``
+        (which runs ``run`` in another thread) and the last answer is returned at once."""
         entry = self._get(key)
         if entry is not None and entry[1] == churn:
             return entry[2]
@@ -136,6 +141,10 @@ class _Answers:
             # the grace and nobody is rendering it again already
             if time.monotonic() - entry[0] < grace or not computing.acquire(blocking=False):
                 return entry[2]
+            if background is not None:
+                # rendered again off the request: this request gets the last answer too
+                background(functools.partial(self._refresh, key, churn, compute, computing))
+                return entry[2]
         else:
             computing.acquire()
         try:
@@ -145,6 +154,23 @@ class _Answers:
             kept = compute()
             self._put(key, churn, kept)
             return kept
+        finally:
+            computing.release()
+
+    def _refresh(self, key: tuple, churn: tuple, compute: Callable[[], _Kept],
+                 computing: threading.Lock, skip: bool = False) -> None:
+        """Render ``key`` again (``computing`` is held, and released here); ``skip``:
+        only release it."""
+        try:
+            if skip:
+                return
+            entry = self._get(key)
+            if entry is None or entry[1] != churn:
+                self._put(key, churn, compute())
+        except _Uncacheable:
+            pass  # the next request after the grace tries again
+        except Exception:
+            LOGGER.warning("rendering %s again failed", key[:3], exc_info=True)
         finally:
             computing.release()
 
@@ -250,7 +276,8 @@ def cached_page(layers: Iterable[str] | None = None, *, grace: bool = False) -> 
 
             try:
                 kept = _answers_of(get_store()).get(
-                    key, churn, float(current_app.config.get("PAGE_CACHE_GRACE") or 0), compute)
+                    key, churn, float(current_app.config.get("PAGE_CACHE_GRACE") or 0), compute,
+                    functools.partial(_in_background, who=key[4:6]) if grace else None)
             except _Uncacheable as exc:
                 return _restore_csrf(exc.response)
             return _answer(kept)
@@ -258,6 +285,29 @@ def cached_page(layers: Iterable[str] | None = None, *, grace: bool = False) -> 
         return wrapper
 
     return decorate
+
+
+def _in_background(run: Callable[..., None], *, who: tuple) -> None:
+    """Run ``run`` in a daemon thread, in a request context of its own made from a
+    copy of this request's environ (the same URL, cookies and token; no body), after
+    the app's before-request steps (which load the user). When they answer instead
+    (a token revoked meanwhile) or find another user than ``who`` (role, name: a
+    session ended), ``run(skip=True)``: nothing is rendered under the key."""
+    app = current_app._get_current_object()
+    environ = dict(request.environ)
+    environ["wsgi.input"] = io.BytesIO(b"")
+    environ["CONTENT_LENGTH"] = "0"
+
+    def target() -> None:
+        with app.request_context(environ):
+            try:
+                same = app.preprocess_request() is None and _who() == tuple(who)
+            except Exception:
+                LOGGER.warning("rendering %s again failed", request.path, exc_info=True)
+                same = False
+            run(skip=not same)
+
+    threading.Thread(target=target, name="page-cache-render", daemon=True).start()
 
 
 def _restore_csrf(response: Response) -> Response:
