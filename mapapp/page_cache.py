@@ -4,7 +4,8 @@
 of everything it may depend on:
 
 * the route and the whole URL (host, path, query string: every filter and the map
-  position), today's date (default periods move with the clock);
+  position), the clock's minute (default periods move with the date, and figures
+  such as late actions with the time);
 * **who asks**: the role and the user's name (``None`` for an anonymous visitor),
   so a handläggare's rendering, with its unsuppressed and sensitive figures, is
   never served to a läsare or to the public, and the page header shows the right
@@ -27,7 +28,12 @@ in a background thread (in a request context of its own: the same URL, cookies a
 user) and, like every request until it is done, gets the last rendering. So a new
 finding shows on ``/priority`` within the grace plus one rendering, the ranking is
 computed at most once per grace period instead of once per upload, and no reader
-waits for a ranking because findings came in. A change of
+waits for a ranking because findings came in. In the same way, under ``serve``
+(``PAGE_CACHE_GRACE`` > 0) the first request of a new minute gets the page of the
+minute before (same URL, user and table versions; never across midnight) while the
+new minute's one is rendered in the background: the clock in the key makes every
+page new once a minute, and without this the readers of a page would all wait for
+its rendering every minute. A change of
 any other table it reads (an incident import, a site, the areas) is never served
 stale.
 
@@ -52,6 +58,7 @@ background thread, so the first visitor after an import does not wait either.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -124,11 +131,14 @@ class _Answers:
         self._items.put(key, (time.monotonic(), churn, kept))
 
     def get(self, key: tuple, churn: tuple, grace: float, compute: Callable[[], _Kept],
-            background: Callable[[Callable[[], None]], None] | None = None) -> _Kept:
+            background: Callable[[Callable[..., None]], None] | None = None,
+            previous: tuple | None = None) -> _Kept:
         """The answer of ``key`` for the churn tables' versions ``churn`` (see the module
         docstring); ``compute()`` at most once at a time per key. With ``background``,
         a rendering that the grace has made due is handed to ``background(run)``
-        (which runs ``run`` in another thread) and the last answer is returned at once."""
+        (which runs ``run`` in another thread) and the last answer is returned at once;
+        so is the answer of ``previous`` (the same page a minute earlier) while ``key``
+        has none yet."""
         entry = self._get(key)
         if entry is not None and entry[1] == churn:
             return entry[2]
@@ -136,6 +146,15 @@ class _Answers:
             if len(self._computing) > 4 * self.size:
                 self._computing = {k: v for k, v in self._computing.items() if v.locked()}
             computing = self._computing.setdefault(key, threading.Lock())
+        if entry is None and background is not None and previous is not None:
+            last = self._get(previous)
+            if last is not None and (last[1] == churn or grace > 0):
+                # the clock's minute moved on, nothing else: the last minute's answer
+                # until this minute's is rendered (once) in the background
+                if computing.acquire(blocking=False):
+                    background(functools.partial(self._refresh, key, churn, compute,
+                                                 computing))
+                return last[2]
         if entry is not None and grace > 0:
             # only the churn tables changed: the last answer, unless it is older than
             # the grace and nobody is rendering it again already
@@ -225,6 +244,16 @@ def page_key(layers: Iterable[str] | None, *, grace: bool = False) -> tuple[tupl
             config.get("SUPPRESS_BELOW"), config.get("TILE_URL"), versions), churn
 
 
+def _previous_minute(key: tuple) -> tuple | None:
+    """``key`` a minute earlier, or None when that was another day (default periods
+    move with the date: never answered from yesterday)."""
+    minute = dt.datetime.fromisoformat(key[3])
+    earlier = minute - dt.timedelta(minutes=1)
+    if earlier.date() != minute.date():
+        return None
+    return (*key[:3], earlier.isoformat(), *key[4:])
+
+
 def _keep(response: Response) -> _Kept:
     """Turn a view's 200 answer into a kept one (placeholders for per-request parts)."""
     if response.status_code != 200 or response.direct_passthrough \
@@ -266,6 +295,7 @@ def cached_page(layers: Iterable[str] | None = None, *, grace: bool = False) -> 
                     or session.get("_flashes"):
                 return view(*args, **kwargs)
             key, churn = page_key(layers, grace=grace)
+            grace_seconds = float(current_app.config.get("PAGE_CACHE_GRACE") or 0)
 
             def compute() -> _Kept:
                 g.page_cache_rendering = True
@@ -276,8 +306,9 @@ def cached_page(layers: Iterable[str] | None = None, *, grace: bool = False) -> 
 
             try:
                 kept = _answers_of(get_store()).get(
-                    key, churn, float(current_app.config.get("PAGE_CACHE_GRACE") or 0), compute,
-                    functools.partial(_in_background, who=key[4:6]) if grace else None)
+                    key, churn, grace_seconds, compute,
+                    functools.partial(_in_background, who=key[4:6]) if grace_seconds else None,
+                    _previous_minute(key))
             except _Uncacheable as exc:
                 return _restore_csrf(exc.response)
             return _answer(kept)

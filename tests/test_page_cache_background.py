@@ -103,3 +103,40 @@ def test_the_background_rendering_is_the_signed_in_users_own(demo_app, tmp_path,
     text = response.get_data(as_text=True)
     assert f'nonce="{nonce}"' in text and page_cache.NONCE_PLACEHOLDER not in text
     assert "hanna" in text
+
+
+def test_a_new_minute_gets_the_last_minutes_answer_while_a_thread_renders():
+    answers = page_cache._Answers(8, 600)
+    release, threads = threading.Event(), []
+
+    def compute(value):
+        def run():
+            release.wait(30)
+            return value
+        return run
+
+    def background(run):
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+
+    release.set()
+    minute = ("page", "x", "/priority", "2025-05-14T21:30:00+02:00", None, None, ())
+    assert answers.get(minute, (), 5, compute("a"), background) == "a"
+    release.clear()
+    later = page_cache._previous_minute(("page", "x", "/priority", "2025-05-14T21:31:00+02:00",
+                                         None, None, ()))
+    assert later == minute
+    nxt = ("page", "x", "/priority", "2025-05-14T21:31:00+02:00", None, None, ())
+    assert answers.get(nxt, (), 5, compute("b"), background, later) == "a"
+    assert answers.get(nxt, (), 5, compute("c"), background, later) == "a"
+    assert len(threads) == 1
+    release.set()
+    threads[0].join(30)
+    assert answers.get(nxt, (), 5, compute("d"), background, later) == "b"
+    # without a background runner (tests, strict) the request renders itself
+    strict = page_cache._Answers(8, 600)
+    strict.get(minute, (), 0, compute("a"))
+    assert strict.get(nxt, (), 0, compute("e"), None, later) == "e"
+    # another day is never answered from yesterday's page
+    assert page_cache._previous_minute(
+        ("page", "x", "/", "2025-05-15T00:00:00+02:00", None, None, ())) is None
