@@ -100,6 +100,8 @@ class Results:
         self.lock = threading.Lock()
         self.rows: list[tuple[str, int, float, bool]] = []
         self.accepted: list[str] = []
+        #: bodies of uploads refused as invalid (422), for the report
+        self.refused: list[str] = []
 
     def add(self, route: str, status: int, seconds: float, retry_after: bool = False) -> None:
         with self.lock:
@@ -164,6 +166,9 @@ def upload(results: Results, port: int, token: str, worker: int, i: int, run: st
             with results.lock:
                 results.accepted.extend(json.loads(data)["ids"])
             return
+        if status == 422:
+            with results.lock:
+                results.refused.append(f"{worker}/{i}: {data[:300].decode(errors='replace')}")
         if status != 503 or retry_after is None or (stop is not None and stop.is_set()):
             return
         time.sleep(min(retry_after, 10.0))
@@ -420,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     statuses = Counter(status for _, status, _, _ in load.rows)
     print("answers by status:", dict(sorted(statuses.items())),
           "(-1 timed out, -2 connection error)")
+    for line in load.refused[:3]:
+        print(f"upload refused (422): {line}")
     print(f"500 answers: {sum(n for st, n in statuses.items() if st >= 500 and st != 503)}")
     busy = [r for r in load.rows if r[1] == 503]
     print(f"503 answers: {len(busy)}, with Retry-After {sum(r[3] for r in busy)} (sent "
