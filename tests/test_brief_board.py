@@ -24,9 +24,9 @@ import pytest
 from docx.oxml.ns import qn
 from infra import require_or_skip
 
-from layers import clock
-from layers.brief import NBSP, TEXT_FIELDS, Brief, build_brief, save_texts
-from layers.brief_render import DRAFT_MARK, DRAFT_NOTE, EMPTY_TEXT, draw_pictures, render
+from layers.core import clock
+from layers.documents.brief import NBSP, TEXT_FIELDS, Brief, build_brief, save_texts
+from layers.documents.brief_render import DRAFT_MARK, DRAFT_NOTE, EMPTY_TEXT, draw_pictures, render
 from layers.store import open_store
 
 PERIOD = "2025-T2"
