@@ -38,8 +38,11 @@ import shapely
 from scipy import stats
 
 from layers.analysis.aggregate import ComputedPerStore
+from layers.analysis.default_period import default_tertial
 from layers.analysis.grid import Grid
 from layers.analysis.hotspots import fdr_bh, gi_star
+from layers.analysis.priority_config import load_config
+from layers.analysis.study_area import covering, resolve_sdn, store_cell_size, study_area
 from layers.core.periods import Period
 
 LOGGER = logging.getLogger(__name__)
@@ -413,21 +416,13 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     map layer and the priority places' reasons share one computation.
     """
     from layers.analysis.aggregate import cache_key
-    from layers.analysis.priority import (
-        _covering,
-        default_period,
-        load_config,
-        resolve_sdn,
-        store_cell_size,
-        study_area,
-    )
     from layers.core.privacy import VISIBILITY_RAW, counted_categories
     from layers.io.filters import MapFilter
 
     config = config or EmergingConfig()
     code = resolve_sdn(sdn) if sdn else None
     if period is None:
-        period = default_period(store) or Period.tertial(2000, 1)
+        period = default_tertial(store) or Period.tertial(2000, 1)
     if cell_size is None or shape is None:
         priority_config = load_config()
         cell_size = cell_size or store_cell_size(store, priority_config)
@@ -440,7 +435,7 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     def compute() -> EmergingResult:
         started = time.perf_counter()
         area = study_area(code)
-        shown, keys = _covering(size, shape, code)
+        shown, keys = covering(size, shape, code)
         grid = Grid(size, shape)
         months = _months_of_store(store, period, config)
         counts = _read_cube(store, grid, keys, months, counted)
