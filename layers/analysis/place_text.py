@@ -15,6 +15,8 @@ A planner reads a priority place as a story, not as statistics. Each place of
 * the **statistics** second (Gi*, FDR, the pattern's technical name), each with
   what it means for a planner.
 
+:func:`explain` joins them into the place's text ("Nr 1, Namn: …").
+
 The first sentence and the plain sentences use none of the statistical words of
 :data:`STATISTICAL_TERMS`; ``tests/test_priority_text.py`` checks every place of
 the demo store. No Flask here: the web layer adds the links.
