@@ -27,11 +27,6 @@ MAX_LINES = 600
 
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({
-        'layers.analysis.emerging',
-        'layers.analysis.place_text',
-        'layers.analysis.priority',
-    }),
-    frozenset({
         'layers.documents.brief_render',
         'layers.documents.brief_render.html',
         'layers.documents.brief_render.pdf',
@@ -66,7 +61,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     }),
 }
 KNOWN_PRIVATE: set[tuple[str, str, str]] = {
-    ('layers.analysis.emerging', 'layers.analysis.priority', '_covering'),
     ('layers.documents.brief_render.weekly', 'layers.documents.brief_render.html', '_environment'),
     ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_clean'),
     ('layers.documents.protocol_render', 'layers.documents.brief_render.word',
@@ -91,8 +85,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 }
 KNOWN_BIG: set[str] = {
     'geodata/demo.py',
-    'layers/analysis/backtest.py',
-    'layers/analysis/priority.py',
     'layers/core/schema.py',
     'layers/documents/brief.py',
     'layers/domain/findings.py',
