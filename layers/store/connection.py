@@ -30,7 +30,8 @@ from layers.store.base import DEFAULT_BUSY_TIMEOUT, Store, WriteResult
 class ConnectedStore(Store):
     """A store in a database reached through one connection per thread."""
 
-    #: A frame of at least this many rows is staged before the write transaction.
+    #: A frame of at least this many rows is staged before the write transaction (the
+    #: GeoPackage also fills the RTree of so many rows in bulk).
     bulk_min_rows = 1_000
 
     def __init__(self, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
@@ -103,13 +104,9 @@ class ConnectedStore(Store):
     def _after_write(self, staged: dict[str, Any], results: dict[str, WriteResult]) -> None:
         """Called after a write committed (e.g. to refresh statistics): nothing here."""
 
-    def write(
-        self,
-        layers: dict[str, pd.DataFrame],
-        *,
-        replace: Iterable[str] = (),
-        then: Callable[[dict[str, WriteResult]], dict[str, pd.DataFrame]] | None = None,
-    ) -> dict[str, WriteResult]:
+    def write(self, layers: dict[str, pd.DataFrame], *, replace: Iterable[str] = (),
+              then: Callable[[dict[str, WriteResult]], dict[str, pd.DataFrame]] | None = None
+              ) -> dict[str, WriteResult]:
         """Write in one transaction; frames of ``bulk_min_rows`` rows or more (an
         import) are staged first, outside the lock, so the transaction that other
         writers wait for is short. The audit log is written in the same transaction."""

@@ -100,7 +100,7 @@ class GeoPackageStore(GeoPackageReading, GeoPackageWriting):
 
     def data_version(self) -> tuple:
         # gpkg_contents.last_change is bumped in every write transaction that changes a
-        # table (see _touch); reading a 20-row table in WAL never waits for a writer
+        # table (see writes._touch); reading a 20-row table in WAL never waits for a writer
         rows = self.conn.execute(
             "SELECT table_name, last_change FROM gpkg_contents ORDER BY table_name").fetchall()
         return tuple(rows)

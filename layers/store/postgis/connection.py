@@ -78,12 +78,13 @@ class PostGISConnection(ConnectedStore):
             raise StoreBusy() from exc
         except psycopg.OperationalError as exc:
             conn = getattr(self._local, "conn", None)
-            if conn is not None and (conn.closed or conn.broken):
+            if conn is not None and not self._usable(conn):
                 self._local.conn = None
             raise StoreError(
                 f"Databasen {safe_url(self.url)} svarar inte: {exc}") from exc
 
     def _transaction(self, conn: psycopg.Connection) -> AbstractContextManager[None]:
+        # BEGIN … COMMIT, ROLLBACK on error (a savepoint when one is open already)
         return conn.transaction()
 
     def _fetch(self, query: sql.Composable, params: list) -> list[tuple]:

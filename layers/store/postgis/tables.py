@@ -17,6 +17,7 @@ from layers.store.postgis.values import ident as _ident
 _INDEXED = ("category", "sdo_code", "status")
 # Serialises initialize() between processes: CREATE TABLE IF NOT EXISTS can race.
 INIT_LOCK = 0x7472_7967  # 'tryg'
+
 #: One row per table: a counter bumped by every transaction that changes the table.
 CONTENTS_DDL = sql.SQL(
     "CREATE TABLE IF NOT EXISTS store_contents (table_name text PRIMARY KEY, "
