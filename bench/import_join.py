@@ -226,9 +226,10 @@ def fresh_store(location: str) -> Store:
     return store
 
 
-def backend_module(store: Store):
-    """The writes module of the store's backend, whose helpers the phases below time."""
-    return sys.modules[type(store).__module__.rsplit(".", 1)[0] + ".writes"]
+def backend_module(store: Store, part: str = "writes"):
+    """A module of the store's backend package (by default ``writes``, whose helpers
+    the phases below time)."""
+    return sys.modules[type(store).__module__.rsplit(".", 1)[0] + "." + part]
 
 
 def run_ours(store: Store, csv: Path, profile: bool):
@@ -317,7 +318,7 @@ def check_index(store: Store, base: gpd.GeoDataFrame) -> list[str]:
     """
     out, ok = [], True
     path = store.location()
-    backend = backend_module(store)
+    backend = backend_module(store, "rtree")
     conn = sqlite3.connect(path)
     try:
         verdict = conn.execute("SELECT rtreecheck('rtree_incidents_geom')").fetchone()[0]
