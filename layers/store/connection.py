@@ -37,9 +37,6 @@ class ConnectedStore(Store):
     def __init__(self, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         #: Seconds a write waits for another writer's lock, then StoreBusy.
         self.busy_timeout = busy_timeout
-        #: Seconds the last write transaction of this object held the write lock,
-        #: for logs and benchmarks (GeoPackage: BEGIN IMMEDIATE to the end of COMMIT).
-        self.last_lock_seconds = 0.0
         self._local = threading.local()
 
     # connections --------------------------------------------------------------

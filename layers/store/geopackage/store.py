@@ -41,6 +41,9 @@ class GeoPackageStore(GeoPackageReading, GeoPackageWriting):
         if path.suffix.lower() != ".gpkg":
             path = path / FILE_NAME
         self.path = path
+        #: Seconds the last write transaction of this object held the write lock
+        #: (BEGIN IMMEDIATE to the end of COMMIT), for logs and benchmarks.
+        self.last_lock_seconds = 0.0
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"

@@ -31,7 +31,9 @@ Modules: ``store`` (creating the tables, schema version, upgrade, backup), built
 ``connection`` (timeouts, one connection per thread, errors in Swedish), ``writes``,
 ``reads``, ``cells`` (the grid's summary), ``tables`` (the DDL) and ``values`` (how
 values and geometries travel). The connection handling both backends share is in
-:mod:`layers.store.connection`.
+:mod:`layers.store.connection`. A helper several modules use is public in its module
+and imported under its former private name (``ident as _ident``), so the code moved
+from the one-file store reads as before.
 """
 
 from __future__ import annotations
