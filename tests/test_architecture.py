@@ -92,8 +92,6 @@ KNOWN_BIG: set[str] = {
     'layers/indicators/__init__.py',
     'layers/io/polisen.py',
     'layers/io/readers.py',
-    'layers/store/geopackage.py',
-    'layers/store/postgis.py',
     'mapapp/findings.py',
     'mapapp/ogc.py',
 }
