@@ -16,7 +16,7 @@
    information the same with ``pandas.read_csv`` + ``points_from_xy`` (often faster).
    With ``--store postgis`` also the PostGIS baseline: ``COPY`` of the CSV into a bare
    table and ``ST_Transform(ST_Point(lon, lat))`` into a second bare table (no index).
-3. Ours: ``layers.importer.import_file(store, "incidents", csv)`` into a fresh store
+3. Ours: ``layers.io.importer.import_file(store, "incidents", csv)`` into a fresh store
    (``--store``: the GeoPackage, default, or PostGIS through
    ``TRYGGHETSKARTAN_DATABASE`` or a throwaway cluster as in the tests; opened with
    ``open_store``; initialize + load_reference first, not timed): read, validate,
@@ -60,9 +60,9 @@ import geopandas as gpd  # noqa: E402
 from _stores import LoadSampler, add_store_argument, postgis_server, store_location  # noqa: E402
 
 import geodata  # noqa: E402
-from layers import importer  # noqa: E402
-from layers.reference import load_reference  # noqa: E402
-from layers.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
+from layers.core.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
+from layers.io import importer  # noqa: E402
+from layers.io.reference import load_reference  # noqa: E402
 from layers.store import Query, Store, open_store  # noqa: E402
 
 SEED = 20240501
@@ -226,9 +226,10 @@ def fresh_store(location: str) -> Store:
     return store
 
 
-def backend_module(store: Store):
-    """The module of the store's backend, whose helpers the phases below time."""
-    return sys.modules[type(store).__module__]
+def backend_module(store: Store, part: str = "writes"):
+    """A module of the store's backend package (by default ``writes``, whose helpers
+    the phases below time)."""
+    return sys.modules[type(store).__module__.rsplit(".", 1)[0] + "." + part]
 
 
 def run_ours(store: Store, csv: Path, profile: bool):
@@ -241,12 +242,12 @@ def run_ours(store: Store, csv: Path, profile: bool):
     # inside the write: turning columns into SQL values and geometries into blobs
     # (GeoPackage) or hex WKB (PostGIS); copying to the staging table (PostGIS)
     backend = backend_module(store)
-    phases.wrap(backend, "_to_sql_column", "write: convert columns")
+    phases.wrap(backend, "to_sql_column", "write: convert columns")
     phases.wrap(backend, "_column", "write: convert columns")
     phases.wrap(backend, "encode_geometries", "write: encode geometries")
-    phases.wrap(backend, "_encode", "write: encode geometries")
+    phases.wrap(backend, "encode", "write: encode geometries")
     phases.wrap(backend, "_hex_wkb", "write: encode geometries")
-    phases.wrap(backend, "_rtree_add", "write: fill the RTree")
+    phases.wrap(backend, "rtree_add", "write: fill the RTree")
     phases.wrap(backend, "_update_extent", "write: layer extent")
     phases.wrap(store, "_stage", "write: copy to the staging table")
     profiler = cProfile.Profile() if profile else None
@@ -317,7 +318,7 @@ def check_index(store: Store, base: gpd.GeoDataFrame) -> list[str]:
     """
     out, ok = [], True
     path = store.location()
-    backend = backend_module(store)
+    backend = backend_module(store, "rtree")
     conn = sqlite3.connect(path)
     try:
         verdict = conn.execute("SELECT rtreecheck('rtree_incidents_geom')").fetchone()[0]

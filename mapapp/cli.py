@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from layers.errors import FileRejected, RowsRejected, StoreError
-from layers.schema import IMPORTABLE, SPATIAL_LAYERS
+from layers.core.errors import FileRejected, RowsRejected, StoreError
+from layers.core.schema import IMPORTABLE, SPATIAL_LAYERS
 from layers.store import Store, open_store, store_location
 from mapapp.serving import SERVE_THREADS
 
@@ -42,10 +42,10 @@ def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
     store = open_store(location)
     if not create:
         return store
-    from layers.migrate import checked
+    from layers.store.migrate import checked
 
     if not checked(store).is_initialized():
-        from layers.reference import load_reference
+        from layers.io.reference import load_reference
 
         store.initialize()
         load_reference(store)
@@ -85,7 +85,7 @@ def cli(verbose: bool) -> None:
     """Trygghetskartan: karta och analys för situationell brottsprevention."""
     import getpass
 
-    from layers import audit
+    from layers.core import audit
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -97,7 +97,7 @@ def cli(verbose: bool) -> None:
 @with_store
 def init(store: Store) -> None:
     """Skapa en tom databas och läs in stadsdelarna (kan köras igen)."""
-    from layers.reference import load_reference
+    from layers.io.reference import load_reference
 
     results = load_reference(store)
     click.echo(f"Databas klar: {store!r}")
@@ -111,7 +111,7 @@ def init(store: Store) -> None:
 @with_store
 def demo(store: Store, seed: int | None) -> None:
     """Skapa databasen och läs in demodata (samma data varje gång)."""
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     report = load_demo(store, seed=seed)
     click.echo(report)
@@ -140,12 +140,12 @@ def import_(store: Store, layer: str, file: str, crs: int | None, source: str | 
     Avslutas med 0 när allt lästes in, 1 när rader avvisades (med en rapport per rad).
     Inget sparas till hälften: en import är en transaktion.
     """
-    from layers.importer import import_file
+    from layers.io.importer import import_file
 
     try:
         if layer in WALK_LAYERS:
             # a GPX file is one walk (track = route, waypoints = findings); a table many
-            from layers.walks import import_walk_file
+            from layers.domain.walks import import_walk_file
 
             gpx = {"area": area, "organisers": organisers} if file.lower().endswith(".gpx") \
                 else {}
@@ -182,8 +182,8 @@ def export(store: Store, layer: str, file: str) -> None:
 
     walks: en rad per vandring med deltagare per grupp, mörker och rutten som linje.
     """
-    from layers.exporters import export_layer
-    from layers.walks import export_walks
+    from layers.domain.walks import export_walks
+    from layers.io.exporters import export_layer
 
     try:
         n = export_walks(store, Path(file)) if layer == "walks" else \
@@ -209,7 +209,7 @@ def export(store: Store, layer: str, file: str) -> None:
 def serve(host: str, port: int, threads: int, workers: int | None, data_dir: str | None,
           debug: bool) -> None:
     """Starta webbappen (waitress, en WSGI-server för drift)."""
-    from layers.migrate import check
+    from layers.store.migrate import check
     from mapapp import create_app
 
     # the store is checked below, once --data-dir has chosen it
@@ -251,7 +251,7 @@ def notify(loop: bool, interval: float | None, data_dir: str | None) -> None:
     """Skicka statusmejlen som väntar i utkorgen (SMTP_* i instansens config)."""
     import time
 
-    from layers.notify import NotifyConfigError
+    from layers.domain.notify import NotifyConfigError
     from mapapp import create_app
     from mapapp.notify import run_sender_once, smtp_settings
 
@@ -299,8 +299,8 @@ def migrate(dry_run: bool, backup_dir: str | None, no_backup: bool,
     när alla steg lyckats. Stoppa webbappen först. Avslutas med 0 när lagret är
     aktuellt (eller --dry-run), 1 när det inte går.
     """
-    from layers.migrate import migrate as run_migration
-    from layers.migrate import plan
+    from layers.store.migrate import migrate as run_migration
+    from layers.store.migrate import plan
 
     try:
         store = open_cli_store(data_dir, create=False)
@@ -332,7 +332,7 @@ def backup_(directory: str, data_dir: str | None) -> None:
 
     GeoPackage: SQLites online-backup (appen kan vara igång). PostGIS: pg_dump.
     """
-    from layers.backup import backup
+    from layers.store.backup import backup
 
     try:
         store = open_cli_store(data_dir, create=False)
@@ -359,7 +359,7 @@ def restore_(backup_dir: str, force: bool, data_dir: str | None) -> None:
 
     Efteråt kontrolleras att varje tabell har lika många rader som när kopian togs.
     """
-    from layers.backup import restore
+    from layers.store.backup import restore
 
     try:
         store = open_cli_store(data_dir, create=False)
@@ -397,7 +397,7 @@ def users() -> None:
 def users_add(store: Store, name: str, role: str, sdo: str | None,
               display_name: str | None) -> None:
     """Skapa en användare (lösenord från TRYGGHETSKARTAN_PASSWORD eller en fråga)."""
-    from layers.users import UserError, add_user, resolve_sdo
+    from layers.domain.users import UserError, add_user, resolve_sdo
 
     if sdo is not None:
         try:
@@ -429,7 +429,7 @@ def _user_error(exc: Exception) -> None:
 @with_store
 def users_list(store: Store) -> None:
     """Lista användarna: namn, roll, stadsdelsområde, status, skapad."""
-    from layers.users import list_users
+    from layers.domain.users import list_users
 
     rows = list_users(store)
     if rows.empty:
@@ -449,7 +449,7 @@ def users_list(store: Store) -> None:
 @with_store
 def users_role(store: Store, name: str, role: str) -> None:
     """Ge en användare en ny roll (gäller från nästa anrop)."""
-    from layers.users import UserError, set_role
+    from layers.domain.users import UserError, set_role
 
     try:
         set_role(store, name, role)
@@ -464,7 +464,7 @@ def users_role(store: Store, name: str, role: str) -> None:
 def users_password(store: Store, name: str) -> None:
     """Byt lösenord (från TRYGGHETSKARTAN_PASSWORD eller en fråga); avslutar användarens
     sessioner."""
-    from layers.users import UserError, set_password
+    from layers.domain.users import UserError, set_password
 
     try:
         ended = set_password(store, name, _password_from_env_or_prompt())
@@ -480,7 +480,7 @@ def _set_active_command(verb: str, active: bool, help_text: str, done: str) -> N
     @click.argument("name")
     @with_store
     def command(store: Store, name: str) -> None:
-        from layers.users import UserError, set_active
+        from layers.domain.users import UserError, set_active
 
         try:
             ended = set_active(store, name, active)
@@ -503,7 +503,7 @@ _set_active_command("enable", True, "Aktivera en avstängd användare igen.",
 @with_store
 def users_end_sessions(store: Store, name: str | None, everyone: bool) -> None:
     """Avsluta en användares sessioner (NAMN) eller allas (--all): de loggas ut direkt."""
-    from layers.sessions import end_all_sessions, end_user_sessions
+    from layers.store.sessions import end_all_sessions, end_user_sessions
 
     if bool(name) == everyone:
         raise click.UsageError("Ange antingen ett användarnamn eller --all.")
@@ -521,7 +521,7 @@ def users_end_sessions(store: Store, name: str | None, everyone: bool) -> None:
 @with_store
 def users_token(store: Store, name: str, days: int | None, label: str | None) -> None:
     """Skriv ut en ny API-nyckel för användaren (visas bara en gång)."""
-    from layers.users import UserError, new_token
+    from layers.domain.users import UserError, new_token
 
     if days is None:
         from mapapp import create_app
@@ -540,8 +540,8 @@ def users_tokens(store: Store, name: str) -> None:
     """Lista användarens API-nycklar (id, namn, skapad, går ut, senast använd, status)."""
     import pandas as pd
 
-    from layers import sessions
-    from layers.users import list_tokens
+    from layers.domain.users import list_tokens
+    from layers.store import sessions
 
     rows = list_tokens(store, name)
     if rows.empty:
@@ -565,7 +565,7 @@ def users_tokens(store: Store, name: str) -> None:
 @with_store
 def users_revoke(store: Store, token_id: str) -> None:
     """Återkalla en API-nyckel (id från `users tokens NAMN`, minst 8 tecken)."""
-    from layers.users import UserError, revoke_token
+    from layers.domain.users import UserError, revoke_token
 
     try:
         owner = revoke_token(store, token_id)

@@ -7,9 +7,9 @@ finding with its photo and history and, for handläggare, the status change.
 ``POST /api/findings`` takes JSON, GeoJSON or a file with a bearer token.
 
 Files live under the data folder: photos in ``photos/`` (EXIF stripped, see
-:mod:`layers.photos`), uploads waiting for their confirm in ``uploads/pending/<token>/``
+:mod:`layers.io.photos`), uploads waiting for their confirm in ``uploads/pending/<token>/``
 (the token is kept in the session) and confirmed uploads in ``uploads/<date>/``.
-The domain rules are in :mod:`layers.findings`; this module parses requests and
+The domain rules are in :mod:`layers.domain.findings`; this module parses requests and
 renders pages.
 """
 
@@ -44,16 +44,10 @@ from flask import (
 )
 from markupsafe import Markup
 
-from layers import findings as core
-from layers import walks as walks_core
-from layers.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
-from layers.errors import FileRejected, RowError
-from layers.filenames import display_name, stored_name, suffix_of
-from layers.indicators import INDICATORS, format_age, format_share
-from layers.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
-from layers.places import describe_findings
-from layers.readers import FORMATS
-from layers.schema import (
+from layers.analysis.places import describe_findings
+from layers.core.errors import FileRejected, RowError
+from layers.core.filenames import display_name, stored_name, suffix_of
+from layers.core.schema import (
     FINDING_STATUSES,
     FINDINGS,
     LOCAL_TZ,
@@ -61,6 +55,12 @@ from layers.schema import (
     STORE_EPSG,
     WEB_EPSG,
 )
+from layers.domain import findings as core
+from layers.domain import walks as walks_core
+from layers.domain.access import MANAGE_ROLE, RECORD_ROLE, write_refusal
+from layers.indicators import INDICATORS, format_age, format_share
+from layers.io.photos import PhotoRejected, clean_photo, is_photo_name, store_photo
+from layers.io.readers import FORMATS
 from layers.store.base import StoreBusy
 from mapapp import csrf
 from mapapp import promises as promises_
@@ -163,7 +163,7 @@ def _local(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def map_data(frame) -> list[dict]:
     """The findings a map draws, as plain values (the page escapes them as JSON).
 
-    Each carries its ``place`` in words (:mod:`layers.places`): "Farsta centrum, 40 m
+    Each carries its ``place`` in words (:mod:`layers.analysis.places`): "Farsta centrum, 40 m
     (stadsdel Farsta)".
 
     Descriptions are shortened to 300 characters; the map's JavaScript puts every

@@ -4,11 +4,11 @@ QGIS, ArcGIS and GDAL (``ogrinfo OAPIF:https://…/ogc``) read the layers from h
 Written on Flask rather than pygeoapi (``docs/ogc.md`` says why): the few routes
 reuse the JSON API's own code paths, so every collection gives each role exactly
 what ``/api/<layer>`` gives it (:func:`mapapp.api.incident_access`,
-:func:`mapapp.api.finding_fields`, :mod:`layers.privacy`): anonymous callers get no
+:func:`mapapp.api.finding_fields`, :mod:`layers.core.privacy`): anonymous callers get no
 sensitive categories and no incidents without a known street, findings without
 description, owner, walk or photo, and no walks; a session or ``Authorization:
 Bearer TOKEN`` gives more. Reads only. The parameters (``bbox``, ``bbox-crs``,
-``crs``, ``datetime``, ``limit``) are read by :mod:`layers.ogc`; a bad one is 400 with
+``crs``, ``datetime``, ``limit``) are read by :mod:`layers.io.ogc`; a bad one is 400 with
 a Swedish message, an unknown collection or feature 404.
 """
 
@@ -24,12 +24,13 @@ import pandas as pd
 import shapely
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from layers import ogc, privacy
-from layers.aggregate import data_version
-from layers.areas import area_catalogue
-from layers.filters import FilterError, MapFilter, parse_filter, parse_int
-from layers.geojson import feature_collection, json_value
-from layers.schema import PRECISIONS, STORE_EPSG
+from layers.analysis.aggregate import data_version
+from layers.analysis.areas import area_catalogue
+from layers.core import privacy
+from layers.core.schema import PRECISIONS, STORE_EPSG
+from layers.io import ogc
+from layers.io.filters import FilterError, MapFilter, parse_filter, parse_int
+from layers.io.geojson import feature_collection, json_value
 from layers.store.base import Query, Store
 from mapapp import api
 from mapapp.auth import current_user
@@ -592,7 +593,7 @@ def _walk_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
 
 
 def _priority_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
-    from layers.priority import priority_for_store
+    from layers.analysis.priority import priority_for_store
     from mapapp.priority import _chosen_or_default, sdn_and_period
 
     try:

@@ -10,7 +10,7 @@ with Leaflet.draw, served by the app), add measures and log entries; everyone el
 only reads. ``POST /api/sites`` takes sites as GeoJSON (or a file) with a bearer
 token: every row valid or nothing stored (422 with a list of row, field, message).
 
-The counts are computed in :mod:`layers.sites`; the city map's sites layer gets the
+The counts are computed in :mod:`layers.domain.sites`; the city map's sites layer gets the
 same figures in its popups through :func:`popup_extra`.
 """
 
@@ -37,14 +37,9 @@ from flask import (
 )
 from folium.plugins import Draw
 
-from layers import privacy
-from layers import sites as core
-from layers.errors import FileRejected, RowError
-from layers.findings import api_payload_file
-from layers.forms import errors_by_field
-from layers.importer import commit_import, prepare_import
-from layers.indicators import INDICATORS
-from layers.schema import (
+from layers.core import privacy
+from layers.core.errors import FileRejected, RowError
+from layers.core.schema import (
     FINDING_CATEGORIES,
     MEASURE_STATUSES,
     OWNERS,
@@ -53,6 +48,11 @@ from layers.schema import (
     STORE_EPSG,
     WEB_EPSG,
 )
+from layers.domain import sites as core
+from layers.domain.findings import api_payload_file
+from layers.indicators import INDICATORS
+from layers.io.forms import errors_by_field
+from layers.io.importer import commit_import, prepare_import
 from mapapp import csrf
 from mapapp.access import may_write, require_write
 from mapapp.api import suppress_below
@@ -105,7 +105,7 @@ def _counted() -> privacy.CountedCategories:
 
 
 def _area_names() -> dict[str, str]:
-    from layers.areas import area_catalogue
+    from layers.analysis.areas import area_catalogue
 
     return dict(area_catalogue(get_store()).current)
 
@@ -158,8 +158,8 @@ def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
     keeps only what lies within :data:`CONTEXT_MARGIN_M` of it."""
     import shapely
 
-    from layers.areas import area_catalogue
-    from layers.geojson import feature_collection
+    from layers.analysis.areas import area_catalogue
+    from layers.io.geojson import feature_collection
 
     global _CITY_OUTLINES
     catalogue = area_catalogue(get_store())

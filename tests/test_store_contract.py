@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers.errors import StoreError
-from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
+from layers.core.errors import StoreError
+from layers.core.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
 from layers.store import Query, Store, geopackage, open_store  # geopackage: RTree white box
 from layers.store.base import schema_of
+from layers.store.geopackage import rtree  # the RTree white box
 
 BACKENDS = ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
 T0 = pd.Timestamp("2024-03-01 08:00", tz=LOCAL_TZ)
@@ -674,7 +675,7 @@ def assert_rtree_follows(store: Store) -> None:
         assert minx <= gx0 <= gx1 <= maxx and miny <= gy0 <= gy1 <= maxy, fid
         assert gx0 - minx < 1 and maxx - gx1 < 1 and gy0 - miny < 1 and maxy - gy1 < 1, fid
     want = {name: sql.strip().rstrip(";")
-            for name, sql in geopackage._rtree_triggers("incidents").items()}
+            for name, sql in rtree.rtree_triggers("incidents").items()}
     assert {name: sql.strip().rstrip(";") for name, sql in state["triggers"].items()} == want
 
 
@@ -682,7 +683,7 @@ def assert_rtree_follows(store: Store) -> None:
 def test_bulk_writes_keep_the_geopackage_rtree_and_its_triggers(tmp_path, monkeypatch,
                                                                 rebuild_min: int):
     """GeoPackage only: the bulk path drops the insert trigger and fills the RTree itself."""
-    monkeypatch.setattr(geopackage, "_REBUILD_MIN", rebuild_min)
+    monkeypatch.setattr(rtree, "_REBUILD_MIN", rebuild_min)
     store = open_store(tmp_path / "data")
     assert store.kind == "geopackage"
     store.bulk_min_rows = 10
@@ -739,7 +740,7 @@ def test_bulk_writes_keep_the_geopackage_rtree_and_its_triggers(tmp_path, monkey
 
 
 def test_load_reference(any_store: Store):
-    from layers.reference import current_division, load_reference
+    from layers.io.reference import current_division, load_reference
 
     for _ in range(2):
         results = load_reference(any_store)

@@ -1,4 +1,12 @@
-"""Stores for the layers, picked by configuration: GeoPackage (default) or PostGIS."""
+"""Stores for the layers, picked by configuration: GeoPackage (default) or PostGIS;
+with their migrations, backup and restore, and the session and last-use bookkeeping.
+
+``base`` is the interface every backend offers (:class:`Store`); ``connection`` what
+both backends share (one connection per thread, transactions, StoreBusy, the steps of
+a write); ``geopackage/`` and ``postgis/`` are the backends, one package each.
+
+May import: ``layers.core`` only. No module outside this package imports a backend.
+"""
 
 from __future__ import annotations
 
