@@ -55,6 +55,7 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         'mapapp.maps',
         'mapapp.ogc',
         'mapapp.priority',
+        'mapapp.serving',
         'mapapp.sites',
         'mapapp.walkmode',
         'mapapp.walks',

@@ -66,7 +66,7 @@ def _wait_for_renderers(seconds: float = 120.0) -> None:
 
 
 def test_the_background_rendering_is_the_signed_in_users_own(demo_app, tmp_path, monkeypatch):
-    from layers.importer import import_file
+    from layers.io.importer import import_file
     from mapapp.store_ import get_store
 
     started = []

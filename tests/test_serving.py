@@ -29,8 +29,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from layers.domain.users import add_user, new_token
 from layers.store import open_store
-from layers.users import add_user, new_token
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc to tell the workers apart")
