@@ -12,13 +12,12 @@ import os
 from typing import Any
 
 from flask import Flask, current_app
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from layers.migrate import StoreVersionError
 from layers.store.base import StoreBusy
 from mapapp import store_
-
-csrf = CSRFProtect()
+from mapapp.extensions import csrf
 
 #: Main menu: (endpoint, Swedish label, role needed or None); entries whose
 #: blueprint is missing, or that the user's role may not open, are hidden.

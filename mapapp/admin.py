@@ -26,8 +26,7 @@ from layers.users import (
     set_password,
     set_role,
 )
-from mapapp.access import require_write
-from mapapp.auth import role_required
+from mapapp.access import require_write, role_required
 from mapapp.store_ import get_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

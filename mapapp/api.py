@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +36,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from layers import aggregate, privacy
 from layers.areas import AreaCatalogue, area_catalogue
 from layers.default_period import default_period
-from layers.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
+from layers.filters import FilterError, MapFilter, area_codes, parse_int
 from layers.geojson import feature_collection, unplaced_without_points
-from layers.periods import Period, PeriodError, parse_date, parse_period
+from layers.periods import PeriodError, parse_date, parse_period
 from layers.places import describe_findings
 from layers.schema import (
     FINDING_CATEGORIES,
@@ -49,8 +48,9 @@ from layers.schema import (
 )
 from layers.store.base import Query, Store
 from layers.users import User
-from mapapp.auth import current_user
+from mapapp.access import current_user
 from mapapp.page_cache import cached_page
+from mapapp.reading import popup_extra, request_filter, suppress_below
 from mapapp.store_ import get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -120,34 +120,7 @@ def compress(response: Response) -> Response:
     return response
 
 
-# --- helpers shared with the map pages ---------------------------------------------
-
-
-def suppress_below() -> int | None:
-    """The small-count threshold for this request's user (None: show exact counts)."""
-    if privacy.suppresses_counts(current_user()):
-        return int(current_app.config.get("SUPPRESS_BELOW") or 0) or None
-    return None
-
-
-def latest_data_year(store) -> int:
-    """The newest year with incidents (this year when there are none): the map's default."""
-    this_year = dt.date.today().year
-    for year in range(this_year, this_year - 30, -1):
-        start, end = Period.year(year).bounds()
-        # the first time in the year is enough (a count would visit every row of it)
-        if store.time_span("incidents", Query(start=start, end=end)) is not None:
-            return year
-    return this_year
-
-
-def request_filter(layer: str = "incidents", default_period: Period | None = None,
-                   args: Mapping[str, str] | None = None) -> MapFilter:
-    """Parse the request's query string, or ``args`` (raises FilterError → 400)."""
-    catalogue = area_catalogue(get_store())
-    return parse_filter(request.args if args is None else args, layer=layer,
-                        default_period=default_period,
-                        areas=catalogue.all_areas, stadsdelar=catalogue.stadsdel_names)
+# --- paging -------------------------------------------------------------------------
 
 
 def _paged(collection: dict, flt: MapFilter, rows: int, endpoint: str, **values) -> dict:
@@ -417,9 +390,7 @@ def layer(layer: str):
     if layer == "stadsdelar":
         frame = stadsdelar_with_areas(frame, catalogue)
     if layer == "sites" and "sites" in current_app.blueprints:
-        # before/after figures and the page of each site for the popups (mapapp/sites.py)
-        from mapapp.sites import popup_extra
-
+        # before/after figures and the page of each site for the popups (mapapp/reading.py)
         labels = popup_extra(frame, labels)
     collection = feature_collection(frame, fields, extra=labels)
     return _geojson(_paged(collection, flt, len(frame), "api.layer", layer=layer))

@@ -11,22 +11,18 @@ only reads. ``POST /api/sites`` takes sites as GeoJSON (or a file) with a bearer
 token: every row valid or nothing stored (422 with a list of row, field, message).
 
 The counts are computed in :mod:`layers.sites`; the city map's sites layer gets the
-same figures in its popups through :func:`popup_extra`.
+same figures in its popups through :func:`mapapp.reading.popup_extra`.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 import shutil
-from collections.abc import Callable
 
 import geopandas as gpd
 import pandas as pd
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     jsonify,
@@ -37,7 +33,6 @@ from flask import (
 )
 from folium.plugins import Draw
 
-from layers import privacy
 from layers import sites as core
 from layers.errors import FileRejected, RowError
 from layers.findings import api_payload_file
@@ -53,20 +48,22 @@ from layers.schema import (
     STORE_EPSG,
     WEB_EPSG,
 )
-from mapapp import csrf
-from mapapp.access import may_write, require_write
-from mapapp.api import suppress_below
-from mapapp.auth import current_user, role_required
-from mapapp.findings import (
-    _api_errors,
-    _api_file,
-    data_folder,
-    keep_upload,
-    kept_path,
-    map_data,
-)
+from mapapp.access import current_user, may_write, require_write, role_required
+from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.reading import ring_and_months, site_categories, suppress_below
 from mapapp.store_ import get_store
+from mapapp.uploads import api_file, api_folder, keep_file
+from mapapp.views import (
+    api_errors,
+    area_names,
+    context_shapes,
+    drawn_feature,
+    flash_outcome,
+    map_data,
+    text,
+    token_refusal,
+)
 
 bp = Blueprint("sites", __name__)
 
@@ -75,45 +72,6 @@ EDIT_ROLE = "handläggare"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def ring_and_months() -> tuple[float, int]:
-    """The ring width and window length of this request (``ring``, ``months``), checked."""
-    default_ring = float(current_app.config.get("SITE_RING_M") or core.DEFAULT_RING_M)
-    try:
-        ring = float(request.args.get("ring", default_ring))
-    except ValueError:
-        ring = default_ring
-    ring = min(max(ring, 10.0), core.MAX_RING_M)
-    try:
-        months = int(request.args.get("months", core.DEFAULT_WINDOW_MONTHS))
-    except ValueError:
-        months = core.DEFAULT_WINDOW_MONTHS
-    if months not in core.WINDOW_CHOICES:
-        months = core.DEFAULT_WINDOW_MONTHS
-    return ring, months
-
-
-def _counted() -> privacy.CountedCategories:
-    """What the sites' figures count: the privacy rule for "all categories" (the
-    pages name no category), so never the sensitive ones, for any role."""
-    return privacy.counted_categories(current_user(), None)
-
-
-def _area_names() -> dict[str, str]:
-    from layers.areas import area_catalogue
-
-    return dict(area_catalogue(get_store()).current)
-
-
-def keep_file(path) -> None:
-    """Keep an imported file in the data folder under a generated name, as the findings
-    uploads are kept (the user's file name is data in the import log, never a path)."""
-    keep_upload(path, kept_path(path.suffix))
 
 
 def _site_or_404(site_id: str) -> pd.Series:
@@ -136,82 +94,10 @@ def _shapes(site: pd.Series, ring_m: float) -> list[dict]:
                           crs=STORE_EPSG).to_crs(WEB_EPSG)
     return [
         {"type": "Feature", "geometry": geoms.iloc[0].__geo_interface__,
-         "properties": {"kind": "site", "label": _text(site["name"])}},
+         "properties": {"kind": "site", "label": text(site["name"])}},
         {"type": "Feature", "geometry": geoms.iloc[1].__geo_interface__,
          "properties": {"kind": "ring", "label": f"Ring {int(ring_m)} m runt platsen"}},
     ]
-
-
-#: Metres the context outlines are simplified by, and how far around a place they reach.
-OUTLINE_SIMPLIFY_M = 10.0
-CONTEXT_MARGIN_M = 3000.0
-
-
-#: (area catalogue, the city's outline features) of the last whole-city context_shapes.
-_CITY_OUTLINES: tuple | None = None
-
-
-def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
-                   ) -> list[dict]:
-    """Stadsdelar (and other sites) as features for place_map.js: a map that still
-    reads when the basemap tiles cannot load. ``around`` (a geometry in EPSG:3011)
-    keeps only what lies within :data:`CONTEXT_MARGIN_M` of it."""
-    import shapely
-
-    from layers.areas import area_catalogue
-    from layers.geojson import feature_collection
-
-    global _CITY_OUTLINES
-    catalogue = area_catalogue(get_store())
-    frame = catalogue.stadsdelar
-    box = None if around is None else shapely.box(*around.buffer(CONTEXT_MARGIN_M).bounds)
-    if box is not None:
-        frame = frame[frame.intersects(box).to_numpy()]
-    cached = _CITY_OUTLINES
-    if box is None and cached is not None and cached[0] is catalogue:
-        # the whole city's outlines: made once per catalogue, not on every form page
-        out = list(cached[1])
-    else:
-        out = feature_collection(frame, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M,
-                                 extra=lambda p: {"kind": "outline",
-                                                  "label": p["name"]})["features"]
-        if box is None:
-            _CITY_OUTLINES = (catalogue, tuple(out))
-    if sites:
-        others = get_store().read("sites")
-        if box is not None:
-            others = others[others.intersects(box).to_numpy()]
-        if skip is not None:
-            others = others[others["id"] != skip]
-        out += feature_collection(others, ["name"], decimals=6, extra=lambda p: {
-            "kind": "other", "label": f"Platssamverkan: {p['name']}"})["features"]
-    return out
-
-
-def popup_extra(frame, labels: Callable[[dict], dict]) -> Callable[[dict], dict]:
-    """Wrap the sites layer's ``extra`` so each feature gets its before/after figures.
-
-    For ``feature_collection(frame, …, extra=popup_extra(frame, labels))`` in
-    ``GET /api/sites``: adds ``site_before``, ``site_after``, ``site_change``,
-    ``ring_before``, ``ring_after``, ``ring_change``, ``window``, ``ring_m`` (texts,
-    small counts hidden for the user's role) and ``url`` (the site's page).
-    """
-    ring, months = ring_and_months()
-    counted = _counted()
-    figures = core.figures_for_sites(get_store(), frame, ring_m=ring, months=months,
-                                     categories=counted.codes)
-    below = suppress_below()
-
-    def extra(props: dict) -> dict:
-        out = labels(props)
-        fig = figures.get(str(props.get("id")))
-        if fig is not None:
-            out.update(core.popup_properties(fig, below))
-            out["restricted"] = counted.note
-        out["url"] = url_for("sites.show_site", site_id=props.get("id"))
-        return out
-
-    return extra
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -222,12 +108,12 @@ def list_sites():
     """List the sites with filters and each one's before/after figures."""
     store = get_store()
     statuses = [s for s in request.args.getlist("status") if s in SITE_STATUSES]
-    areas = _area_names()
+    areas = area_names()
     sdo = [s for s in request.args.getlist("sdo") if s in areas]
     text = request.args.get("q", "").strip()[:100]
     ring, months = ring_and_months()
     frame = core.list_sites(store, status=statuses, sdo=sdo, text=text)
-    counted = _counted()
+    counted = site_categories()
     figures = core.figures_for_sites(store, frame, ring_m=ring, months=months,
                                      categories=counted.codes)
     below = suppress_below()
@@ -242,7 +128,7 @@ def list_sites():
         "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
         chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
         month_choices=core.WINDOW_CHOICES, may_edit=may_write(EDIT_ROLE), suppress=below,
-        text=_text, note=counted.note)
+        text=text, note=counted.note)
 
 
 # --- one site --------------------------------------------------------------------------------
@@ -254,7 +140,7 @@ def show_site(site_id: str):
     store = get_store()
     site = _site_or_404(site_id)
     ring, months = ring_and_months()
-    counted = _counted()
+    counted = site_categories()
     figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True,
                                 categories=counted.codes)
     below = suppress_below()
@@ -275,9 +161,9 @@ def show_site(site_id: str):
         ring=ring, months=months, month_choices=core.WINDOW_CHOICES,
         may_edit=may_write(EDIT_ROLE, [site["sdo_code"]]),
         signed_in=current_user() is not None, labels=core.LABELS, owners=OWNERS,
-        suppress=below, text=_text, defs=INDICATORS,
+        suppress=below, text=text, defs=INDICATORS,
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
-        area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
+        area_name=area_names().get(text(site["sdo_code"]), text(site["sdo_name"])),
         today=pd.Timestamp.now().date().isoformat(),
         measure_errors=None, log_errors=None, measure_values={}, log_values={},
         note=counted.note)
@@ -293,10 +179,10 @@ def _render_form(site: pd.Series | None, values: dict, drawn: str, errors: list[
                 edit_options={"poly": {"allowIntersection": False}})
     draw.add_to(m)
     parts = folium_parts(m)
-    partners = [p.strip() for p in _text(values.get("partners")).split(",") if p.strip()]
+    partners = [p.strip() for p in text(values.get("partners")).split(",") if p.strip()]
     known = [p for p in partners if p in core.PARTNER_SUGGESTIONS]
     other = ", ".join(p for p in partners if p not in core.PARTNER_SUGGESTIONS)
-    activities = [a.strip() for a in _text(values.get("activities")).split(",") if a.strip()]
+    activities = [a.strip() for a in text(values.get("activities")).split(",") if a.strip()]
     return render_template(
         "sites/form.html", site=site, context=context_shapes(
             None if site is None else site.geometry, sites=True,
@@ -319,11 +205,6 @@ def _form_values() -> tuple[dict[str, str], str]:
               "partners": ", ".join(dict.fromkeys(partners)),
               "activities": ", ".join(activities)}
     return values, form.get("geometry", "")
-
-
-def _drawn_of(site: pd.Series) -> str:
-    geom = gpd.GeoSeries([site.geometry], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
-    return json.dumps({"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__})
 
 
 @bp.route("/sites/new", methods=("GET", "POST"))
@@ -349,9 +230,9 @@ def edit_site(site_id: str):
     """Change a site's description or redraw its polygon (its old and new area: the user's)."""
     site = _editable_site(site_id)
     if request.method == "GET":
-        values = {k: _text(site[k]) for k in ("name", "status", "start_date", "contact",
+        values = {k: text(site[k]) for k in ("name", "status", "start_date", "contact",
                                               "partners", "activities")}
-        return _render_form(site, values, _drawn_of(site), [])
+        return _render_form(site, values, drawn_feature(site.geometry), [])
     values, drawn = _form_values()
     store = get_store()
     frame, errors = core.site_from_form(store, values, drawn, site_id=site_id)
@@ -372,15 +253,6 @@ def delete_site(site_id: str):
     core.delete_site(get_store(), site_id)
     flash(f"Platsen {site['name']} togs bort.", "success")
     return redirect(url_for("sites.list_sites"))
-
-
-def flash_outcome(errors: list, refused: str, saved: str) -> None:
-    """Flash the errors of a one-row form (without its "rad 1, "), or that it was saved."""
-    if errors:
-        flash(refused + ": " + "; ".join(str(e).removeprefix("rad 1, ") for e in errors),
-              "error")
-    else:
-        flash(saved, "success")
 
 
 @bp.post("/sites/<site_id>/measures")
@@ -427,12 +299,11 @@ def api_create():
     Only bearer tokens are accepted (this route has no CSRF check). ``GET /api/sites``
     is the map API's (:mod:`mapapp.api`).
     """
-    if not g.get("via_token"):
-        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
-                                 "(trygghetskartan users token NAMN)."}), 401
+    refusal = token_refusal()
+    if refusal is not None:
+        return refusal
     store = get_store()
-    folder = data_folder("uploads", "api", secrets.token_hex(12))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = api_folder()
     try:
         payload = None if request.files.get("file") else request.get_json(silent=True,
                                                                            force=True)
@@ -443,15 +314,15 @@ def api_create():
         if payload is not None:
             path, name, row_map = api_payload_file(payload, folder)
         else:
-            path, name, row_map = _api_file(folder)
+            path, name, row_map = api_file(folder)
         prepared = prepare_import(store, "sites", path, source="api", display_name=name)
         if prepared.errors:
-            return _api_errors(prepared.errors, row_map)
+            return api_errors(prepared.errors, row_map)
         require_write(EDIT_ROLE, prepared.frame["sdo_code"])
         report = commit_import(store, prepared, user=g.user.name)
         keep_file(path)
     except FileRejected as exc:
-        return _api_errors([RowError(None, None, str(exc))])
+        return api_errors([RowError(None, None, str(exc))])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     body = {"inserted": report.inserted, "unchanged": report.unchanged,
