@@ -19,7 +19,7 @@ from PIL import Image
 from layers.photos import is_photo_name
 from layers.sessions import end_user_sessions
 from layers.store.base import Query
-from mapapp.findings import data_folder
+from mapapp.uploads import data_folder
 from mapapp.store_ import get_store
 
 #: A place in Husby (Järva), WGS 84.
