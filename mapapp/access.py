@@ -23,6 +23,11 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+def user_name() -> str:
+    """The signed-in user's name (for the store's ``created_by``, logs and uploads)."""
+    return g.user.name
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 

@@ -24,8 +24,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -48,7 +46,7 @@ from layers.schema import (
     STORE_EPSG,
     WEB_EPSG,
 )
-from mapapp.access import current_user, may_write, require_write, role_required
+from mapapp.access import current_user, may_write, require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.reading import ring_and_months, site_categories, suppress_below
@@ -58,11 +56,13 @@ from mapapp.views import (
     api_errors,
     area_names,
     context_shapes,
+    created,
     drawn_feature,
     flash_outcome,
     map_data,
+    saved_edit,
     text,
-    token_refusal,
+    token_required,
 )
 
 bp = Blueprint("sites", __name__)
@@ -239,10 +239,8 @@ def edit_site(site_id: str):
     if errors:
         return _render_form(site, values, drawn, errors, 422)
     require_write(EDIT_ROLE, frame["sdo_code"])
-    if not core.update_site(store, site_id, frame):
-        abort(404)
-    flash("Ändringarna sparades.", "success")
-    return redirect(url_for("sites.show_site", site_id=site_id))
+    return saved_edit(core.update_site(store, site_id, frame), "sites.show_site",
+                      site_id=site_id)
 
 
 @bp.post("/sites/<site_id>/delete")
@@ -255,14 +253,21 @@ def delete_site(site_id: str):
     return redirect(url_for("sites.list_sites"))
 
 
+def _add_to_site(site_id: str, add, refused: str, saved: str, anchor: str):
+    """Add a row from the request's form to the site with ``add`` (the domain's
+    function) and show the site's page at ``anchor``."""
+    _editable_site(site_id)
+    errors = add(get_store(), site_id, request.form, user=user_name())
+    flash_outcome(errors, refused, saved)
+    return redirect(url_for("sites.show_site", site_id=site_id, _anchor=anchor))
+
+
 @bp.post("/sites/<site_id>/measures")
 @role_required(EDIT_ROLE)
 def add_measure(site_id: str):
     """Add an agreed measure (what, who, by when)."""
-    _editable_site(site_id)
-    errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
-    flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
-    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
+    return _add_to_site(site_id, core.add_measure, "Åtgärden sparades inte",
+                        "Åtgärden sparades.", "measures")
 
 
 @bp.post("/sites/<site_id>/measures/<measure_id>/status")
@@ -281,10 +286,8 @@ def measure_status(site_id: str, measure_id: str):
 @role_required(EDIT_ROLE)
 def add_log_entry(site_id: str):
     """Log a meeting or an activity at the site."""
-    _editable_site(site_id)
-    errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
-    flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
-    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
+    return _add_to_site(site_id, core.add_log_entry, "Händelsen sparades inte",
+                        "Händelsen loggades.", "log")
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -293,15 +296,13 @@ def add_log_entry(site_id: str):
 @bp.post("/api/sites")
 @csrf.exempt
 @role_required(EDIT_ROLE)
+@token_required
 def api_create():
     """Create sites from GeoJSON, JSON or a file; all rows or none (422 per row).
 
     Only bearer tokens are accepted (this route has no CSRF check). ``GET /api/sites``
     is the map API's (:mod:`mapapp.api`).
     """
-    refusal = token_refusal()
-    if refusal is not None:
-        return refusal
     store = get_store()
     folder = api_folder()
     try:
@@ -319,7 +320,7 @@ def api_create():
         if prepared.errors:
             return api_errors(prepared.errors, row_map)
         require_write(EDIT_ROLE, prepared.frame["sdo_code"])
-        report = commit_import(store, prepared, user=g.user.name)
+        report = commit_import(store, prepared, user=user_name())
         keep_file(path)
     except FileRejected as exc:
         return api_errors([RowError(None, None, str(exc))])
@@ -327,4 +328,4 @@ def api_create():
         shutil.rmtree(folder, ignore_errors=True)
     body = {"inserted": report.inserted, "unchanged": report.unchanged,
             "ids": prepared.frame["id"].tolist()}
-    return jsonify(body), 201 if report.inserted else 200
+    return created(body, report.inserted > 0)

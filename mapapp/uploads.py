@@ -25,6 +25,7 @@ from layers.filenames import display_name, stored_name, suffix_of
 from layers.findings import api_payload_file
 from layers.photos import PhotoRejected, clean_photo, store_photo
 from layers.readers import FORMATS
+from mapapp.access import user_name
 from mapapp.store_ import location_for
 
 #: ``kind`` of a pending upload that is a GPX walk (track and waypoints), from /walks.
@@ -51,11 +52,6 @@ def data_folder(*parts: str) -> Path:
         if base.suffix.lower() == ".gpkg":
             base = base.parent
     return base.joinpath(*parts)
-
-
-def user_name() -> str:
-    """The signed-in user's name (uploads are kept in it)."""
-    return g.user.name
 
 
 def remove_old_folders(root: Path, max_age_s: float) -> None:

@@ -6,18 +6,19 @@ stored value (:func:`text`, :func:`local_time`), the findings a map draws
 (:func:`context_shapes`), the names of the current stadsdelsområden
 (:func:`area_names`), a drawn geometry for the Leaflet.draw forms
 (:func:`drawn_feature`), the flash of a one-row form's outcome
-(:func:`flash_outcome`) and the answers of the bearer-token write API
-(:func:`token_refusal`, :func:`api_errors`).
+(:func:`flash_outcome`) and of an edit (:func:`saved_edit`), and the bearer-token
+write API's check and errors (:func:`token_required`, :func:`api_errors`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
 import geopandas as gpd
 import pandas as pd
-from flask import Response, flash, g, jsonify, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, url_for
 
 from layers.errors import RowError
 from layers.findings import CATEGORY_LABELS
@@ -147,15 +148,29 @@ def flash_outcome(errors: list, refused: str, saved: str) -> None:
         flash(saved, "success")
 
 
-def token_refusal() -> tuple[Response, int] | None:
-    """401 for a write API call without a bearer token (None when it has one).
+def token_required(view: Callable) -> Callable:
+    """Let only bearer-token calls into a write API view (401 otherwise).
 
     The write API routes have no CSRF check, so a browser session must not count.
     """
-    if g.get("via_token"):
-        return None
-    return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
-                             "(trygghetskartan users token NAMN)."}), 401
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not g.get("via_token"):
+            return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
+                                     "(trygghetskartan users token NAMN)."}), 401
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def saved_edit(updated: bool, endpoint: str, **values: object) -> Response:
+    """After an edit form's update: 404 when the object was gone, else say it was
+    saved and show it (``url_for(endpoint, **values)``)."""
+    if not updated:
+        abort(404)
+    flash("Ändringarna sparades.", "success")
+    return redirect(url_for(endpoint, **values))
 
 
 def api_errors(errors: list[RowError], row_map: Callable[[int], int] | None = None
@@ -166,3 +181,8 @@ def api_errors(errors: list[RowError], row_map: Callable[[int], int] | None = No
         row = e.row if e.row is None or row_map is None else row_map(e.row)
         out.append({"row": row, "field": e.field, "message": e.message})
     return jsonify(out), 422
+
+
+def created(body: dict, new: bool) -> tuple[Response, int]:
+    """A write API's answer: 201 when it stored something new, else 200."""
+    return jsonify(body), 201 if new else 200

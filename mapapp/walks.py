@@ -33,7 +33,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -55,7 +54,7 @@ from layers.privacy import suppress
 from layers.protocol import ProtocolError, build_protocol, file_name, owner_choices
 from layers.readers import FORMATS
 from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
-from mapapp.access import current_user, may_write, require_write, role_required
+from mapapp.access import current_user, may_write, require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.reading import WALK_API_FIELDS, latest_data_year, suppress_below, walks_features
@@ -65,10 +64,12 @@ from mapapp.views import (
     api_errors,
     area_names,
     context_shapes,
+    created,
     drawn_feature,
     map_data,
+    saved_edit,
     text,
-    token_refusal,
+    token_required,
 )
 
 bp = Blueprint("walks", __name__)
@@ -150,7 +151,7 @@ def import_walk():
     path = folder / f"upload{suffix}"
     upload.save(path)
     try:
-        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+        result = core.import_walk_file(get_store(), path, user=user_name(), display_name=name,
                                        authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
@@ -245,7 +246,7 @@ def new_walk():
         return _render_form(None, {"date": today.date().isoformat()}, {}, "", [])
     values, counts, drawn = _form_input()
     store = get_store()
-    walk, errors = core.walk_from_form(store, values, drawn, counts, user=g.user.name)
+    walk, errors = core.walk_from_form(store, values, drawn, counts, user=user_name())
     if errors:
         return _render_form(None, values, counts, drawn, errors, 422)
     require_write(RECORD_ROLE, walk.walk["sdo_code"])
@@ -271,14 +272,12 @@ def edit_walk(walk_id: str):
     values, counts, drawn = _form_input()
     store = get_store()
     changed, errors = core.walk_from_form(store, values, drawn, counts, walk_id=walk_id,
-                                          user=g.user.name)
+                                          user=user_name())
     if errors:
         return _render_form(walk, values, counts, drawn, errors, 422)
     require_write(RECORD_ROLE, changed.walk["sdo_code"])
-    if not core.update_walk(store, walk_id, changed):
-        abort(404)
-    flash("Ändringarna sparades.", "success")
-    return redirect(url_for("walks.show_walk", walk_id=walk_id))
+    return saved_edit(core.update_walk(store, walk_id, changed), "walks.show_walk",
+                      walk_id=walk_id)
 
 
 @bp.post("/walks/<walk_id>/delete")
@@ -428,15 +427,13 @@ def _feature(obj: dict) -> dict:
 @bp.post("/api/walks")
 @csrf.exempt
 @role_required(RECORD_ROLE)
+@token_required
 def api_create():
     """Create walks from JSON, GeoJSON or a file (GPX: one walk); all or none (422 per row)."""
-    refusal = token_refusal()
-    if refusal is not None:
-        return refusal
     folder = api_folder()
     try:
         path, name = _payload_file(folder)
-        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+        result = core.import_walk_file(get_store(), path, user=user_name(), display_name=name,
                                        authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
@@ -448,4 +445,4 @@ def api_create():
     body = {"walks": result.walk_ids, "new_walks": result.new_walks,
             "findings_inserted": result.report.inserted if result.report.layer == "findings"
             else 0}
-    return jsonify(body), 201 if result.new_walks else 200
+    return created(body, bool(result.new_walks))

@@ -8,31 +8,27 @@ from __future__ import annotations
 
 import shutil
 
-from flask import jsonify
-
 from layers import findings as core
 from layers.access import RECORD_ROLE
 from layers.errors import FileRejected, RowError
-from mapapp.access import require_write, role_required
+from mapapp.access import require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.findings.blueprint import bp
 from mapapp.store_ import get_store
-from mapapp.uploads import api_file, api_folder, data_folder, keep_upload, kept_path, user_name
-from mapapp.views import api_errors, token_refusal
+from mapapp.uploads import api_file, api_folder, data_folder, keep_upload, kept_path
+from mapapp.views import api_errors, created, token_required
 
 
 @bp.post("/api/findings")
 @csrf.exempt
 @role_required(RECORD_ROLE)
+@token_required
 def api_create():
     """Create findings from JSON, GeoJSON or a file; all rows or none (422 per row).
 
     Only bearer tokens are accepted here (this route has no CSRF check, so a
     browser session must not count).
     """
-    refusal = token_refusal()
-    if refusal is not None:
-        return refusal
     store = get_store()
     folder = api_folder()
     try:
@@ -59,4 +55,4 @@ def api_create():
                    "distance_m": round(d.distance_m, 1)} for d in upload.duplicates.values()]
     body = {"inserted": report.inserted, "unchanged": report.unchanged,
             "ids": upload.frame["id"].tolist(), "likely_duplicates": duplicates}
-    return jsonify(body), 201 if report.inserted else 200
+    return created(body, report.inserted > 0)

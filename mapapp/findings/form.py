@@ -19,10 +19,10 @@ from layers.errors import FileRejected, RowError
 from layers.photos import is_photo_name
 from layers.readers import FORMATS
 from layers.schema import LOCAL_TZ
-from mapapp.access import role_required
+from mapapp.access import role_required, user_name
 from mapapp.findings.blueprint import bp, labels, map_parts
 from mapapp.store_ import get_store
-from mapapp.uploads import data_folder, save_request_photo, user_name
+from mapapp.uploads import data_folder, save_request_photo
 
 _SUBMISSION_RE = re.compile(r"^[0-9a-f]{32}$")
 

@@ -39,11 +39,12 @@ from mapapp.access import (
     require_correction,
     require_write,
     role_required,
+    user_name,
 )
 from mapapp.findings.blueprint import bp, labels, map_parts
 from mapapp.notify import status_hook
 from mapapp.store_ import get_store
-from mapapp.uploads import data_folder, user_name
+from mapapp.uploads import data_folder
 from mapapp.views import local_time, map_data, text
 
 #: Findings per page of the list.

@@ -21,7 +21,7 @@ from layers.filenames import display_name, suffix_of
 from layers.readers import FORMATS
 from layers.schema import OWNERS
 from layers.store.base import StoreBusy
-from mapapp.access import require_write, role_required
+from mapapp.access import require_write, role_required, user_name
 from mapapp.findings.blueprint import bp, labels, map_parts
 from mapapp.findings.form import (
     WALK_FIELDS,
@@ -41,7 +41,6 @@ from mapapp.uploads import (
     pending,
     pending_dir,
     start_pending,
-    user_name,
 )
 from mapapp.views import local_time, map_data, text
 
