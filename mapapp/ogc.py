@@ -3,8 +3,8 @@
 QGIS, ArcGIS and GDAL (``ogrinfo OAPIF:https://…/ogc``) read the layers from here.
 Written on Flask rather than pygeoapi (``docs/ogc.md`` says why): the few routes
 reuse the JSON API's own code paths, so every collection gives each role exactly
-what ``/api/<layer>`` gives it (:func:`mapapp.api.incident_access`,
-:func:`mapapp.api.finding_fields`, :mod:`layers.privacy`): anonymous callers get no
+what ``/api/<layer>`` gives it (:func:`mapapp.layer_access.incident_access`,
+:func:`mapapp.layer_access.finding_fields`, :mod:`layers.privacy`): anonymous callers get no
 sensitive categories and no incidents without a known street, findings without
 description, owner, walk or photo, and no walks; a session or ``Authorization:
 Bearer TOKEN`` gives more. Reads only. The parameters (``bbox``, ``bbox-crs``,

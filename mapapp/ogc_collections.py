@@ -3,9 +3,8 @@
 :data:`COLLECTIONS` says what /ogc/ offers; :func:`items_request` reads the
 standard's parameters of an items request and :func:`read_rows` one page of a
 collection for this request's user, through the JSON API's own code paths
-(:func:`mapapp.api.incident_access`, :func:`mapapp.api.finding_fields`,
-:mod:`layers.privacy`), so every collection gives each role exactly what
-``/api/<layer>`` gives it. The routes are in :mod:`mapapp.ogc`.
+(:mod:`mapapp.layer_access`, :mod:`layers.privacy`), so every collection gives each
+role exactly what ``/api/<layer>`` gives it. The routes are in :mod:`mapapp.ogc`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from layers.areas import area_catalogue
 from layers.filters import FilterError, MapFilter, parse_filter, parse_int
 from layers.schema import PRECISIONS, STORE_EPSG
 from layers.store.base import Query, Store
-from mapapp import api
+from mapapp import layer_access
 from mapapp.access import current_user
 from mapapp.reading import (
     WALK_API_FIELDS,
@@ -198,7 +197,7 @@ def _store_rows(store: Store, layer: str, query: Query, req: ItemsRequest,
 def _incident_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
     flt = _map_filter("incidents", req, {"category": "category", "sdo_code": "sdn",
                                          "stadsdel": "stadsdel"})
-    access = api.incident_access(current_user(), flt)
+    access = layer_access.incident_access(current_user(), flt)
     where = dict(access.where)
     precisions = _choice(req, "precision", PRECISIONS)
     if precisions is not None:
@@ -213,14 +212,14 @@ def _incident_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
     if fid is not None:
         where["id"] = fid
     query = flt.incident_query(categories=access.categories, where=where, bbox=False)
-    frame, matched = _store_rows(store, "incidents", query, req, api.read_incidents)
-    return Rows(frame, matched, access.fields, api.incident_labels, access.restricted)
+    frame, matched = _store_rows(store, "incidents", query, req, layer_access.read_incidents)
+    return Rows(frame, matched, access.fields, layer_access.incident_labels, access.restricted)
 
 
 def _finding_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
     flt = _map_filter("findings", req, {"category": "category", "status": "status",
                                         "sdo_code": "sdn", "stadsdel": "stadsdel"})
-    fields = api.finding_fields(current_user())
+    fields = layer_access.finding_fields(current_user())
     query = flt.layer_query()
     where = dict(query.where)
     severities = _choice(req, "severity", ("1", "2", "3"))
@@ -237,7 +236,7 @@ def _finding_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
         where["id"] = fid
     frame, matched = _store_rows(store, "findings", replace(query, where=where), req,
                                  lambda s, q: s.read("findings", q))
-    return Rows(frame, matched, fields, api.finding_labels)
+    return Rows(frame, matched, fields, layer_access.finding_labels)
 
 
 def _site_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
@@ -246,7 +245,7 @@ def _site_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
     if fid is not None:
         query = replace(query, where={**query.where, "id": fid})
     frame, matched = _store_rows(store, "sites", query, req, lambda s, q: s.read("sites", q))
-    return Rows(frame, matched, api.SITE_FIELDS, api.site_labels)
+    return Rows(frame, matched, layer_access.SITE_FIELDS, layer_access.site_labels)
 
 
 def _in_memory(frame: gpd.GeoDataFrame, req: ItemsRequest, fid: str | None,
@@ -290,20 +289,20 @@ def _reference_rows(store: Store, layer: str, req: ItemsRequest, fid: str | None
         if division:
             flt = flt.with_(extra={"division": division})
     try:
-        query = api.reference_query(layer, flt, catalogue)
+        query = layer_access.reference_query(layer, flt, catalogue)
     except FilterError as exc:
         raise FilterError(exc.message, "division" if exc.parameter == "division"
                           else exc.parameter) from None
     frame = store.read(layer, replace(query, bbox=None, limit=None, offset=0))
     times = None
     if layer == "stadsdelar":
-        frame = api.stadsdelar_with_areas(frame, catalogue).assign(id=frame["code"])
-        fields = api.STADSDEL_FIELDS
+        frame = layer_access.stadsdelar_with_areas(frame, catalogue).assign(id=frame["code"])
+        fields = layer_access.STADSDEL_FIELDS
     else:
         # a code is one area per division: the feature id names both
         frame = frame.assign(id=[f"{c}@{v.isoformat()}" for c, v in
                                  zip(frame["code"], frame["valid_from"], strict=True)])
-        fields = api.AREA_FIELDS
+        fields = layer_access.AREA_FIELDS
 
         def times(f: gpd.GeoDataFrame) -> pd.Series:
             ends = f["valid_to"].map(lambda d: None if d is None or pd.isna(d)
