@@ -110,9 +110,9 @@ def list_sites():
     statuses = [s for s in request.args.getlist("status") if s in SITE_STATUSES]
     areas = area_names()
     sdo = [s for s in request.args.getlist("sdo") if s in areas]
-    text = request.args.get("q", "").strip()[:100]
+    query = request.args.get("q", "").strip()[:100]
     ring, months = ring_and_months()
-    frame = core.list_sites(store, status=statuses, sdo=sdo, text=text)
+    frame = core.list_sites(store, status=statuses, sdo=sdo, text=query)
     counted = site_categories()
     figures = core.figures_for_sites(store, frame, ring_m=ring, months=months,
                                      categories=counted.codes)
@@ -126,7 +126,7 @@ def list_sites():
                      "open_measures": open_measures, "measures": len(measures)})
     return render_template(
         "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
-        chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
+        chosen_status=statuses, chosen_sdo=sdo, q=query, ring=ring, months=months,
         month_choices=core.WINDOW_CHOICES, may_edit=may_write(EDIT_ROLE), suppress=below,
         text=text, note=counted.note)
 
