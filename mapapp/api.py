@@ -62,6 +62,7 @@ GZIP_MIN_BYTES = 2048
 GEOJSON = "application/geo+json"
 JSON_TYPES = ("application/json", GEOJSON)
 
+
 class Forbidden(Exception):
     """A request for data the user's role may not see (403 with a Swedish message)."""
 

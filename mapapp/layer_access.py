@@ -42,6 +42,7 @@ STADSDEL_FIELDS = ("code", "name", "sdo_code", "sdo_name")
 INCIDENT_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
 FINDING_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
 
+
 @dataclass(frozen=True)
 class IncidentAccess:
     """What incident rows and fields a user may read for a filter (layers.privacy)."""
@@ -76,6 +77,7 @@ def read_incidents(store: Store, query: Query) -> gpd.GeoDataFrame:
     """One page of incidents, with no point for those known only to a stadsdel or the city."""
     return unplaced_without_points(store.read_page("incidents", query))
 
+
 def finding_fields(user: User | None) -> tuple[str, ...]:
     """The finding properties this user may see (anonymous: what the public map draws)."""
     if user is None:
@@ -107,6 +109,7 @@ def stadsdelar_with_areas(frame: gpd.GeoDataFrame, catalogue: AreaCatalogue
     extra = catalogue.stadsdelar.set_index("code")
     return frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),
                         sdo_name=frame["code"].map(extra["sdo_name"]))
+
 
 def reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
     """Query for stadsdelar / stadsdelsområden: bbox, ``sdn``, ``division``."""

@@ -44,6 +44,8 @@ JSON = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+
 def _error(status: int, code: str, message: str, parameter: str | None = None) -> Response:
     body = {"code": code, "description": message, "error": message}
     if parameter:

@@ -79,6 +79,8 @@ RECORD_ROLE = "inventerare"
 DELETE_ROLE = "handläggare"
 #: Light states in the list's filter.
 LIGHT_LABELS = {"dark": "i mörker", "partly": "delvis i mörker", "daylight": "i dagsljus"}
+
+
 def _walk_or_404(walk_id: str) -> core.Walk:
     walk = core.load_walk(get_store(), walk_id)
     if walk is None:
