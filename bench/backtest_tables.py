@@ -6,7 +6,7 @@ Prints Markdown: (1) hit rate and PAI of every method on the three rolling split
 the acceptance test (12 months of training, the next tertial as test); (2) PAI at 5 %
 on all nine monthly rolling splits, with priority − prior_counts; (3) sensitivity of
 the comparison to the significance bonus, the KDE bandwidth and the cell size. All
-numbers come from :func:`layers.backtest.run_backtest`, the code behind
+numbers come from :func:`layers.analysis.backtest.run_backtest`, the code behind
 ``trygghetskartan backtest``; nothing is random except the ``random`` baseline
 (fixed seed).
 """
@@ -23,15 +23,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers.backtest import (  # noqa: E402
+from layers.analysis.backtest import (  # noqa: E402
     AREA_SHARES,
     METHODS,
     parse_span,
     read_points,
     run_backtest,
 )
-from layers.periods import period_from_dates  # noqa: E402
-from layers.priority import load_config  # noqa: E402
+from layers.analysis.priority import load_config  # noqa: E402
+from layers.core.periods import period_from_dates  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ROOT / "tests" / "data" / "city_of_london.csv"
@@ -41,7 +41,7 @@ SPLITS = (("2024-01..2024-12", "2025-T1"), ("2024-05..2025-04", "2025-T2"),
 
 def demo_points():
     from geodata.demo import generate_demo
-    from layers.exporters import frame_to_csv_text
+    from layers.io.exporters import frame_to_csv_text
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "demo.csv"

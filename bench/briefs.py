@@ -5,7 +5,7 @@
 
 Without ``--data-dir`` the deterministic demo data set is loaded into a temporary
 store first (not timed). Then, timed: reading what the briefs need from the store
-once (:func:`layers.brief.load_city_data`), and for each of the 11 current
+once (:func:`layers.documents.brief.load_city_data`), and for each of the 11 current
 stadsdelsområden building the brief (figures and the priority ranking), drawing the
 map and charts, and printing the PDF with WeasyPrint. Prints the time per district
 and phase, the total, and whether it is under the target of 60 s for all 11 on this
@@ -28,15 +28,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from layers.brief import build_brief, load_city_data  # noqa: E402
-from layers.brief_render import draw_pictures, file_name, render  # noqa: E402
+from layers.documents.brief import build_brief, load_city_data  # noqa: E402
+from layers.documents.brief_render import draw_pictures, file_name, render  # noqa: E402
 from layers.store import Store, open_store  # noqa: E402
 
 TARGET_SECONDS = 60.0
 
 
 def _demo_store(folder: Path) -> Store:
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     store = open_store(folder)
     store.initialize()

@@ -16,7 +16,7 @@
    information the same with ``pandas.read_csv`` + ``points_from_xy`` (often faster).
    With ``--store postgis`` also the PostGIS baseline: ``COPY`` of the CSV into a bare
    table and ``ST_Transform(ST_Point(lon, lat))`` into a second bare table (no index).
-3. Ours: ``layers.importer.import_file(store, "incidents", csv)`` into a fresh store
+3. Ours: ``layers.io.importer.import_file(store, "incidents", csv)`` into a fresh store
    (``--store``: the GeoPackage, default, or PostGIS through
    ``TRYGGHETSKARTAN_DATABASE`` or a throwaway cluster as in the tests; opened with
    ``open_store``; initialize + load_reference first, not timed): read, validate,
@@ -60,9 +60,9 @@ import geopandas as gpd  # noqa: E402
 from _stores import LoadSampler, add_store_argument, postgis_server, store_location  # noqa: E402
 
 import geodata  # noqa: E402
-from layers import importer  # noqa: E402
-from layers.reference import load_reference  # noqa: E402
-from layers.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
+from layers.core.schema import INCIDENT_CATEGORIES, STORE_EPSG  # noqa: E402
+from layers.io import importer  # noqa: E402
+from layers.io.reference import load_reference  # noqa: E402
 from layers.store import Query, Store, open_store  # noqa: E402
 
 SEED = 20240501

@@ -59,9 +59,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import geopandas as gpd  # noqa: E402
 from _stores import LoadSampler, add_store_argument, app_config, store_location  # noqa: E402
 
-from layers.areas import area_catalogue  # noqa: E402
-from layers.filters import bbox_to_store  # noqa: E402
-from layers.periods import Period  # noqa: E402
+from layers.analysis.areas import area_catalogue  # noqa: E402
+from layers.core.periods import Period  # noqa: E402
+from layers.io.filters import bbox_to_store  # noqa: E402
 from layers.store import Query, Store, open_store  # noqa: E402
 
 SEED = 20240601
@@ -87,7 +87,7 @@ def build_store(location: str, n: int) -> Store:
         stored = 0
     if stored == n:
         print(f"reusing {store!r} ({n:,} incidents)")
-        from layers.migrate import migrate, plan
+        from layers.store.migrate import migrate, plan
 
         if plan(store).needed:  # a kept store made by older code
             t0 = time.perf_counter()
@@ -98,7 +98,7 @@ def build_store(location: str, n: int) -> Store:
     if stored or store.is_initialized():
         raise SystemExit(f"{store!r} holds other data: give a new --keep folder")
     import geodata.demo as demo
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     original = demo.generate_demo
     # load_demo builds the default demo; the same generator, with n incidents
@@ -122,7 +122,7 @@ def make_app(location: str):
 
 
 def admin_token(app) -> str:
-    from layers.users import add_user, get_user, new_token
+    from layers.domain.users import add_user, get_user, new_token
     from mapapp.store_ import get_store
 
     with app.app_context():
@@ -168,7 +168,7 @@ def bench_browser(location: str) -> None:
     from infra import CHROMIUM_ARGS, serve_wsgi_in_thread
     from playwright.sync_api import sync_playwright
 
-    from layers import aggregate
+    from layers.analysis import aggregate
 
     aggregate.clear_cache()
     app = make_app(location)
@@ -232,7 +232,7 @@ def period_frame(store: Store, start, end) -> gpd.GeoDataFrame:
     at once would hold every value as a Python object: tens of GB)."""
     import pandas as pd
 
-    from layers.schema import LOCAL_TZ
+    from layers.core.schema import LOCAL_TZ
 
     months = pd.date_range(pd.Timestamp(start).tz_convert(LOCAL_TZ),
                            pd.Timestamp(end).tz_convert(LOCAL_TZ), freq="MS")
@@ -298,7 +298,7 @@ def bench_api(location: str, repeat: int) -> None:
 
 def bench_grid(location: str, repeat: int) -> None:
     """The whole city's grid: cold (the store counts every cell), then warm."""
-    from layers import aggregate
+    from layers.analysis import aggregate
 
     app = make_app(location)
     client = app.test_client()
@@ -324,7 +324,7 @@ def bench_grid(location: str, repeat: int) -> None:
 
 def bench_priority(location: str, repeat: int) -> None:
     """The ranking of one district from the store, the ranking cache emptied each time."""
-    from layers import priority
+    from layers.analysis import priority
 
     store = open_store(location)
     try:

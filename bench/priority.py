@@ -6,7 +6,7 @@
    60 % in 400 Gaussian clusters (σ 40–150 m) and 40 % spread evenly, with the demo
    data's category mix, in 2025; the same again (another seed) for 2024, so the trend
    is computed too. Not timed.
-2. Ours: :func:`layers.priority.rank_places` for the whole city and for one district
+2. Ours: :func:`layers.analysis.priority.rank_places` for the whole city and for one district
    (Järva): cells, Gi* with Benjamini–Hochberg, merging into places, names, score
    parts and the Swedish sentences. Best of three runs (the first also fills the
    cached cell lattice of the study area, which a server keeps between requests).
@@ -34,11 +34,11 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers import priority as priority_module  # noqa: E402
-from layers.grid import Grid, auto_cell_size  # noqa: E402
-from layers.periods import Period  # noqa: E402
-from layers.priority import Observations, load_config, rank_places, study_area  # noqa: E402
-from layers.schema import INCIDENT_CATEGORIES  # noqa: E402
+from layers.analysis import priority as priority_module  # noqa: E402
+from layers.analysis.grid import Grid, auto_cell_size  # noqa: E402
+from layers.analysis.priority import Observations, load_config, rank_places, study_area  # noqa: E402
+from layers.core.periods import Period  # noqa: E402
+from layers.core.schema import INCIDENT_CATEGORIES  # noqa: E402
 
 SEED = 20250101
 PERIOD = Period.year(2025)

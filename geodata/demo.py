@@ -37,7 +37,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 import geodata
-from layers.schema import (
+from layers.core.schema import (
     FINDINGS,
     INCIDENT_CATEGORIES,
     INCIDENTS,
@@ -574,7 +574,7 @@ def generate_demo(seed: int = DEFAULT_SEED, n_incidents: int = 60_000) -> DemoDa
 
     ``n_incidents`` is the number of incidents (exactly). Sites, walks and findings
     do not depend on it. Columns are the non-derived fields of the layer schemas in
-    :mod:`layers.schema` (plus ``geometry``); times are aware, Europe/Stockholm.
+    :mod:`layers.core.schema` (plus ``geometry``); times are aware, Europe/Stockholm.
     """
     if n_incidents < 0:
         raise ValueError("n_incidents must be zero or more")

@@ -14,8 +14,8 @@ from typing import Any
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFError
 
-from layers.migrate import StoreVersionError
 from layers.store.base import StoreBusy
+from layers.store.migrate import StoreVersionError
 from mapapp import store_
 from mapapp.cli.common import use_app_factory
 from mapapp.extensions import csrf
@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     """Create and configure the app.
 
     With ``check_store``, an existing store of another schema version is refused
-    (:class:`layers.migrate.StoreVersionError`, in Swedish: migrate it first).
+    (:class:`layers.store.migrate.StoreVersionError`, in Swedish: migrate it first).
     """
     from mapapp import errors
 

@@ -1,4 +1,4 @@
-"""The web side of the write rule (:mod:`layers.access`): a refusal becomes a 403.
+"""The web side of the write rule (:mod:`layers.domain.access`): a refusal becomes a 403.
 
 Routes first let ``role_required`` send anonymous visitors to the log-in page, then
 call :func:`require_write` with the areas of the object as stored (and its new
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 
 from flask import abort, g, jsonify, redirect, request, url_for
 
-from layers.access import reporter_refusal, write_refusal
-from layers.users import User
+from layers.domain.access import reporter_refusal, write_refusal
+from layers.domain.users import User
 
 
 def current_user() -> User | None:

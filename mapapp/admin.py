@@ -13,10 +13,9 @@ import datetime as dt
 import pandas as pd
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from layers import audit
-from layers.schema import LOCAL_TZ, ROLES
-from layers.store.base import Query
-from layers.users import (
+from layers.core import audit
+from layers.core.schema import LOCAL_TZ, ROLES
+from layers.domain.users import (
     UserError,
     list_tokens,
     list_users,
@@ -26,6 +25,7 @@ from layers.users import (
     set_password,
     set_role,
 )
+from layers.store.base import Query
 from mapapp.access import require_write, role_required
 from mapapp.store_ import get_store
 
@@ -66,7 +66,7 @@ def users():
 @role_required(ADMIN)
 def create_user():
     """Create a user from the form (name, role, password, optional area and name)."""
-    from layers.users import add_user, resolve_sdo
+    from layers.domain.users import add_user, resolve_sdo
 
     require_write(ADMIN)
     form = request.form
@@ -120,7 +120,7 @@ def tokens(name: str):
 
 
 def _tokens_page(name: str, new: str | None = None, status: int = 200):
-    from layers import sessions
+    from layers.store import sessions
 
     rows = list_tokens(get_store(), name)
     now = sessions.now()

@@ -2,11 +2,11 @@
 
 ``GET /api/<layer>`` for ``incidents``, ``findings``, ``sites``, ``stadsdelar`` and
 ``stadsdelsomraden``, and ``GET /api/incidents/grid``; the parameters are those of
-:mod:`layers.filters` and the reference is ``docs/api.md`` and
+:mod:`layers.io.filters` and the reference is ``docs/api.md`` and
 ``/static/openapi.json``. A malformed parameter gives 400 with
 ``{"error": "<Swedish message>", "parameter": "<name>"}``.
 
-Privacy (rules in :mod:`layers.privacy`):
+Privacy (rules in :mod:`layers.core.privacy`):
 
 * raw incident points of every category and precision, with description and
   victim gender, only for handläggare and admin;
@@ -14,7 +14,7 @@ Privacy (rules in :mod:`layers.privacy`):
   street, without description or victim gender; asking for a sensitive category
   by its code is refused with 403 (a group such as ``vald`` silently leaves the
   sensitive ones out, and the answer says so in ``restricted``);
-* the grid counts what :func:`layers.privacy.counted_categories` says: never the
+* the grid counts what :func:`layers.core.privacy.counted_categories` says: never the
   sensitive categories unless a handläggare or admin names them (the answer's
   ``restricted`` says when they are left out; anyone else naming them gets 403),
   and for anonymous visitors and läsare a count of 1–4 is written "<5".
@@ -30,13 +30,14 @@ from pathlib import Path
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from layers import aggregate, privacy
-from layers.areas import area_catalogue
-from layers.default_period import default_period
-from layers.filters import FilterError, MapFilter, parse_int
-from layers.geojson import feature_collection
-from layers.periods import parse_period
-from layers.places import describe_findings
+from layers.analysis import aggregate
+from layers.analysis.areas import area_catalogue
+from layers.analysis.default_period import default_period
+from layers.analysis.places import describe_findings
+from layers.core import privacy
+from layers.core.periods import parse_period
+from layers.io.filters import FilterError, MapFilter, parse_int
+from layers.io.geojson import feature_collection
 from mapapp.access import current_user
 from mapapp.layer_access import (
     AREA_FIELDS,
@@ -161,10 +162,10 @@ def index():
 def indicators():
     """Every indicator of one stadsdelsområde and period, as this user may see it
     (:mod:`layers.indicators`; the same texts as the pages and the briefs)."""
-    from layers import clock
-    from layers.brief import BriefError, find_area, load_city_data
+    from layers.analysis.priority import default_period
+    from layers.core import clock
+    from layers.documents.brief import BriefError, find_area, load_city_data
     from layers.indicators import INDICATORS, area_values, count_text, site_values
-    from layers.priority import default_period
 
     store = get_store()
     try:

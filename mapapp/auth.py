@@ -5,10 +5,10 @@ Browsers sign in with a session cookie (CSRF-protected forms); other tools send
 
 The signed cookie (Flask's own session) carries a random session token, the CSRF
 token and flashed messages, never who is signed in: that is a row in the store's
-``sessions`` table (:mod:`layers.sessions`). So log-out, a password change, a
+``sessions`` table (:mod:`layers.store.sessions`). So log-out, a password change, a
 disabled user or an administrator's "end all sessions" sign a browser out at once,
 also one holding a copy of the cookie. Failed log-ins are throttled per user name
-and per client address (:mod:`layers.throttle`).
+and per client address (:mod:`layers.domain.throttle`).
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ from flask import (
     url_for,
 )
 
-from layers import audit
-from layers import sessions as server_sessions
-from layers.throttle import Policy, locked_for, record_failure
-from layers.users import (
+from layers.core import audit
+from layers.domain.throttle import Policy, locked_for, record_failure
+from layers.domain.users import (
     UserError,
     authenticate,
     check_token,
     get_user,
     set_password,
 )
+from layers.store import sessions as server_sessions
 from mapapp.access import current_user, role_required
 from mapapp.store_ import get_store
 
@@ -148,7 +148,7 @@ def _retry_after(name: str) -> int | None:
 
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    """Show the log-in form and sign the user in (throttled, see layers.throttle)."""
+    """Show the log-in form and sign the user in (throttled, see layers.domain.throttle)."""
     if request.method == "POST":
         store = get_store()
         name = request.form.get("username", "")

@@ -10,7 +10,7 @@
   common indicators, table and chart, for the city-level analyst.
 
 Reading needs the role läsare: the documents hold draft analysis before a board
-meeting. The figures follow :mod:`layers.brief` (small counts always suppressed: a
+meeting. The figures follow :mod:`layers.documents.brief` (small counts always suppressed: a
 brief is written to be published).
 """
 
@@ -32,8 +32,8 @@ from flask import (
     url_for,
 )
 
-from layers.access import MANAGE_ROLE
-from layers.brief import (
+from layers.core.periods import Period, PeriodError, parse_period, period_choices
+from layers.documents.brief import (
     CITY_COLUMN_GROUPS,
     TEXT_FIELDS,
     TEXT_MAX_LENGTH,
@@ -48,10 +48,10 @@ from layers.brief import (
     load_texts,
     save_texts,
 )
-from layers.brief_render import FORMATS, figures, file_name, render
+from layers.documents.brief_render import FORMATS, figures, file_name, render
+from layers.domain.access import MANAGE_ROLE
 from layers.indicators import INDICATORS
-from layers.keyfigures import FIGURE_LAYERS
-from layers.periods import Period, PeriodError, parse_period, period_choices
+from layers.indicators.keyfigures import FIGURE_LAYERS
 from mapapp.access import may_write, require_write, role_required
 from mapapp.page_cache import cached_page
 from mapapp.store_ import get_store
@@ -69,10 +69,10 @@ def _period(text: str | None) -> Period:
 
 
 def _chosen(text: str | None) -> tuple[Period, str | None]:
-    """The period asked for and None, or the default tertial (layers.default_period)
+    """The period asked for and None, or the default tertial (layers.analysis.default_period)
     and the sentence that says why it is shown (400 on bad text)."""
     if not text:
-        from layers.default_period import default_period
+        from layers.analysis.default_period import default_period
 
         choice = default_period(get_store(), "tertial")
         return choice.period, choice.reason
@@ -93,7 +93,7 @@ def may_edit(area: Area) -> bool:
     """Tell whether the signed-in user may write the analysis of ``area``.
 
     An area of the old division counts as the area it became part of (the write rule
-    in :mod:`layers.access` lets a Järva user write Rinkeby-Kista's text).
+    in :mod:`layers.domain.access` lets a Järva user write Rinkeby-Kista's text).
     """
     return may_write(MANAGE_ROLE, [area.code])
 

@@ -1,5 +1,5 @@
 """The EST cycle on the web: the weekly lägesbild, the problem register, the need ×
-influence matrix and the action plan (:mod:`layers.est`, :mod:`layers.weekly`).
+influence matrix and the action plan (:mod:`layers.domain.est`, :mod:`layers.documents.weekly`).
 
 Pages (Swedish UI, every one for signed-in users, läsare and up):
 
@@ -32,17 +32,17 @@ from flask import (
     url_for,
 )
 
-from layers import clock
-from layers import est as core
-from layers.access import MANAGE_ROLE
-from layers.brief import Area, BriefError, find_area, load_areas
-from layers.brief_render.weekly import FORMATS, render_weekly, weekly_file_name
+from layers.core import clock
+from layers.core.periods import PeriodError, parse_period
+from layers.core.privacy import suppresses_counts
+from layers.core.schema import INCIDENT_CATEGORIES, OWNERS
+from layers.documents.brief import Area, BriefError, find_area, load_areas
+from layers.documents.brief_render.weekly import FORMATS, render_weekly, weekly_file_name
+from layers.documents.weekly import build_weekly, last_full_week, week_code, week_label
+from layers.domain import est as core
+from layers.domain.access import MANAGE_ROLE
 from layers.indicators import count_text
-from layers.periods import PeriodError, parse_period
-from layers.privacy import suppresses_counts
-from layers.schema import INCIDENT_CATEGORIES, OWNERS
 from layers.store.base import Query
-from layers.weekly import build_weekly, last_full_week, week_code, week_label
 from mapapp.access import current_user, may_write, require_write, role_required
 from mapapp.store_ import get_store
 from mapapp.views import flash_outcome
@@ -188,7 +188,7 @@ def from_place():
     The ranking is computed again on the server (it is cached per data version), so
     the place's outline and evidence come from the store, not from the form.
     """
-    from layers.priority import priority_for_store
+    from layers.analysis.priority import priority_for_store
 
     sdn, period_text = request.form.get("sdn", ""), request.form.get("period", "")
     try:

@@ -2,7 +2,7 @@
 
 The JSON API (:mod:`mapapp.api`) and OGC API Features (:mod:`mapapp.ogc`) answer
 each role with exactly the same rows and properties because both read through
-here: the fields per layer and role, the incident rule of :mod:`layers.privacy`
+here: the fields per layer and role, the incident rule of :mod:`layers.core.privacy`
 (:func:`incident_access`), the Swedish labels of the codes and the queries of the
 reference layers.
 """
@@ -14,14 +14,19 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from layers import privacy
-from layers.areas import AreaCatalogue
-from layers.filters import FilterError, MapFilter, area_codes
-from layers.geojson import unplaced_without_points
-from layers.periods import PeriodError, parse_date
-from layers.schema import FINDING_CATEGORIES, FINDING_STATUSES, INCIDENT_CATEGORIES, SITE_STATUSES
+from layers.analysis.areas import AreaCatalogue
+from layers.core import privacy
+from layers.core.periods import PeriodError, parse_date
+from layers.core.schema import (
+    FINDING_CATEGORIES,
+    FINDING_STATUSES,
+    INCIDENT_CATEGORIES,
+    SITE_STATUSES,
+)
+from layers.domain.users import User
+from layers.io.filters import FilterError, MapFilter, area_codes
+from layers.io.geojson import unplaced_without_points
 from layers.store.base import Query, Store
-from layers.users import User
 
 #: Incident fields everyone may see, and the extra ones for handläggare/admin.
 INCIDENT_PUBLIC_FIELDS = ("id", "occurred_at", "category", "strategic", "precision", "source",
@@ -45,7 +50,7 @@ FINDING_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
 
 @dataclass(frozen=True)
 class IncidentAccess:
-    """What incident rows and fields a user may read for a filter (layers.privacy)."""
+    """What incident rows and fields a user may read for a filter (layers.core.privacy)."""
 
     fields: tuple[str, ...]
     #: Category codes to read (None: every category).
@@ -59,7 +64,7 @@ class IncidentAccess:
 def incident_access(user: User | None, flt: MapFilter) -> IncidentAccess:
     """The incident rule of :mod:`mapapp.api`'s docstring for ``user`` and the filter's categories.
 
-    Raises :class:`layers.privacy.SensitiveRefused` when a role that may not see
+    Raises :class:`layers.core.privacy.SensitiveRefused` when a role that may not see
     sensitive points names a sensitive category (403).
     """
     if privacy.sees_sensitive_points(user):

@@ -20,17 +20,12 @@ import shapely
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 import geodata
-from layers import privacy
-from layers.areas import AreaCatalogue, area_catalogue
-from layers.default_period import default_period
-from layers.emerging import PATTERNS
-from layers.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
-from layers.geojson import feature_collection
-from layers.indicators import INDICATORS
-from layers.joins import representative_points
-from layers.keyfigures import FIGURE_LAYERS, area_figures
-from layers.periods import period_choices
-from layers.schema import (
+from layers.analysis.areas import AreaCatalogue, area_catalogue
+from layers.analysis.default_period import default_period
+from layers.analysis.emerging import PATTERNS
+from layers.core import privacy
+from layers.core.periods import period_choices
+from layers.core.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
     INCIDENT_CATEGORIES,
@@ -40,8 +35,13 @@ from layers.schema import (
     STORE_EPSG,
     STRATEGIC_CODES,
 )
+from layers.domain.users import User
+from layers.indicators import INDICATORS
+from layers.indicators.keyfigures import FIGURE_LAYERS, area_figures
+from layers.io.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilter, xy_to_lonlat
+from layers.io.geojson import feature_collection
+from layers.io.joins import representative_points
 from layers.store.base import Store
-from layers.users import User
 from mapapp.access import current_user
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.page_cache import MAP_LAYERS, cached_page
@@ -304,10 +304,10 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
             "priority": url_for("priority.api"),
             "emerging": url_for("priority.emerging_api"),
         },
-        # the priority layer ranks by sdn and period only (layers/priority.py)
+        # the priority layer ranks by sdn and period only (layers/analysis/priority.py)
         "priorityUrl": url_for("priority.ranking"),
         "priorityColours": [list(pair) for pair in RANK_COLOURS],
-        # the trend layer: ArcGIS's emerging hot spot patterns (layers/emerging.py)
+        # the trend layer: ArcGIS's emerging hot spot patterns (layers/analysis/emerging.py)
         "trendPatterns": [{"code": p.code, "label": p.label, "colour": p.colour}
                           for p in PATTERNS],
         "districtUrl": url_for("maps.district", code="CODE"),

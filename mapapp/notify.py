@@ -1,7 +1,7 @@
 """Status mails in the web app: settings, the outbox hook, the sender thread, a user's page.
 
-The rules are in :mod:`layers.notify`. Here: the instance config becomes
-:class:`~layers.notify.SmtpSettings` and the owners' addresses; a status change gets
+The rules are in :mod:`layers.domain.notify`. Here: the instance config becomes
+:class:`~layers.domain.notify.SmtpSettings` and the owners' addresses; a status change gets
 the hook that queues its mails (with a link to the finding built from this request);
 ``serve`` starts :func:`start_sender`, a daemon thread that empties the outbox every
 ``NOTIFY_INTERVAL`` seconds; and ``/auth/notifications`` is where a signed-in user
@@ -24,7 +24,8 @@ import pandas as pd
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request
 from flask import url_for as flask_url_for
 
-from layers.notify import (
+from layers.core.schema import NOTIFY_CHOICES
+from layers.domain.notify import (
     NotifyConfigError,
     SendReport,
     SmtpSettings,
@@ -33,7 +34,6 @@ from layers.notify import (
     send_pending,
     valid_address,
 )
-from layers.schema import NOTIFY_CHOICES
 from layers.store.base import Query
 from mapapp.access import require_write, role_required
 from mapapp.store_ import get_store

@@ -4,11 +4,11 @@ QGIS, ArcGIS and GDAL (``ogrinfo OAPIF:https://…/ogc``) read the layers from h
 Written on Flask rather than pygeoapi (``docs/ogc.md`` says why): the few routes
 reuse the JSON API's own code paths, so every collection gives each role exactly
 what ``/api/<layer>`` gives it (:func:`mapapp.layer_access.incident_access`,
-:func:`mapapp.layer_access.finding_fields`, :mod:`layers.privacy`): anonymous callers get no
+:func:`mapapp.layer_access.finding_fields`, :mod:`layers.core.privacy`): anonymous callers get no
 sensitive categories and no incidents without a known street, findings without
 description, owner, walk or photo, and no walks; a session or ``Authorization:
 Bearer TOKEN`` gives more. Reads only. The parameters (``bbox``, ``bbox-crs``,
-``crs``, ``datetime``, ``limit``) are read by :mod:`layers.ogc`; a bad one is 400 with
+``crs``, ``datetime``, ``limit``) are read by :mod:`layers.io.ogc`; a bad one is 400 with
 a Swedish message, an unknown collection or feature 404.
 """
 
@@ -19,10 +19,11 @@ import threading
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from layers import ogc, privacy
-from layers.aggregate import data_version
-from layers.filters import FilterError
-from layers.geojson import feature_collection, json_value
+from layers.analysis.aggregate import data_version
+from layers.core import privacy
+from layers.io import ogc
+from layers.io.filters import FilterError
+from layers.io.geojson import feature_collection, json_value
 from layers.store.base import Store
 from mapapp.access import current_user
 from mapapp.ogc_collections import (

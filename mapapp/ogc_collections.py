@@ -3,7 +3,7 @@
 :data:`COLLECTIONS` says what /ogc/ offers; :func:`items_request` reads the
 standard's parameters of an items request and :func:`read_rows` one page of a
 collection for this request's user, through the JSON API's own code paths
-(:mod:`mapapp.layer_access`, :mod:`layers.privacy`), so every collection gives each
+(:mod:`mapapp.layer_access`, :mod:`layers.core.privacy`), so every collection gives each
 role exactly what ``/api/<layer>`` gives it. The routes are in :mod:`mapapp.ogc`.
 """
 
@@ -17,10 +17,11 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from layers import ogc, privacy
-from layers.areas import area_catalogue
-from layers.filters import FilterError, MapFilter, parse_filter, parse_int
-from layers.schema import PRECISIONS, STORE_EPSG
+from layers.analysis.areas import area_catalogue
+from layers.core import privacy
+from layers.core.schema import PRECISIONS, STORE_EPSG
+from layers.io import ogc
+from layers.io.filters import FilterError, MapFilter, parse_filter, parse_int
 from layers.store.base import Query, Store
 from mapapp import layer_access
 from mapapp.access import current_user
@@ -325,7 +326,7 @@ def _walk_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
 
 
 def _priority_rows(store: Store, req: ItemsRequest, fid: str | None) -> Rows:
-    from layers.priority import priority_for_store
+    from layers.analysis.priority import priority_for_store
 
     try:
         sdn, period = sdn_and_period(req.properties.get("sdo_code") or "",

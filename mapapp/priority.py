@@ -1,11 +1,11 @@
 """Priority places on the web: the ranked list beside a map, its JSON, and a map layer.
 
-``/priority`` shows the ranking of :mod:`layers.priority` for the chosen
+``/priority`` shows the ranking of :mod:`layers.analysis.priority` for the chosen
 stadsdelsområde and period: each row says why the place ranks where it does, and
 clicking it zooms the map to the place (``static/js/priority.js``).
 ``/api/priority?sdn=&period=`` returns the same ranking as ``trygghetskartan
 priority --format json`` (``format=geojson`` for the polygons), and
-``/api/emerging?sdn=&period=`` the emerging hot spot patterns of :mod:`layers.emerging`
+``/api/emerging?sdn=&period=`` the emerging hot spot patterns of :mod:`layers.analysis.emerging`
 on the same cells (GeoJSON, one feature per pattern; the map's trend layer).
 :func:`add_priority_layer` puts the places on any folium map, so the city and
 district maps can show them too.
@@ -21,11 +21,10 @@ import folium
 from flask import Blueprint, Flask, jsonify, render_template, request, url_for
 from markupsafe import escape
 
-from layers.aggregate import INCIDENT_LAYERS
-from layers.backtest import store_backtest
-from layers.emerging import emerging_for_store
-from layers.periods import Period, period_choices
-from layers.priority import (
+from layers.analysis.aggregate import INCIDENT_LAYERS
+from layers.analysis.backtest import store_backtest
+from layers.analysis.emerging import emerging_for_store
+from layers.analysis.priority import (
     PRIORITY_LAYERS,
     PriorityResult,
     data_span,
@@ -33,6 +32,7 @@ from layers.priority import (
     study_area,
     warm_cache,
 )
+from layers.core.periods import Period, period_choices
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.page_cache import cached_page
 from mapapp.reading import (
@@ -64,8 +64,8 @@ def add_priority_layer(m: folium.Map, places: PriorityResult | dict, *,
                        ) -> folium.FeatureGroup:
     """Add the places as a layer to a folium map and return the layer.
 
-    ``places`` is a :class:`~layers.priority.PriorityResult` or its GeoJSON
-    (:meth:`~layers.priority.PriorityResult.to_geojson`, ``/api/priority?format=geojson``).
+    ``places`` is a :class:`~layers.analysis.priority.PriorityResult` or its GeoJSON
+    (:meth:`~layers.analysis.priority.PriorityResult.to_geojson`, ``/api/priority?format=geojson``).
     Each place is drawn as the outline of its cells, coloured by rank, with its rank
     number on top, a tooltip with the name and a popup with the Swedish explanation.
     Text is HTML-escaped (place names may come from free text).
@@ -128,8 +128,8 @@ def _parameters() -> tuple[str | None, Period | None, int | None]:
 
 def _sees_sensitive() -> bool:
     """Whether the user gets the figures that include sensitive categories (score,
-    weighted and sensitive counts): handläggare and admin (layers.privacy)."""
-    from layers.privacy import sees_sensitive_points
+    weighted and sensitive counts): handläggare and admin (layers.core.privacy)."""
+    from layers.core.privacy import sees_sensitive_points
     from mapapp.access import current_user
 
     return sees_sensitive_points(current_user())
@@ -138,8 +138,8 @@ def _sees_sensitive() -> bool:
 def _add_outlines(m: folium.Map, sdn: str | None) -> None:
     """Stadsdel outlines under the places, so the map reads without basemap tiles."""
     import geodata
-    from layers.geojson import feature_collection
-    from layers.schema import STORE_EPSG
+    from layers.core.schema import STORE_EPSG
+    from layers.io.geojson import feature_collection
 
     stadsdelar = geodata.stadsdelar(crs=STORE_EPSG, land=True)
     if sdn:
@@ -154,7 +154,7 @@ def _add_outlines(m: folium.Map, sdn: str | None) -> None:
 
 def _add_sites(m: folium.Map, store, sdn: str | None) -> None:
     """Platssamverkan sites as dashed blue outlines over the places (not clickable)."""
-    from layers.geojson import feature_collection
+    from layers.io.geojson import feature_collection
     from layers.store.base import Query
 
     sites = store.read("sites", Query(bbox=tuple(study_area(sdn).land.bounds)))
@@ -253,7 +253,7 @@ def ranking():
         m.fit_bounds([[min(b[0][0] for b in bounds), min(b[0][1] for b in bounds)],
                       [max(b[1][0] for b in bounds), max(b[1][1] for b in bounds)]])
     else:
-        from layers.filters import bbox_to_web
+        from layers.io.filters import bbox_to_web
 
         minlon, minlat, maxlon, maxlat = bbox_to_web(tuple(study_area(sdn).land.bounds))
         m.fit_bounds([[minlat, minlon], [maxlat, maxlon]])
@@ -264,7 +264,7 @@ def ranking():
     span = data_span(store)
     last_year = span[1].year if span else (result.period.end.year)
     first_year = max(span[0].year, last_year - 10) if span else last_year
-    from layers.areas import area_catalogue
+    from layers.analysis.areas import area_catalogue
 
     periods = period_choices(first_year, last_year)
     in_menu = any(p.code == result.period.code for _, items in periods for p in items)
@@ -279,7 +279,7 @@ def ranking():
 
 def _may_create_problem(sdo_code: str | None) -> bool:
     """Tell whether the "Skapa problem" button (EST) shows for a place of ``sdo_code``."""
-    from layers.access import MANAGE_ROLE
+    from layers.domain.access import MANAGE_ROLE
     from mapapp.access import may_write
 
     return bool(sdo_code) and may_write(MANAGE_ROLE, [sdo_code])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from layers import clock
+from layers.core import clock
+from layers.core.periods import Period, parse_period
 from layers.indicators import PromiseReport, promise_report
-from layers.periods import Period, parse_period
 from layers.store.base import Store
 
 

@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping
 import geopandas as gpd
 from flask import current_app, request, url_for
 
-from layers import privacy
-from layers import sites as sites_core
-from layers import walks as walks_core
-from layers.areas import area_catalogue
-from layers.filters import FilterError, MapFilter, parse_filter
-from layers.periods import Period, PeriodError, parse_period
-from layers.priority import resolve_sdn
-from layers.schema import STORE_EPSG
+from layers.analysis.areas import area_catalogue
+from layers.analysis.priority import resolve_sdn
+from layers.core import privacy
+from layers.core.periods import Period, PeriodError, parse_period
+from layers.core.schema import STORE_EPSG
+from layers.domain import sites as sites_core
+from layers.domain import walks as walks_core
+from layers.io.filters import FilterError, MapFilter, parse_filter
 from layers.store.base import Query, Store
 from mapapp.access import current_user
 from mapapp.store_ import get_store
@@ -158,10 +158,10 @@ def sdn_and_period(sdn_text: str, period_text: str) -> tuple[str | None, Period 
 
 def chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:
     """The period asked for, or the default tertial and the sentence that says why
-    (layers.default_period; None when the user chose the period)."""
+    (layers.analysis.default_period; None when the user chose the period)."""
     if period is not None:
         return period, None
-    from layers.default_period import default_period
+    from layers.analysis.default_period import default_period
 
     choice = default_period(store, "tertial")
     return choice.period, choice.reason

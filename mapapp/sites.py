@@ -10,7 +10,7 @@ with Leaflet.draw, served by the app), add measures and log entries; everyone el
 only reads. ``POST /api/sites`` takes sites as GeoJSON (or a file) with a bearer
 token: every row valid or nothing stored (422 with a list of row, field, message).
 
-The counts are computed in :mod:`layers.sites`; the city map's sites layer gets the
+The counts are computed in :mod:`layers.domain.sites`; the city map's sites layer gets the
 same figures in its popups through :func:`mapapp.reading.popup_extra`.
 """
 
@@ -31,13 +31,8 @@ from flask import (
 )
 from folium.plugins import Draw
 
-from layers import sites as core
-from layers.errors import FileRejected, RowError
-from layers.findings import api_payload_file
-from layers.forms import errors_by_field
-from layers.importer import commit_import, prepare_import
-from layers.indicators import INDICATORS
-from layers.schema import (
+from layers.core.errors import FileRejected, RowError
+from layers.core.schema import (
     FINDING_CATEGORIES,
     MEASURE_STATUSES,
     OWNERS,
@@ -46,6 +41,11 @@ from layers.schema import (
     STORE_EPSG,
     WEB_EPSG,
 )
+from layers.domain import sites as core
+from layers.domain.findings import api_payload_file
+from layers.indicators import INDICATORS
+from layers.io.forms import errors_by_field
+from layers.io.importer import commit_import, prepare_import
 from mapapp.access import current_user, may_write, require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts

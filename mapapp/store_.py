@@ -6,10 +6,10 @@ import logging
 
 from flask import Flask, current_app
 
-from layers.errors import StoreError
-from layers.migrate import StoreVersionError, check, checked
+from layers.core.errors import StoreError
 from layers.store import Store, open_store, store_location
 from layers.store.base import DEFAULT_BUSY_TIMEOUT
+from layers.store.migrate import StoreVersionError, check, checked
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def get_store() -> Store:
                            busy_timeout=float(config["STORE_BUSY_TIMEOUT"]),
                            statement_timeout=config.get("STORE_STATEMENT_TIMEOUT") or None)
         if not checked(store).is_initialized():
-            from layers.reference import load_reference
+            from layers.io.reference import load_reference
 
             store.initialize()
             load_reference(store)

@@ -1,7 +1,7 @@
 """Uploaded files on the web: the data folder, pending uploads, kept files, photos.
 
 Files live under the data folder (:func:`data_folder`): photos in ``photos/`` (EXIF
-stripped, see :mod:`layers.photos`), uploads waiting for their confirm in
+stripped, see :mod:`layers.io.photos`), uploads waiting for their confirm in
 ``uploads/pending/<token>/`` (the token is kept in the session, the uploader's name
 in the folder), the bodies of API and walk uploads while they are read in
 ``uploads/api/`` and ``uploads/walks/``, and confirmed uploads in
@@ -20,11 +20,11 @@ from pathlib import Path
 
 from flask import Flask, abort, current_app, g, request, session
 
-from layers.errors import FileRejected, RowError
-from layers.filenames import display_name, stored_name, suffix_of
-from layers.findings import api_payload_file
-from layers.photos import PhotoRejected, clean_photo, store_photo
-from layers.readers import FORMATS
+from layers.core.errors import FileRejected, RowError
+from layers.core.filenames import display_name, stored_name, suffix_of
+from layers.domain.findings import api_payload_file
+from layers.io.photos import PhotoRejected, clean_photo, store_photo
+from layers.io.readers import FORMATS
 from mapapp.access import user_name
 from mapapp.store_ import location_for
 

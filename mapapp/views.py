@@ -20,10 +20,10 @@ import geopandas as gpd
 import pandas as pd
 from flask import Response, abort, flash, g, jsonify, redirect, url_for
 
-from layers.errors import RowError
-from layers.findings import CATEGORY_LABELS
-from layers.places import describe_findings
-from layers.schema import FINDING_STATUSES, FINDINGS, LOCAL_TZ, OWNERS, STORE_EPSG, WEB_EPSG
+from layers.analysis.places import describe_findings
+from layers.core.errors import RowError
+from layers.core.schema import FINDING_STATUSES, FINDINGS, LOCAL_TZ, OWNERS, STORE_EPSG, WEB_EPSG
+from layers.domain.findings import CATEGORY_LABELS
 from mapapp.store_ import get_store
 
 #: Swedish names of the fields a row error of a finding may name.
@@ -52,7 +52,7 @@ def local_time(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def map_data(frame) -> list[dict]:
     """The findings a map draws, as plain values (the page escapes them as JSON).
 
-    Each carries its ``place`` in words (:mod:`layers.places`): "Farsta centrum, 40 m
+    Each carries its ``place`` in words (:mod:`layers.analysis.places`): "Farsta centrum, 40 m
     (stadsdel Farsta)".
 
     Descriptions are shortened to 300 characters; the map's JavaScript puts every
@@ -88,7 +88,7 @@ def map_data(frame) -> list[dict]:
 
 def area_names() -> dict[str, str]:
     """The current stadsdelsområden: code -> name."""
-    from layers.areas import area_catalogue
+    from layers.analysis.areas import area_catalogue
 
     return dict(area_catalogue(get_store()).current)
 
@@ -100,8 +100,8 @@ def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
     keeps only what lies within :data:`CONTEXT_MARGIN_M` of it."""
     import shapely
 
-    from layers.areas import area_catalogue
-    from layers.geojson import feature_collection
+    from layers.analysis.areas import area_catalogue
+    from layers.io.geojson import feature_collection
 
     global _CITY_OUTLINES
     catalogue = area_catalogue(get_store())

@@ -37,12 +37,12 @@ from flask import (
 )
 from flask_wtf.csrf import generate_csrf
 
-from layers import findings as core
-from layers import walks as walks_core
-from layers.access import RECORD_ROLE, write_refusal
-from layers.errors import RowError
-from layers.photos import is_photo_name
-from layers.schema import OWNERS, PARTICIPANT_GROUPS
+from layers.core.errors import RowError
+from layers.core.schema import OWNERS, PARTICIPANT_GROUPS
+from layers.domain import findings as core
+from layers.domain import walks as walks_core
+from layers.domain.access import RECORD_ROLE, write_refusal
+from layers.io.photos import is_photo_name
 from layers.store.base import Query
 from mapapp.access import role_required
 from mapapp.store_ import get_store

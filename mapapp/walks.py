@@ -41,19 +41,19 @@ from flask import (
 )
 from folium.plugins import Draw
 
-from layers import lighting as lighting_core
-from layers import privacy
-from layers import walks as core
-from layers.errors import FileRejected, RowError, RowsRejected
-from layers.filenames import display_name, suffix_of
-from layers.findings import CATEGORY_LABELS, SEVERITY_LABELS
-from layers.forms import errors_by_field
-from layers.geojson import feature_collection
-from layers.periods import Period, PeriodError, parse_period
-from layers.privacy import suppress
-from layers.protocol import ProtocolError, build_protocol, file_name, owner_choices
-from layers.readers import FORMATS
-from layers.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
+from layers.analysis import lighting as lighting_core
+from layers.core import privacy
+from layers.core.errors import FileRejected, RowError, RowsRejected
+from layers.core.filenames import display_name, suffix_of
+from layers.core.periods import Period, PeriodError, parse_period
+from layers.core.privacy import suppress
+from layers.core.schema import FINDING_STATUSES, OWNERS, PARTICIPANT_GROUPS, STORE_EPSG, WEB_EPSG
+from layers.documents.protocol import ProtocolError, build_protocol, file_name, owner_choices
+from layers.domain import walks as core
+from layers.domain.findings import CATEGORY_LABELS, SEVERITY_LABELS
+from layers.io.forms import errors_by_field
+from layers.io.geojson import feature_collection
+from layers.io.readers import FORMATS
 from mapapp.access import current_user, may_write, require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
@@ -296,8 +296,8 @@ def delete_walk(walk_id: str):
 @role_required("läsare")
 def protocol(walk_id: str, fmt: str):
     """The walk's protocol (``?owner=`` for one owner's part) as PDF, DOCX or HTML."""
-    from layers.protocol_render import FORMATS as MIME
-    from layers.protocol_render import render
+    from layers.documents.protocol_render import FORMATS as MIME
+    from layers.documents.protocol_render import render
 
     owner = request.args.get("owner") or None
     try:

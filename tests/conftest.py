@@ -203,7 +203,7 @@ def _build_template(postgis_url: str, template: str | None, name: str,
 @pytest.fixture(scope="session")
 def postgis_reference_template(postgis_url: str) -> str:
     """Name of a template database holding a PostGIS store with the reference layers."""
-    from layers.reference import load_reference
+    from layers.io.reference import load_reference
 
     def fill(store) -> None:
         store.initialize()
@@ -215,7 +215,7 @@ def postgis_reference_template(postgis_url: str) -> str:
 @pytest.fixture(scope="session")
 def postgis_demo_template(postgis_url: str, postgis_reference_template: str) -> str:
     """Name of a template database holding the reference store plus the demo data."""
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     return _build_template(postgis_url, postgis_reference_template, "tk_template_demo",
                            load_demo)
@@ -254,7 +254,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def reference_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with only the bundled geography, built once and copied per test."""
-    from layers.reference import load_reference
+    from layers.io.reference import load_reference
     from layers.store import open_store
 
     folder = tmp_path_factory.mktemp("reference-store")
@@ -339,7 +339,7 @@ def runner(app):
 @pytest.fixture(scope="session")
 def demo_store_file(tmp_path_factory: pytest.TempPathFactory, reference_store_file: Path) -> Path:
     """A store with the full deterministic demo data set, built once per session."""
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
     from layers.store import open_store
 
     folder = tmp_path_factory.mktemp("demo-store")

@@ -83,7 +83,7 @@ def make_test_app(data_dir: Path | None, **config):
 
 def create_user(app, name: str, role: str, password: str = "losenord123", **kwargs) -> None:
     """Create a user in the app's store (for auth tests)."""
-    from layers.users import add_user
+    from layers.domain.users import add_user
     from mapapp.store_ import get_store
 
     with app.app_context():

@@ -1,4 +1,4 @@
-"""The one write rule (layers/access.py): role and district scope together."""
+"""The one write rule (layers/domain/access.py): role and district scope together."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from layers.access import covered_areas, may_write, write_refusal
-from layers.users import User
+from layers.domain.access import covered_areas, may_write, write_refusal
+from layers.domain.users import User
 
 JARVA = User("h", "handläggare", sdo_code="jarva")
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers import aggregate
-from layers.filters import parse_filter
-from layers.schema import LOCAL_TZ, SENSITIVE_CODES, STORE_EPSG, STRATEGIC_CODES
+from layers.analysis import aggregate
+from layers.core.schema import LOCAL_TZ, SENSITIVE_CODES, STORE_EPSG, STRATEGIC_CODES
+from layers.io.filters import parse_filter
 
 # every test here that uses a store runs on GeoPackage and on PostGIS
 pytestmark = pytest.mark.both_stores

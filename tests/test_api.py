@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from infra import create_user, login
 
-from layers.periods import Period
-from layers.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
+from layers.core.periods import Period
+from layers.core.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
 from layers.store.base import Query
 from mapapp.store_ import get_store
 

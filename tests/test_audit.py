@@ -16,11 +16,11 @@ from test_sites import _drawn
 from test_store_contract import sample_frame
 from test_walks import ROUTE
 
-from layers import audit
-from layers.schema import STORE_EPSG
+from layers.core import audit
+from layers.core.schema import STORE_EPSG
+from layers.domain.users import add_user, check_token, new_token
 from layers.store import open_store
 from layers.store.base import Query
-from layers.users import add_user, check_token, new_token
 from mapapp.cli import cli
 from mapapp.store_ import get_store
 

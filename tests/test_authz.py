@@ -22,8 +22,8 @@ import pytest
 from conftest import make_test_app
 from infra import create_user, login
 
+from layers.domain.users import new_token
 from layers.store.base import Query
-from layers.users import new_token
 from mapapp.store_ import get_store
 
 ROLES = ("anonymous", "läsare", "inventerare", "handläggare", "jarva", "admin")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from layers.backtest import (
+from layers.analysis.backtest import (
     METHODS,
     BacktestError,
     hit_rate,
@@ -38,7 +38,7 @@ SPLITS = (("2024-01..2024-12", "2025-T1"), ("2024-05..2025-04", "2025-T2"),
 def demo_csv(tmp_path_factory) -> Path:
     """The demo incidents as a CSV file (as ``trygghetskartan export`` writes it)."""
     from geodata.demo import generate_demo
-    from layers.exporters import frame_to_csv_text
+    from layers.io.exporters import frame_to_csv_text
 
     incidents = generate_demo().incidents
     path = tmp_path_factory.mktemp("demo-csv") / "demo_incidents.csv"

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from infra import require_or_skip
 from test_store_contract import sample_frame
 
-from layers import audit
-from layers.backup import STORE_FILES, backup, restore, row_counts
-from layers.errors import StoreError
-from layers.schema import ATTRIBUTE_TABLES, SCHEMA_VERSION, SPATIAL_LAYERS
+from layers.core import audit
+from layers.core.errors import StoreError
+from layers.core.schema import ATTRIBUTE_TABLES, SCHEMA_VERSION, SPATIAL_LAYERS
+from layers.domain.users import add_user, new_token
 from layers.store import open_store
-from layers.users import add_user, new_token
+from layers.store.backup import STORE_FILES, backup, restore, row_counts
 from mapapp.cli import cli
 
 TABLES = (*SPATIAL_LAYERS, *ATTRIBUTE_TABLES)

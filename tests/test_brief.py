@@ -3,7 +3,7 @@
 The fixture writes a few incidents, findings and one platssamverkan site with
 ``store.write`` and sets known populations. The expected numbers are computed here
 from the fixture's own lists (group and strategic membership written out by hand),
-not with :mod:`layers.brief`. Covers acceptance points 1 (numbers, rates, changes,
+not with :mod:`layers.documents.brief`. Covers acceptance points 1 (numbers, rates, changes,
 averages, suppression), 4 (the city overview, zeros for a district without
 incidents) and 6 (Järva before the 2023-07-01 merger = Rinkeby-Kista + Spånga-Tensta).
 """
@@ -21,8 +21,9 @@ import shapely
 from infra import create_user, login
 
 import geodata
-from layers import clock
-from layers.brief import (
+from layers.core import clock
+from layers.core.schema import LOCAL_TZ, STORE_EPSG
+from layers.documents.brief import (
     CHANGE_MIN_COUNT,
     HIDDEN,
     NBSP,
@@ -42,14 +43,13 @@ from layers.brief import (
     save_texts,
     suppress,
 )
-from layers.schema import LOCAL_TZ, STORE_EPSG
 
 # every test here that uses a store runs on GeoPackage and on PostGIS
 pytestmark = pytest.mark.both_stores
 
 # --- the fixture ---------------------------------------------------------------------
 
-#: Category -> group and strategic flag, written out independently of layers.schema.
+#: Category -> group and strategic flag, written out independently of layers.core.schema.
 GROUP = {"misshandel": "vald", "ran": "vald", "hot": "vald", "stold": "egendom",
          "narkotikabrott": "narkotika", "brand": "olycka", "ovrigt": "ovrigt"}
 STRATEGIC = {"ran", "narkotikabrott"}
@@ -368,7 +368,7 @@ def test_brief_numbers_equal_independent_computation(fixture_store):
 
 
 def test_priority_places_come_from_the_priority_ranking(fixture_store):
-    from layers.priority import priority_for_store
+    from layers.analysis.priority import priority_for_store
 
     brief = build_brief(fixture_store, "jarva", "2025-T2")
     expected = priority_for_store(fixture_store, sdn="jarva", period="2025-T2", limit=5)
@@ -420,8 +420,8 @@ def test_jarva_before_the_merger_sums_rinkeby_kista_and_spanga_tensta(fixture_st
         rows, sdo=("jarva", "rinkeby-kista", "spanga-tensta"), period=("2023-01-01",
                                                                        "2023-12-31"))
     # the footnote is printed in the document
-    from layers.brief_render import Pictures
-    from layers.brief_render.html import render_html
+    from layers.documents.brief_render import Pictures
+    from layers.documents.brief_render.html import render_html
 
     html = render_html(brief, Pictures(b"", b"", None))
     assert "bildades 2023-07-01 av Rinkeby-Kista och Spånga-Tensta" in html
@@ -601,8 +601,8 @@ def test_section_headings_are_fixed():
 
 def test_a_period_without_any_data_is_not_reported_as_zero_incidents(fixture_store):
     """A period outside the loaded data must not read as "0 incidents" in the summary."""
-    from layers.brief import build_brief
-    from layers.periods import parse_period
+    from layers.core.periods import parse_period
+    from layers.documents.brief import build_brief
 
     brief = build_brief(fixture_store, "jarva", parse_period("2099-T1"))
     text = " ".join(brief.highlights)

@@ -24,9 +24,9 @@ import pytest
 from docx.oxml.ns import qn
 from infra import require_or_skip
 
-from layers import clock
-from layers.brief import NBSP, TEXT_FIELDS, Brief, build_brief, save_texts
-from layers.brief_render import DRAFT_MARK, DRAFT_NOTE, EMPTY_TEXT, draw_pictures, render
+from layers.core import clock
+from layers.documents.brief import NBSP, TEXT_FIELDS, Brief, build_brief, save_texts
+from layers.documents.brief_render import DRAFT_MARK, DRAFT_NOTE, EMPTY_TEXT, draw_pictures, render
 from layers.store import open_store
 
 PERIOD = "2025-T2"
@@ -206,6 +206,6 @@ def test_docx_pictures_are_described_and_table_headers_repeat(state, request):
 
 
 def test_the_pdf_template_repeats_table_headers():
-    css = (Path(__file__).resolve().parents[1] / "layers" / "brief_render" / "templates"
-           / "brief.css").read_text(encoding="utf-8")
+    css = (Path(__file__).resolve().parents[1] / "layers" / "documents" / "brief_render"
+           / "templates" / "brief.css").read_text(encoding="utf-8")
     assert re.search(r"thead\s*\{\s*display:\s*table-header-group", css)

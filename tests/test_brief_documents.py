@@ -22,9 +22,16 @@ import docx
 import pytest
 from infra import require_or_skip
 
-from layers.brief import NBSP, SECTION_HEADINGS, TEXT_FIELDS, Brief, build_brief, load_city_data
-from layers.brief import save_texts as save_brief_texts
-from layers.brief_render import FORMATS, draw_pictures, file_name, render
+from layers.documents.brief import (
+    NBSP,
+    SECTION_HEADINGS,
+    TEXT_FIELDS,
+    Brief,
+    build_brief,
+    load_city_data,
+)
+from layers.documents.brief import save_texts as save_brief_texts
+from layers.documents.brief_render import FORMATS, draw_pictures, file_name, render
 from layers.store import open_store
 
 PERIOD = "2025-T2"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from layers.users import get_user
+from layers.domain.users import get_user
 from mapapp.cli import cli
 
 

@@ -18,10 +18,10 @@ import psycopg
 import pytest
 import shapely
 
-from layers.importer import import_file
-from layers.reference import load_reference
+from layers.domain.users import add_user, new_token
+from layers.io.importer import import_file
+from layers.io.reference import load_reference
 from layers.store import Query, Store, StoreBusy, open_store
-from layers.users import add_user, new_token
 from mapapp.store_ import get_store
 from tests.conftest import make_test_app
 from tests.infra import login
@@ -72,7 +72,7 @@ def test_api_write_answers_503_with_retry_after_while_an_import_holds_the_lock(
 def test_signed_in_reads_do_not_wait_for_the_lock(busy_app, data_dir: Path, monkeypatch):
     """A session's last-seen time and a token's last use are written off the request:
     while an import holds the lock, signed-in page views and token reads answer 200."""
-    from layers import sessions, touches
+    from layers.store import sessions, touches
 
     app, headers = busy_app
     with app.app_context():

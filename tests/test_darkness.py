@@ -1,4 +1,4 @@
-"""Day or night in Stockholm (layers.darkness).
+"""Day or night in Stockholm (layers.analysis.darkness).
 
 Acceptance 3 of issue #8: for timestamps around sunset (and sunrise) in December and
 June, the day/night tag matches the sunset times astral gives, to the minute. The
@@ -16,7 +16,7 @@ import pytest
 from astral import LocationInfo
 from astral.sun import sun
 
-from layers.darkness import day_night, is_dark, parse_clock, walk_light
+from layers.analysis.darkness import day_night, is_dark, parse_clock, walk_light
 
 TZ = ZoneInfo("Europe/Stockholm")
 STOCKHOLM = LocationInfo("Stockholm", "Sweden", "Europe/Stockholm", 59.3293, 18.0686)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from infra import create_user, login, make_test_app
 
-from layers import clock
-from layers.default_period import default_period, point_span
-from layers.periods import Period
+from layers.analysis.default_period import default_period, point_span
+from layers.core import clock
+from layers.core.periods import Period
 from mapapp.cli import cli
 
 POLICE_FILE = Path(__file__).resolve().parents[2] / "shared/data/polisen" / \
@@ -42,7 +42,7 @@ def import_police(app, data_dir: Path) -> None:
 
 def bagarmossen(app):
     """Bagarmossens centrum's id and its before/after figures (with tertials)."""
-    from layers.sites import site_figures
+    from layers.domain.sites import site_figures
     from layers.store.base import Query
     from mapapp.store_ import get_store
 
@@ -75,7 +75,7 @@ def test_police_import_keeps_default_period_priority_and_site_windows(demo_data_
 
         import_police(app, demo_data_dir)
 
-        from layers.brief import data_span
+        from layers.documents.brief import data_span
         from mapapp.store_ import get_store
 
         with app.app_context():

@@ -23,7 +23,7 @@ from geodata.demo import (
     DemoData,
     generate_demo,
 )
-from layers.schema import (
+from layers.core.schema import (
     FINDING_CATEGORIES,
     FINDING_STATUSES,
     FINDINGS,

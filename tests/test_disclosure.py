@@ -9,7 +9,7 @@
 * Acceptance 3b: the raw responses those roles get (pages, embedded JSON, the API)
   never hold a suppressed count of 1–4.
 
-The rule is :func:`layers.privacy.counted_categories`; ``docs/privacy.md`` explains it.
+The rule is :func:`layers.core.privacy.counted_categories`; ``docs/privacy.md`` explains it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import re
 import pytest
 from infra import create_user, login
 
-from layers import aggregate, privacy
-from layers.filters import CATEGORY_GROUPS, parse_categories
-from layers.lighting import lighting_conflicts
-from layers.periods import Period
-from layers.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
-from layers.sites import figures_for_sites
+from layers.analysis import aggregate
+from layers.analysis.lighting import lighting_conflicts
+from layers.core import privacy
+from layers.core.periods import Period
+from layers.core.schema import INCIDENT_CATEGORIES, SENSITIVE_CODES
+from layers.domain.sites import figures_for_sites
+from layers.io.filters import CATEGORY_GROUPS, parse_categories
 from mapapp.store_ import get_store
 
 PERIOD = "2024-T1"
@@ -99,13 +100,13 @@ def test_cached_grids_equal_fresh_ones_in_any_order(demo_app, role):
 
 
 def parse_filter_for(period: str):
-    from layers.filters import parse_filter
+    from layers.io.filters import parse_filter
 
     return parse_filter({"period": period})
 
 
 def test_cache_key_holds_every_filter_field(demo_app):
-    from layers.filters import parse_filter
+    from layers.io.filters import parse_filter
 
     with demo_app.app_context():
         store = get_store()
@@ -222,7 +223,7 @@ def _html_violations(text: str) -> list[str]:
 def _urls(app) -> list[str]:
     with app.app_context():
         store = get_store()
-        from layers.areas import area_catalogue
+        from layers.analysis.areas import area_catalogue
 
         areas = sorted(area_catalogue(store).current)
         sites = store.read("sites")["id"].astype(str).tolist()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from layers.emerging import (
+from layers.analysis.emerging import (
     NO_PATTERN,
     PATTERNS,
     EmergingConfig,
@@ -18,9 +18,9 @@ from layers.emerging import (
     emerging_hot_spots,
     mann_kendall,
 )
-from layers.grid import Grid, pack
-from layers.periods import Period
-from layers.place_text import PATTERN_WORDS
+from layers.analysis.grid import Grid, pack
+from layers.analysis.place_text import PATTERN_WORDS
+from layers.core.periods import Period
 
 MONTHS = 20
 #: the known background: a checkerboard of 9 and 11 incidents per cell and month
@@ -205,8 +205,8 @@ def test_priority_places_say_their_pattern_in_plain_swedish(demo_app):
     """Each priority place's reasons name its pattern as a phrase ("ihållande hot
     spot", …); the API gives the code and label; the layer and the ranking share one
     computation per data version."""
-    from layers import emerging
-    from layers.priority import priority_for_store
+    from layers.analysis import emerging
+    from layers.analysis.priority import priority_for_store
     from mapapp.store_ import get_store
 
     with demo_app.app_context():
@@ -218,7 +218,7 @@ def test_priority_places_say_their_pattern_in_plain_swedish(demo_app):
         for place in result.places:
             assert place.trend_class == cube.code_of(place.cells)
             pattern = emerging.BY_CODE[place.trend_class]
-            # plain words first (layers/place_text.py), the pattern's name under Statistik
+            # plain words first (layers/analysis/place_text.py), the pattern's name under Statistik
             words = PATTERN_WORDS[place.trend_class]
             assert f"de senaste 24 månaderna: {words}" in " ".join(place.plain)
             assert "över 24 månader" in place.statistics
@@ -237,9 +237,9 @@ def test_priority_places_say_their_pattern_in_plain_swedish(demo_app):
 def test_the_cube_counts_no_sensitive_category(demo_app, monkeypatch):
     """Privacy: the cube counts the categories counted_categories gives for "all"
     (never sexualbrott or våld i nära relation), for every role."""
-    import layers.aggregate
-    from layers.aggregate import Points
-    from layers.emerging import _read_cube
+    import layers.analysis.aggregate
+    from layers.analysis.aggregate import Points
+    from layers.analysis.emerging import _read_cube
 
     xs = np.array([150.0, 150.0, 250.0])
     points = {"sexualbrott": Points(xs, xs, np.array(["sexualbrott"] * 3, dtype=object),
@@ -247,8 +247,9 @@ def test_the_cube_counts_no_sensitive_category(demo_app, monkeypatch):
               "stold": Points(xs, xs, np.array(["stold", "sexualbrott", "stold"],
                                                dtype=object), np.ones(3, bool))}
     which = iter(["sexualbrott", "stold"])
-    monkeypatch.setattr(layers.aggregate, "read_points", lambda store, query: points[next(which)])
-    from layers.privacy import counted_categories
+    monkeypatch.setattr(layers.analysis.aggregate, "read_points",
+                        lambda store, query: points[next(which)])
+    from layers.core.privacy import counted_categories
 
     grid = Grid(100.0)
     keys = np.sort(grid.keys_of(np.array([150.0, 250.0]), np.array([150.0, 250.0])))

@@ -1,5 +1,5 @@
 """The EST cycle's core: ISO weeks, the weekly comparison, problems and the action plan
-as of a date (layers/weekly.py, layers/est.py, the brief's Handlingsplan)."""
+as of a date (layers/documents/weekly.py, layers/domain/est.py, the brief's Handlingsplan)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 import shapely
 
 import geodata
-from layers import clock, est
-from layers.brief import build_brief
-from layers.brief_render.weekly import render_weekly_html
-from layers.schema import LOCAL_TZ, STORE_EPSG
-from layers.weekly import (
+from layers.core import clock
+from layers.core.schema import LOCAL_TZ, STORE_EPSG
+from layers.documents.brief import build_brief
+from layers.documents.brief_render.weekly import render_weekly_html
+from layers.documents.weekly import (
     WeekError,
     baseline_weeks,
     build_weekly,
@@ -24,6 +24,7 @@ from layers.weekly import (
     week_code,
     week_period,
 )
+from layers.domain import est
 
 # --- week arithmetic -------------------------------------------------------------------
 
@@ -241,7 +242,7 @@ def test_a_closed_periods_brief_shows_the_action_plan_as_it_stood_then(store):
 
 @pytestmark_store
 def test_weekly_site_activity_is_the_weeks_measures_and_log(known):
-    from layers import sites
+    from layers.domain import sites
 
     point = _point("rinkeby", 0)
     known.write({"sites": gpd.GeoDataFrame({

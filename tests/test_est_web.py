@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import make_test_app
 from infra import create_user
 
-from layers import clock
+from layers.core import clock
 from layers.store.base import Query
 from mapapp.cli import cli
 from mapapp.store_ import get_store
@@ -126,7 +126,7 @@ def test_problem_from_a_priority_place_scored_with_an_action_shows_in_the_brief(
     with app.app_context():
         import pandas as pd
 
-        from layers import est
+        from layers.domain import est
 
         store = get_store()
         site = store.read("sites", Query(where={"sdo_code": "jarva"}))["id"].iloc[0]
@@ -150,7 +150,7 @@ def test_problem_from_a_priority_place_scored_with_an_action_shows_in_the_brief(
 def test_area_bound_handlaggare_writes_only_in_the_area(web):
     app, clients, _ = web
     with app.app_context():
-        from layers import est
+        from layers.domain import est
 
         outside, _ = est.create_problem(get_store(), {
             "sdo_code": "sodermalm", "title": "Medborgarplatsen", "kind": "tema"}, user="t")

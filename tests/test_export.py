@@ -182,7 +182,7 @@ RISKY_TEXTS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "'=redan", "van
 
 
 def test_spreadsheet_safe_and_its_undo():
-    from layers.exporters import spreadsheet_safe, spreadsheet_text
+    from layers.io.exporters import spreadsheet_safe, spreadsheet_text
 
     frame = pd.DataFrame({"text": ["=1", "+1", "-1", "@a", "\tx", "\rx", "'=x", "a=b", None],
                           "number": [-1.5] * 9})

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from layers.filters import (
+from layers.core.periods import Period
+from layers.core.schema import SENSITIVE_CODES, STRATEGIC_CODES
+from layers.io.filters import (
     FilterError,
     bbox_to_store,
     parse_categories,
     parse_filter,
     parse_statuses,
 )
-from layers.periods import Period
-from layers.schema import SENSITIVE_CODES, STRATEGIC_CODES
 
 AREAS = {"jarva": "Järva", "sodermalm": "Södermalm", "rinkeby-kista": "Rinkeby-Kista"}
 

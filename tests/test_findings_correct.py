@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from test_findings_web import csrf_token, post_form, user_client
 
-from layers import findings as core
+from layers.domain import findings as core
 from layers.store.base import Query
 from mapapp.store_ import get_store
 

@@ -15,10 +15,10 @@ import pytest
 import shapely
 from PIL import ExifTags, Image
 
-from layers import findings as core
-from layers.importer import join_layer
-from layers.photos import PhotoRejected, clean_photo, is_photo_name, read_gps, store_photo
-from layers.schema import FINDINGS, LOCAL_TZ, STORE_EPSG
+from layers.core.schema import FINDINGS, LOCAL_TZ, STORE_EPSG
+from layers.domain import findings as core
+from layers.io.importer import join_layer
+from layers.io.photos import PhotoRejected, clean_photo, is_photo_name, read_gps, store_photo
 from layers.store.base import Query
 
 #: A place in Husby (WGS 84) and the same place in the store CRS.

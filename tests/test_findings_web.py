@@ -31,8 +31,8 @@ from test_findings_domain import HUSBY, add_finding, assert_no_metadata, jpeg_wi
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from layers.domain.users import new_token
 from layers.store import open_store
-from layers.users import new_token
 from mapapp.store_ import get_store
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">=1+2'
@@ -563,7 +563,7 @@ def test_zip_bombs_are_refused(app, data_dir, monkeypatch):
     # and the absolute limit: lowered here so that a test file can pass it
     import random
 
-    from layers import readers
+    from layers.io import readers
 
     monkeypatch.setattr(readers, "MAX_UNZIPPED_BYTES", 1024 * 1024)
     noise = random.Random(1).randbytes(1_000_000).hex()  # 2 MB that compress to about 1 MB

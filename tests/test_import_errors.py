@@ -300,12 +300,12 @@ def test_truncated_text_formats_are_rejected_whole(runner, loaded, tmp_path, kin
 
 
 def test_unexpected_failure_is_reported_in_swedish(runner, loaded, tmp_path, monkeypatch):
-    import layers.importer
+    import layers.io.importer
 
     def broken(*args, **kwargs):
         raise RuntimeError("GDAL sa nej")
 
-    monkeypatch.setattr(layers.importer, "read_table", broken)
+    monkeypatch.setattr(layers.io.importer, "read_table", broken)
     path = tmp_path / "good.csv"
     path.write_text(GOOD_CSV, encoding="utf-8")
     before = dump_layers(loaded)

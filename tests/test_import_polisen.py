@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers.polisen import event_time_from_name, read_police_events
+from layers.io.polisen import event_time_from_name, read_police_events
 from mapapp.cli import cli
 
 DATA = Path(__file__).parent / "data"

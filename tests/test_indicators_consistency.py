@@ -24,7 +24,7 @@ import lxml.html
 import pytest
 from infra import create_user, login, make_test_app, require_or_skip
 
-from layers.brief import NBSP
+from layers.documents.brief import NBSP
 from layers.indicators import AREA_CODES, INDICATORS, definitions_markdown
 
 PERIODS = ("2025-T1", "2025-T2")
@@ -208,8 +208,8 @@ def test_briefs_show_the_same_figures(world, shown, tmp_path):
     """Every area's brief as HTML and DOCX (one Brief rendered twice, the data loaded once
     per period: the brief routes do the same per request), the PDF for a few areas, and
     the web route for one area."""
-    from layers.brief import build_brief, load_city_data
-    from layers.brief_render import draw_pictures, render
+    from layers.documents.brief import build_brief, load_city_data
+    from layers.documents.brief_render import draw_pictures, render
 
     clients, areas, _ = world
     client = clients["läsare"]

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import Point
 
 import geodata
-from layers.joins import DistrictIndex
+from layers.io.joins import DistrictIndex
 from mapapp.cli import cli
 
 #: place -> (lon, lat, stadsdel, stadsdelsområde 2020-division, 2023-division)

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 import geodata
-from layers.filters import parse_filter
-from layers.keyfigures import area_figures, population_by_area
+from layers.indicators.keyfigures import area_figures, population_by_area
+from layers.io.filters import parse_filter
 from mapapp.store_ import get_store
 
 # every test here that uses a store runs on GeoPackage and on PostGIS

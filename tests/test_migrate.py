@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from conftest import make_test_app
 from infra import login
 
-from layers.migrate import MIGRATIONS, StoreVersionError, check, migrate, plan
-from layers.schema import ATTRIBUTE_TABLES, SCHEMA_VERSION, SPATIAL_LAYERS
+from layers.core.schema import ATTRIBUTE_TABLES, SCHEMA_VERSION, SPATIAL_LAYERS
 from layers.store import open_store
+from layers.store.migrate import MIGRATIONS, StoreVersionError, check, migrate, plan
 from mapapp.cli import cli
 
 FIXTURE = Path(__file__).parent / "data" / "store-0.1.0"
@@ -187,7 +187,7 @@ def test_a_store_newer_than_the_code_is_refused(data_dir: Path):
 
 
 def test_a_failing_step_leaves_the_old_store_untouched(old_dir: Path, monkeypatch):
-    import layers.migrate as migrate_module
+    import layers.store.migrate as migrate_module
     from layers.store.base import Migration
 
     gpkg = old_dir / "trygghetskartan.gpkg"
@@ -230,7 +230,7 @@ def test_postgis_store_of_0_1_0_migrates_in_one_transaction(old_dir: Path,
                 conn.execute(f"DROP TABLE {table}")
         assert store.schema_version() == 1
         frames = {t: old.read(t) for t in OLD_TABLES}
-        from layers import audit
+        from layers.core import audit
 
         with audit.paused():
             store.write({t: f for t, f in frames.items() if len(f)})

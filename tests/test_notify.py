@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from conftest import make_test_app
 from test_findings_web import csrf_token, post_form, user_client
 
-from layers import clock
-from layers.notify import DIGEST_HOUR, MAX_ATTEMPTS, SmtpSettings, send_pending
+from layers.core import clock
+from layers.domain.notify import DIGEST_HOUR, MAX_ATTEMPTS, SmtpSettings, send_pending
 from layers.store.base import Query
 from mapapp.cli import cli
 from mapapp.notify import run_sender_once, start_sender
@@ -297,11 +297,11 @@ def test_outbox_and_sender_on_postgis(postgis_schema_url, inbox, port):
     """The same outbox on PostGIS: queued with the change, claimed, sent once."""
     from test_findings_domain import add_finding
 
-    from layers import findings as core
-    from layers.notify import messages_hook
-    from layers.reference import load_reference
+    from layers.domain import findings as core
+    from layers.domain.notify import messages_hook
+    from layers.domain.users import add_user
+    from layers.io.reference import load_reference
     from layers.store import open_store
-    from layers.users import add_user
 
     store = open_store(postgis_schema_url)
     try:

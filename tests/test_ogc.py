@@ -24,10 +24,10 @@ import shapely
 from infra import create_user, make_test_app, require_or_skip, serve_wsgi_in_thread
 from pyproj import Transformer
 
-from layers.schema import SENSITIVE_CODES
+from layers.core.schema import SENSITIVE_CODES
+from layers.domain.users import new_token
 from layers.store import GeoPackageStore
 from layers.store.base import Query
-from layers.users import new_token
 from mapapp.cli import cli
 from mapapp.store_ import get_store
 
@@ -40,7 +40,7 @@ LOCAL = "http://www.opengis.net/def/crs/EPSG/0/3011"
 @pytest.fixture(scope="module")
 def small_store_file(tmp_path_factory, reference_store_file: Path) -> Path:
     """The demo data set with 2 500 incidents (the full demo has 60 000), built once."""
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     folder = tmp_path_factory.mktemp("ogc-store")
     shutil.copy(reference_store_file, folder / reference_store_file.name)
@@ -436,7 +436,7 @@ def test_priority_places_are_the_ranking_of_the_api(ogc_app):
 
 @pytest.mark.postgis
 def test_paging_on_postgis_returns_every_visible_incident_once(postgis_schema_url, tmp_path):
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
     from layers.store import open_store
 
     store = open_store(postgis_schema_url)

@@ -55,7 +55,7 @@ def _finding_csv(tmp_path: Path, ident: str) -> Path:
 
 
 def _import(app, layer: str, path: Path) -> None:
-    from layers.importer import import_file
+    from layers.io.importer import import_file
     from mapapp.store_ import get_store
 
     with app.app_context():
@@ -222,8 +222,8 @@ def test_api_answers_carry_an_etag(demo_app):
 
 @pytest.mark.both_stores
 def test_layer_version_follows_only_its_tables(store, tmp_path):
-    from layers.importer import import_file
-    from layers.reference import load_reference
+    from layers.io.importer import import_file
+    from layers.io.reference import load_reference
 
     load_reference(store)
     incidents, findings = store.layer_version(["incidents"]), store.layer_version(["findings"])

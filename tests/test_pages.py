@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from layers.filters import parse_filter
+from layers.io.filters import parse_filter
 from mapapp.store_ import get_store
 
 # every test here that uses a store runs on GeoPackage and on PostGIS

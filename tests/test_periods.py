@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from layers.periods import (
+from layers.core.periods import (
     Period,
     PeriodError,
     parse_date,

@@ -21,9 +21,9 @@ import shapely
 from infra import create_user, login, require_or_skip
 from test_walks import WAYPOINTS, imported  # noqa: F401  (a fixture used here)
 
-from layers.places import Place, format_distance, places_for
-from layers.protocol import build_protocol
-from layers.protocol_render import render
+from layers.analysis.places import Place, format_distance, places_for
+from layers.documents.protocol import build_protocol
+from layers.documents.protocol_render import render
 from mapapp.store_ import get_store
 
 #: Husby centrum: a box over the first waypoints (lon/lat), Kista torg about 1 km north.

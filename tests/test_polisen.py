@@ -1,4 +1,4 @@
-"""Tests of the police events importer (``layers.polisen``)."""
+"""Tests of the police events importer (``layers.io.polisen``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 import geodata
-from layers.polisen import (
+from layers.core.schema import INCIDENT_CATEGORIES, PRECISIONS
+from layers.io.polisen import (
     GAZETTEER,
     POLICE_TYPE_TO_CATEGORY,
     PlaceMatcher,
@@ -19,7 +20,6 @@ from layers.polisen import (
     PoliceReport,
     read_police_events,
 )
-from layers.schema import INCIDENT_CATEGORIES, PRECISIONS
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "polisen_sample10.json"

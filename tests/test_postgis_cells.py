@@ -17,10 +17,10 @@ import psycopg
 import pytest
 import shapely
 
-from layers.migrate import migrate
-from layers.schema import LOCAL_TZ, STORE_EPSG
+from layers.core.schema import LOCAL_TZ, STORE_EPSG
 from layers.store import Query, Store, open_store
 from layers.store import postgis as pg
+from layers.store.migrate import migrate
 
 pytestmark = pytest.mark.postgis
 

@@ -19,10 +19,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers.grid import NICE_SIZES, Grid, auto_cell_size, pack, unpack
-from layers.hotspots import fdr_bh, gi_star
-from layers.periods import Period
-from layers.priority import (
+from layers.analysis.grid import NICE_SIZES, Grid, auto_cell_size, pack, unpack
+from layers.analysis.hotspots import fdr_bh, gi_star
+from layers.analysis.priority import (
     CONFIG_FILE,
     Observations,
     PriorityConfig,
@@ -33,7 +32,8 @@ from layers.priority import (
     rank_places,
     study_area,
 )
-from layers.schema import INCIDENT_CATEGORIES, STORE_EPSG
+from layers.core.periods import Period
+from layers.core.schema import INCIDENT_CATEGORIES, STORE_EPSG
 
 # --- cells ------------------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ def test_known_cluster_ranks_first_with_its_parts():
     assert parts["weighted_incidents"] >= 10 * 3.0 + 30 * 1.0
     assert parts["significance"] > 0 and parts["findings"] > 0 and parts["trend"] > 0
     assert first.text.startswith("Nr 1, Testtorget: ")
-    # plain words first (layers/place_text.py), the statistics after "Statistik:"
+    # plain words first (layers/analysis/place_text.py), the statistics after "Statistik:"
     assert first.first_sentence == "42 händelser under tertial 2 2025 (maj–augusti), " \
         "främst stöld (30)."
     plain, _, statistics = first.text.partition(" Statistik: ")
@@ -309,7 +309,7 @@ def test_sensitive_categories_are_only_counted():
 
 @pytest.mark.both_stores
 def test_demo_ranking_from_the_store(demo_location):
-    from layers.priority import priority_for_store
+    from layers.analysis.priority import priority_for_store
     from layers.store import open_store
 
     store = open_store(demo_location)
@@ -328,7 +328,7 @@ def test_demo_ranking_from_the_store(demo_location):
 
 
 def test_open_findings_at_the_end_of_the_period():
-    from layers.priority import _open_at
+    from layers.analysis.priority import _open_at
 
     frame = pd.DataFrame({
         "found_at": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-01-10", "2025-06-01"],

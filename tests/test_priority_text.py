@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from infra import create_user, login
 
-from layers.backtest import (
+from layers.analysis.backtest import (
     HEADLINE_SHARE,
     clear_store_cache,
     run_backtest,
@@ -25,14 +25,14 @@ from layers.backtest import (
     store_test_periods,
     training_before,
 )
-from layers.place_text import (
+from layers.analysis.place_text import (
     NO_TIME_PATTERN,
     category_phrase,
     count_text,
     part_of_day,
     time_pattern,
 )
-from layers.priority import load_config, store_cell_size
+from layers.analysis.priority import load_config, store_cell_size
 from mapapp.cli import cli
 from mapapp.store_ import get_store
 
@@ -141,7 +141,7 @@ def test_every_first_sentence_is_plain_on_the_page_and_in_the_api(demo_app, quer
 def test_every_stadsdelsomrade_of_the_demo_store_has_plain_first_sentences(demo_app):
     client = demo_app.test_client()
     with demo_app.app_context():
-        from layers.areas import area_catalogue
+        from layers.analysis.areas import area_catalogue
 
         areas = sorted(area_catalogue(get_store()).current)
     checked = 0

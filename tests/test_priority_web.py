@@ -77,8 +77,8 @@ def test_page_api_layer_and_cli_agree(demo_app, demo_location, location_env):
 
 
 def test_layer_takes_a_result_and_escapes_text(demo_app):
-    from layers.periods import Period
-    from layers.priority import Observations, rank_places
+    from layers.analysis.priority import Observations, rank_places
+    from layers.core.periods import Period
     from mapapp.priority import add_priority_layer
 
     rng = __import__("numpy").random.default_rng(0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from layers.core.periods import parse_period
+from layers.core.schema import LOCAL_TZ
 from layers.indicators import (
     findings_as_of,
     format_age,
@@ -18,8 +20,6 @@ from layers.indicators import (
     parse_promises,
     share_within_target,
 )
-from layers.periods import parse_period
-from layers.schema import LOCAL_TZ
 
 PROMISES = parse_promises({"klotter": 24, "belysning": {"trafikkontoret": 72}})
 
@@ -185,7 +185,7 @@ def _store_rows(store, findings: pd.DataFrame, history: pd.DataFrame) -> None:
     import geopandas as gpd
     import shapely
 
-    from layers.schema import STORE_EPSG
+    from layers.core.schema import STORE_EPSG
 
     rows = findings.assign(severity=2, description=[f"fynd {i}" for i in findings["id"]],
                            stadsdel="farsta", sdo_name="Farsta")
@@ -234,7 +234,7 @@ def test_findings_page_shows_shares_and_overdue(web):
 
 
 def test_brief_has_the_promises_table(store, data_dir):
-    from layers.brief import build_brief
+    from layers.documents.brief import build_brief
 
     findings, history = build_frames()
     _store_rows(store, findings, history)
@@ -253,7 +253,7 @@ def test_brief_has_the_promises_table(store, data_dir):
 
 
 def test_brief_promises_table_hides_small_counts_when_findings_are_suppressed(store):
-    from layers.brief import build_brief
+    from layers.documents.brief import build_brief
 
     _store_rows(store, *build_frames())
     brief = build_brief(store, "jarva", "2025-T1", promises=PROMISES, suppress_findings=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from infra import create_user, login, make_test_app
 
-from layers.sessions import token_hash
+from layers.store.sessions import token_hash
 from mapapp.security import content_security_policy, tile_source
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "mapapp" / "templates"

@@ -3,7 +3,7 @@
 The store-touching tests run on both backends: the app's store is the test's
 GeoPackage, or a fresh PostGIS schema (marked ``postgis``; skipped without
 PostgreSQL + PostGIS except under CI=true). Time is moved with the ``clock``
-fixture (``layers.sessions.now``), never by sleeping.
+fixture (``layers.store.sessions.now``), never by sleeping.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from infra import create_user, login, make_test_app
 
-from layers import sessions, touches
-from layers.schema import LOCAL_TZ
+from layers.core.schema import LOCAL_TZ
+from layers.store import sessions, touches
 from mapapp.cli import cli
 from mapapp.store_ import get_store
 
@@ -343,7 +343,7 @@ def test_failed_attempts_are_pruned_and_do_not_store_the_name(app, clock):
 
 
 def test_known_and_unknown_names_cost_the_same_hash_work(app, monkeypatch):
-    from layers import users
+    from layers.domain import users
 
     create_user(app, "anna", "läsare")
     create_user(app, "vilande", "läsare")

@@ -1,4 +1,4 @@
-"""Platssamverkan sites in the core (layers.sites): before/after figures, registry, log.
+"""Platssamverkan sites in the core (layers.domain.sites): before/after figures, registry, log.
 
 Acceptance 4 of issue #8: the before/after figures of a site equal numbers computed
 independently here on a fixture (site, ring, start date, incidents on both sides of
@@ -19,8 +19,8 @@ import shapely
 from dateutil.relativedelta import relativedelta
 from pyproj import Transformer
 
-from layers import sites as core
-from layers.schema import LOCAL_TZ, STORE_EPSG
+from layers.core.schema import LOCAL_TZ, STORE_EPSG
+from layers.domain import sites as core
 
 START = dt.date(2024, 6, 1)
 RING = 300.0
@@ -71,7 +71,7 @@ def site_store(store):
 
 
 def independent_counts(frame: gpd.GeoDataFrame, months: int = 12) -> dict[str, int]:
-    """The four figures, computed without layers.sites."""
+    """The four figures, computed without layers.domain.sites."""
     start = pd.Timestamp(START).tz_localize(LOCAL_TZ)
     after_end = pd.Timestamp(START + relativedelta(months=months)).tz_localize(LOCAL_TZ)
     days = (after_end.date() - START).days
@@ -262,7 +262,7 @@ def test_list_filters(site_store):
 @pytest.mark.postgis
 def test_figures_measures_and_walks_on_postgis(postgis_schema_url):
     """The same answers from the PostGIS store (only the Store interface is used)."""
-    from layers import walks
+    from layers.domain import walks
     from layers.store import open_store
 
     store = open_store(postgis_schema_url)

@@ -19,8 +19,8 @@ from infra import create_user, login
 from test_sites import SITE, START, _drawn, _incidents
 from test_walks import ROUTE, walk_gpx
 
-from layers.schema import STORE_EPSG
-from layers.users import new_token
+from layers.core.schema import STORE_EPSG
+from layers.domain.users import new_token
 from mapapp.store_ import get_store
 
 SAMPLE_IDS = {"site_id": "test:site", "measure_id": "webb:measure-1", "walk_id": "walk:1",
@@ -165,7 +165,7 @@ def test_handlaggare_draws_a_site_adds_a_measure_and_logs_a_meeting(app):
 def test_site_page_and_popup_figures_hide_small_counts(app):
     seed(app)
     with app.app_context():
-        from layers.sites import get_site, site_figures
+        from layers.domain.sites import get_site, site_figures
 
         exact = site_figures(get_store(), get_site(get_store(), "test:site"))
     anonymous = app.test_client()

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers.errors import StoreError
-from layers.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
+from layers.core.errors import StoreError
+from layers.core.schema import ATTRIBUTE_TABLES, LOCAL_TZ, SPATIAL_LAYERS, STORE_EPSG
 from layers.store import Query, Store, geopackage, open_store  # geopackage: RTree white box
 from layers.store.base import schema_of
 
@@ -739,7 +739,7 @@ def test_bulk_writes_keep_the_geopackage_rtree_and_its_triggers(tmp_path, monkey
 
 
 def test_load_reference(any_store: Store):
-    from layers.reference import current_division, load_reference
+    from layers.io.reference import current_division, load_reference
 
     for _ in range(2):
         results = load_reference(any_store)

@@ -13,7 +13,7 @@ fails naming it (on main before the document-wide protection: Farsta 2025-T2,
 våld/hot mot tjänsteman, women = 9 − 6 men − 0).
 
 The relations are built here from what the tables say (row and column labels), not
-from :mod:`layers.disclosure`, and every shown count is checked against a count made
+from :mod:`layers.core.disclosure`, and every shown count is checked against a count made
 here from the loaded incidents. The brief's HTML is checked to print the same texts as
 the data model.
 """
@@ -34,11 +34,11 @@ from infra import create_user, login, make_test_app
 from scipy.optimize import linprog
 from test_brief import fixture_store  # noqa: F401  (the brief tests' small store)
 
-from layers.brief import build_brief, load_city_data
-from layers.brief_render import Pictures, render
-from layers.periods import parse_period
-from layers.privacy import PUBLIC_CATEGORY_CODES
-from layers.schema import INCIDENT_CATEGORIES, INCIDENT_GROUPS, STRATEGIC_CODES
+from layers.core.periods import parse_period
+from layers.core.privacy import PUBLIC_CATEGORY_CODES
+from layers.core.schema import INCIDENT_CATEGORIES, INCIDENT_GROUPS, STRATEGIC_CODES
+from layers.documents.brief import build_brief, load_city_data
+from layers.documents.brief_render import Pictures, render
 
 PERIODS = ("2025-T1", "2025-T2", "2025-T3")
 GENDERS = ("kvinna", "man", "annat", None)
@@ -143,18 +143,18 @@ class Reader:
         return out
 
 
-# --- the rule itself (layers.disclosure), on small cases ------------------------------------
+# --- the rule itself (layers.core.disclosure), on small cases ------------------------------------
 
 
 def _figures(*specs, last=()) -> list:
-    from layers.disclosure import Figure
+    from layers.core.disclosure import Figure
 
     return [Figure(key, value, frozenset(parts), last=key in last)
             for key, value, parts in specs]
 
 
 def test_protect_closes_a_difference_across_tables():
-    from layers.disclosure import PRIMARY, SECONDARY, SHOWN, derivable, protect
+    from layers.core.disclosure import PRIMARY, SECONDARY, SHOWN, derivable, protect
 
     # strategic count 9 = women 3 + men 6 + other 0 (the Farsta case)
     figures = _figures(("count", 9, "wmo"), ("w", 3, "w"), ("m", 6, "m"), ("o", 0, "o"),
@@ -167,7 +167,7 @@ def test_protect_closes_a_difference_across_tables():
 
 
 def test_protect_sees_bounds_and_numbers_shown_twice():
-    from layers.disclosure import SHOWN, derivable, protect
+    from layers.core.disclosure import SHOWN, derivable, protect
 
     # 2 = a + b with both "<5": both must be 1
     figures = _figures(("t", 2, "ab"), ("a", 1, "a"), ("b", 1, "b"), ("c", 7, "c"),

@@ -32,7 +32,7 @@ from test_findings_web import (
 )
 from test_walks import run, walk_gpx
 
-from layers.errors import RowError
+from layers.core.errors import RowError
 from mapapp.store_ import get_store
 
 HUSBY = (17.92810, 59.40912)  # lon, lat
@@ -180,7 +180,7 @@ def test_a_walk_upload_with_a_point_in_uppsala_names_the_row(app, tmp_path):
 def test_the_api_refuses_a_point_in_uppsala_naming_the_row(app):
     from infra import create_user
 
-    from layers.users import new_token
+    from layers.domain.users import new_token
 
     create_user(app, "api", "inventerare")
     with app.app_context():

@@ -16,9 +16,9 @@ import pytest
 from infra import create_user, login, make_test_app
 from PIL import Image
 
-from layers.photos import is_photo_name
-from layers.sessions import end_user_sessions
+from layers.io.photos import is_photo_name
 from layers.store.base import Query
+from layers.store.sessions import end_user_sessions
 from mapapp.store_ import get_store
 from mapapp.uploads import data_folder
 

@@ -1,4 +1,5 @@
-"""Trygghetsvandringar as objects (layers.walks, layers.protocol): GPX, protocol, files.
+"""Trygghetsvandringar as objects (layers.domain.walks, layers.documents.protocol):
+GPX, protocol, files.
 
 Acceptance 2 of issue #8: a GPX file with a track and 12 waypoints, imported with
 ``trygghetskartan import walk FILE.gpx``, becomes one walk with its route and 12
@@ -21,11 +22,11 @@ from click.testing import CliRunner
 from infra import require_or_skip
 from PIL import Image
 
-from layers import walks as core
-from layers.errors import FileRejected, RowsRejected
-from layers.protocol import build_protocol, file_name
-from layers.protocol_render import render
-from layers.schema import LOCAL_TZ
+from layers.core.errors import FileRejected, RowsRejected
+from layers.core.schema import LOCAL_TZ
+from layers.documents.protocol import build_protocol, file_name
+from layers.documents.protocol_render import render
+from layers.domain import walks as core
 from mapapp.cli import cli
 
 #: (marker, category, owner or None, severity) of the 12 waypoints

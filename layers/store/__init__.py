@@ -1,4 +1,8 @@
-"""Stores for the layers, picked by configuration: GeoPackage (default) or PostGIS."""
+"""Stores for the layers, picked by configuration: GeoPackage (default) or PostGIS;
+with their migrations, backup and restore, and the session and last-use bookkeeping.
+
+May import: ``layers.core`` only. No module outside this package imports a backend.
+"""
 
 from __future__ import annotations
 

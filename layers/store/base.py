@@ -3,7 +3,7 @@
 The rest of the code only talks to a :class:`Store`; which backend answers is a
 matter of configuration (see :func:`layers.store.open_store`). Frames going in and
 out are GeoDataFrames in the store CRS (EPSG:3011) whose columns are the fields of
-the layer's schema in :mod:`layers.schema`.
+the layer's schema in :mod:`layers.core.schema`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import audit
-from layers.errors import StoreError
-from layers.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
+from layers.core import audit
+from layers.core.errors import StoreError
+from layers.core.schema import ATTRIBUTE_TABLES, SPATIAL_LAYERS, LayerSchema
 
 #: Seconds a writer waits for the store's write lock (SQLite busy timeout, PostGIS
 #: lock_timeout) before :class:`StoreBusy` is raised. An import holds the lock only
@@ -108,7 +108,7 @@ _AUDIT_CHUNK = 500
 class Points:
     """Incident points: coordinates (EPSG:3011), category codes and whether each
     place is known to the address or street
-    (:data:`layers.privacy.POINT_PRECISIONS`)."""
+    (:data:`layers.core.privacy.POINT_PRECISIONS`)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -134,7 +134,7 @@ class GridCounts:
     """Incidents counted per square cell, category and precision.
 
     One entry per group: the lattice indices ``i = floor(x / size)`` and
-    ``j = floor(y / size)`` (int64, as :meth:`layers.grid.Grid.keys_of` computes
+    ``j = floor(y / size)`` (int64, as :meth:`layers.analysis.grid.Grid.keys_of` computes
     them for square cells), the category code, whether the place is precise and
     the number of incidents ``n``, sorted by i, j, category (byte order, missing
     last) and precision. Incidents without a geometry are not counted.
@@ -331,7 +331,7 @@ class Store(ABC):
     def restore_from(self, source: Path) -> None:
         """Replace this store's contents with a copy written by :meth:`backup_to`."""
 
-    # --- the audit log (layers.audit), called by the backends inside a write -----------
+    # --- the audit log (layers.core.audit), called by the backends inside a write -----------
 
     def _stored_ids(self, layer: str, ids: list[str]) -> set[str]:
         """Which of ``ids`` are stored in ``layer`` (in the caller's transaction)."""
@@ -410,7 +410,7 @@ class Store(ABC):
     def read_points(self, query: Query | None = None) -> Points:
         """Return the points, categories and precision flags of the incidents a
         query selects: only what a grid or the priority analysis needs, not rows."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         frame = self.read("incidents", query)
         if frame.empty:
@@ -431,7 +431,7 @@ class Store(ABC):
     def placed_count(self) -> int:
         """How many incidents are placed to the street or better and have a point
         (what the ranking counts; its density chooses the priority cell size)."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         return int(self.read_points(Query(where={"precision": POINT_PRECISIONS})).x.size)
 

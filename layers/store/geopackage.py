@@ -29,9 +29,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from layers import audit
-from layers.errors import StoreError
-from layers.schema import (
+from layers.core import audit
+from layers.core.errors import StoreError
+from layers.core.schema import (
     ATTRIBUTE_TABLES,
     LOCAL_TZ,
     SCHEMA_VERSION,
@@ -789,7 +789,7 @@ class GeoPackageStore(Store):
 
     def placed_count(self) -> int:
         """One count in SQL (the precision index), rows with a point only."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         where, params = self._where(SPATIAL_LAYERS["incidents"],
                                     Query(where={"precision": POINT_PRECISIONS}))
@@ -799,7 +799,7 @@ class GeoPackageStore(Store):
     def read_points(self, query: Query | None = None) -> Points:
         """Points for a grid straight from SQL: a year of a million incidents in
         under a second (see :meth:`_packed_points`), rows only for odd blobs."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         packed = self._packed_points(query)
         if packed is not None:
@@ -909,8 +909,8 @@ class GeoPackageStore(Store):
 def _point_codes() -> tuple[str, np.ndarray, str]:
     """SQL mapping a category code to one character (index + 48; 126 unknown), the
     codes by character, and the SQL test of a precise place."""
-    from layers.privacy import POINT_PRECISIONS
-    from layers.schema import INCIDENT_CATEGORIES
+    from layers.core.privacy import POINT_PRECISIONS
+    from layers.core.schema import INCIDENT_CATEGORIES
 
     codes = [c.code for c in INCIDENT_CATEGORIES]
     case = "CASE category " + " ".join(

@@ -1,7 +1,7 @@
 """The PostGIS store: the same layers in PostgreSQL tables, for a city with many users.
 
 Selected with ``TRYGGHETSKARTAN_DATABASE=postgresql://…`` (see
-:func:`layers.store.open_store`). The tables are generated from :mod:`layers.schema`
+:func:`layers.store.open_store`). The tables are generated from :mod:`layers.core.schema`
 like the GeoPackage ones: a ``fid`` identity key (QGIS wants an integer key), the
 schema's fields (``str`` text, ``int`` bigint, ``float`` double precision, ``bool``
 boolean, ``datetime`` timestamptz, ``date`` date), a ``geom geometry(<type>, 3011)``
@@ -49,9 +49,9 @@ import psycopg
 import shapely
 from psycopg import conninfo, sql
 
-from layers import audit
-from layers.errors import StoreError
-from layers.schema import (
+from layers.core import audit
+from layers.core.errors import StoreError
+from layers.core.schema import (
     ATTRIBUTE_TABLES,
     LOCAL_TZ,
     SCHEMA_VERSION,
@@ -744,7 +744,7 @@ class PostGISStore(Store):
     def read_points(self, query: Query | None = None) -> Points:
         """Coordinates, categories and precision flags straight from SQL (GiST for
         the bbox), without decoding whole rows."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         where, params = self._where(SPATIAL_LAYERS["incidents"], query)
         where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
@@ -819,7 +819,7 @@ class PostGISStore(Store):
         stadsdelsområde come from the summary table for the whole local years and
         months of the period, and from the incidents for the rest of it (none for
         months, tertials and years)."""
-        from layers.privacy import POINT_PRECISIONS
+        from layers.core.privacy import POINT_PRECISIONS
 
         incidents = SPATIAL_LAYERS["incidents"]
         spans = self._cell_spans(query, size)
@@ -998,7 +998,7 @@ _CELL_COLUMNS = "span, bucket, i, j, category, sdo_code, precise, n"
 def _cells_select(source: sql.Composable, sign: int) -> sql.Composable:
     """The cell counts (times ``sign``) of the incident rows in ``source``, per month
     and per year."""
-    from layers.privacy import POINT_PRECISIONS
+    from layers.core.privacy import POINT_PRECISIONS
 
     return sql.SQL(
         "SELECT span, date_trunc(span, occurred_at, {tz}) AS bucket, "

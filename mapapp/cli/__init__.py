@@ -30,7 +30,7 @@ def cli(verbose: bool) -> None:
     """Trygghetskartan: karta och analys för situationell brottsprevention."""
     import getpass
 
-    from layers import audit
+    from layers.core import audit
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

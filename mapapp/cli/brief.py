@@ -42,10 +42,10 @@ def _format_for(fmt: str | None, output: str | None) -> str:
 def brief(store: Store, sdn: str | None, all_areas: bool, period: str | None,
           fmt: str | None, output: str | None) -> None:
     """Skriv lägesbilden för ett stadsdelsområde och en period (HTML, PDF eller DOCX)."""
-    from layers.brief import BriefError, build_brief, load_city_data
-    from layers.brief_render import file_name, render
-    from layers.periods import parse_period
-    from layers.priority import default_period
+    from layers.analysis.priority import default_period
+    from layers.core.periods import parse_period
+    from layers.documents.brief import BriefError, build_brief, load_city_data
+    from layers.documents.brief_render import file_name, render
 
     if bool(sdn) == all_areas:
         raise click.UsageError("Ange antingen --sdn NAMN eller --all.")

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from layers.errors import StoreError
+from layers.core.errors import StoreError
 from layers.store import Store, open_store, store_location
 
 _app_factory: Callable[..., Flask] | None = None
@@ -59,10 +59,10 @@ def open_cli_store(data_dir: str | None, *, create: bool = True) -> Store:
     store = open_store(location)
     if not create:
         return store
-    from layers.migrate import checked
+    from layers.store.migrate import checked
 
     if not checked(store).is_initialized():
-        from layers.reference import load_reference
+        from layers.io.reference import load_reference
 
         store.initialize()
         load_reference(store)

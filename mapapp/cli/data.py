@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from layers.errors import FileRejected, RowsRejected, StoreError
-from layers.schema import IMPORTABLE, SPATIAL_LAYERS
+from layers.core.errors import FileRejected, RowsRejected, StoreError
+from layers.core.schema import IMPORTABLE, SPATIAL_LAYERS
 from layers.store import Store
 from mapapp.cli.common import with_store
 
@@ -27,7 +27,7 @@ WALK_LAYERS = ("walk", "walks")
 @with_store
 def init(store: Store) -> None:
     """Skapa en tom databas och läs in stadsdelarna (kan köras igen)."""
-    from layers.reference import load_reference
+    from layers.io.reference import load_reference
 
     results = load_reference(store)
     click.echo(f"Databas klar: {store!r}")
@@ -41,7 +41,7 @@ def init(store: Store) -> None:
 @with_store
 def demo(store: Store, seed: int | None) -> None:
     """Skapa databasen och läs in demodata (samma data varje gång)."""
-    from layers.demo_load import load_demo
+    from layers.io.demo_load import load_demo
 
     report = load_demo(store, seed=seed)
     click.echo(report)
@@ -70,12 +70,12 @@ def import_(store: Store, layer: str, file: str, crs: int | None, source: str | 
     Avslutas med 0 när allt lästes in, 1 när rader avvisades (med en rapport per rad).
     Inget sparas till hälften: en import är en transaktion.
     """
-    from layers.importer import import_file
+    from layers.io.importer import import_file
 
     try:
         if layer in WALK_LAYERS:
             # a GPX file is one walk (track = route, waypoints = findings); a table many
-            from layers.walks import import_walk_file
+            from layers.domain.walks import import_walk_file
 
             gpx = {"area": area, "organisers": organisers} if file.lower().endswith(".gpx") \
                 else {}
@@ -112,8 +112,8 @@ def export(store: Store, layer: str, file: str) -> None:
 
     walks: en rad per vandring med deltagare per grupp, mörker och rutten som linje.
     """
-    from layers.exporters import export_layer
-    from layers.walks import export_walks
+    from layers.domain.walks import export_walks
+    from layers.io.exporters import export_layer
 
     try:
         n = export_walks(store, Path(file)) if layer == "walks" else \

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from layers.errors import StoreError
+from layers.core.errors import StoreError
 from mapapp.cli.common import data_base, open_cli_store
 
 
@@ -31,8 +31,8 @@ def migrate(dry_run: bool, backup_dir: str | None, no_backup: bool,
     när alla steg lyckats. Stoppa webbappen först. Avslutas med 0 när lagret är
     aktuellt (eller --dry-run), 1 när det inte går.
     """
-    from layers.migrate import migrate as run_migration
-    from layers.migrate import plan
+    from layers.store.migrate import migrate as run_migration
+    from layers.store.migrate import plan
 
     try:
         store = open_cli_store(data_dir, create=False)
@@ -64,7 +64,7 @@ def backup_(directory: str, data_dir: str | None) -> None:
 
     GeoPackage: SQLites online-backup (appen kan vara igång). PostGIS: pg_dump.
     """
-    from layers.backup import backup
+    from layers.store.backup import backup
 
     try:
         store = open_cli_store(data_dir, create=False)
@@ -91,7 +91,7 @@ def restore_(backup_dir: str, force: bool, data_dir: str | None) -> None:
 
     Efteråt kontrolleras att varje tabell har lika många rader som när kopian togs.
     """
-    from layers.backup import restore
+    from layers.store.backup import restore
 
     try:
         store = open_cli_store(data_dir, create=False)

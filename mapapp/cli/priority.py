@@ -1,9 +1,9 @@
 """The ``priority`` and ``backtest`` verbs of the ``trygghetskartan`` command.
 
 ``priority`` ranks the places of the city or one stadsdelsområde for a period
-(:mod:`layers.priority`); ``backtest`` measures on any dated point file how well
+(:mod:`layers.analysis.priority`); ``backtest`` measures on any dated point file how well
 the ranking predicts the next period, against simple baselines
-(:mod:`layers.backtest`). Both are added to :data:`mapapp.cli.cli` by
+(:mod:`layers.analysis.backtest`). Both are added to :data:`mapapp.cli.cli` by
 :mod:`mapapp.cli`.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from layers.periods import FORMATS_HELP, PeriodError
+from layers.core.periods import FORMATS_HELP, PeriodError
 from layers.store import Store
 from mapapp.cli.common import with_store
 
@@ -31,7 +31,7 @@ def _emit(text: str, output: str | None) -> None:
 def _config(path: str | None, cell_size: float | None, shape: str | None):
     from dataclasses import replace
 
-    from layers.priority import load_config
+    from layers.analysis.priority import load_config
 
     config = load_config(path)
     if cell_size:
@@ -64,7 +64,7 @@ def priority(store: Store, sdn: str | None, period: str | None, fmt: str, limit:
              cell_size: float | None, shape: str | None, config_path: str | None,
              output: str | None) -> None:
     """Rangordnade prioriterade platser med skälen till varje plats rang."""
-    from layers.priority import priority_for_store, resolve_sdn
+    from layers.analysis.priority import priority_for_store, resolve_sdn
 
     config = _config(config_path, cell_size, shape)
     try:
@@ -81,7 +81,7 @@ def priority(store: Store, sdn: str | None, period: str | None, fmt: str, limit:
     else:
         table = priority_table(result)
         if not period:
-            from layers.default_period import default_period
+            from layers.analysis.default_period import default_period
 
             # the same sentence as /priority: which period, and why
             table = default_period(store, "tertial").reason + "\n" + table
@@ -90,7 +90,7 @@ def priority(store: Store, sdn: str | None, period: str | None, fmt: str, limit:
 
 def priority_table(result) -> str:
     """The ranking as a Swedish text table followed by one sentence per place."""
-    from layers.priority import sv_number, trend_text
+    from layers.analysis.priority import sv_number, trend_text
 
     lines = [f"Prioriterade platser – {result.area_name}, {result.period.label}",
              f"Rutor om {sv_number(result.cell_size, 0)} m, {result.n_incidents} händelser med "
@@ -148,7 +148,7 @@ def backtest(file: str, train: str | None, test: str | None, fmt: str,
     priority (vår poäng), prior_counts (antal i träningsperioden), kde (kärntäthet)
     och random (slump). Avslutas med 1 om filen inte går att använda.
     """
-    from layers.backtest import (
+    from layers.analysis.backtest import (
         BacktestError,
         parse_span,
         read_points,
@@ -176,7 +176,7 @@ def backtest(file: str, train: str | None, test: str | None, fmt: str,
 def _latest_tertial(t):
     import pandas as pd
 
-    from layers.periods import Period
+    from layers.core.periods import Period
 
     last = pd.Timestamp(t.max())
     return Period.tertial(last.year, (last.month - 1) // 4 + 1)

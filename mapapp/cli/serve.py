@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from layers.errors import StoreError
+from layers.core.errors import StoreError
 from layers.store import open_store
 
 #: waitress threads. One Python process runs one thread at a time whatever the cores,
@@ -33,7 +33,7 @@ BACKLOG = 1024
                                            "(aldrig i drift).")
 def serve(host: str, port: int, threads: int, data_dir: str | None, debug: bool) -> None:
     """Starta webbappen (waitress, en WSGI-server för drift)."""
-    from layers.migrate import check
+    from layers.store.migrate import check
     from mapapp.cli.common import create_app
 
     # the store is checked below, once --data-dir has chosen it
@@ -84,7 +84,7 @@ def notify(loop: bool, interval: float | None, data_dir: str | None) -> None:
     """Skicka statusmejlen som väntar i utkorgen (SMTP_* i instansens config)."""
     import time
 
-    from layers.notify import NotifyConfigError
+    from layers.domain.notify import NotifyConfigError
     from mapapp.cli.common import create_app
     from mapapp.notify import run_sender_once, smtp_settings
 

@@ -26,7 +26,7 @@ def users() -> None:
 def users_add(store: Store, name: str, role: str, sdo: str | None,
               display_name: str | None) -> None:
     """Skapa en användare (lösenord från TRYGGHETSKARTAN_PASSWORD eller en fråga)."""
-    from layers.users import UserError, add_user, resolve_sdo
+    from layers.domain.users import UserError, add_user, resolve_sdo
 
     if sdo is not None:
         try:
@@ -58,7 +58,7 @@ def _user_error(exc: Exception) -> None:
 @with_store
 def users_list(store: Store) -> None:
     """Lista användarna: namn, roll, stadsdelsområde, status, skapad."""
-    from layers.users import list_users
+    from layers.domain.users import list_users
 
     rows = list_users(store)
     if rows.empty:
@@ -78,7 +78,7 @@ def users_list(store: Store) -> None:
 @with_store
 def users_role(store: Store, name: str, role: str) -> None:
     """Ge en användare en ny roll (gäller från nästa anrop)."""
-    from layers.users import UserError, set_role
+    from layers.domain.users import UserError, set_role
 
     try:
         set_role(store, name, role)
@@ -93,7 +93,7 @@ def users_role(store: Store, name: str, role: str) -> None:
 def users_password(store: Store, name: str) -> None:
     """Byt lösenord (från TRYGGHETSKARTAN_PASSWORD eller en fråga); avslutar användarens
     sessioner."""
-    from layers.users import UserError, set_password
+    from layers.domain.users import UserError, set_password
 
     try:
         ended = set_password(store, name, _password_from_env_or_prompt())
@@ -109,7 +109,7 @@ def _set_active_command(verb: str, active: bool, help_text: str, done: str) -> N
     @click.argument("name")
     @with_store
     def command(store: Store, name: str) -> None:
-        from layers.users import UserError, set_active
+        from layers.domain.users import UserError, set_active
 
         try:
             ended = set_active(store, name, active)
@@ -132,7 +132,7 @@ _set_active_command("enable", True, "Aktivera en avstängd användare igen.",
 @with_store
 def users_end_sessions(store: Store, name: str | None, everyone: bool) -> None:
     """Avsluta en användares sessioner (NAMN) eller allas (--all): de loggas ut direkt."""
-    from layers.sessions import end_all_sessions, end_user_sessions
+    from layers.store.sessions import end_all_sessions, end_user_sessions
 
     if bool(name) == everyone:
         raise click.UsageError("Ange antingen ett användarnamn eller --all.")
@@ -150,7 +150,7 @@ def users_end_sessions(store: Store, name: str | None, everyone: bool) -> None:
 @with_store
 def users_token(store: Store, name: str, days: int | None, label: str | None) -> None:
     """Skriv ut en ny API-nyckel för användaren (visas bara en gång)."""
-    from layers.users import UserError, new_token
+    from layers.domain.users import UserError, new_token
 
     if days is None:
         days = int(create_app(check_store=False).config["TOKEN_DAYS"])
@@ -167,8 +167,8 @@ def users_tokens(store: Store, name: str) -> None:
     """Lista användarens API-nycklar (id, namn, skapad, går ut, senast använd, status)."""
     import pandas as pd
 
-    from layers import sessions
-    from layers.users import list_tokens
+    from layers.domain.users import list_tokens
+    from layers.store import sessions
 
     rows = list_tokens(store, name)
     if rows.empty:
@@ -192,7 +192,7 @@ def users_tokens(store: Store, name: str) -> None:
 @with_store
 def users_revoke(store: Store, token_id: str) -> None:
     """Återkalla en API-nyckel (id från `users tokens NAMN`, minst 8 tecken)."""
-    from layers.users import UserError, revoke_token
+    from layers.domain.users import UserError, revoke_token
 
     try:
         owner = revoke_token(store, token_id)

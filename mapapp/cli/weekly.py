@@ -29,9 +29,9 @@ from mapapp.cli.common import create_app, with_store
 @with_store
 def lagesbild(store: Store, area: str, week: str | None, output: str | None) -> None:
     """Skriv veckolägesbilden (EST) för ett stadsdelsområde som PDF eller HTML."""
-    from layers.brief import BriefError
-    from layers.brief_render.weekly import render_weekly, weekly_file_name
-    from layers.weekly import build_weekly
+    from layers.documents.brief import BriefError
+    from layers.documents.brief_render.weekly import render_weekly, weekly_file_name
+    from layers.documents.weekly import build_weekly
 
     fmt = Path(output).suffix.lower().lstrip(".") if output else "pdf"
     if fmt not in ("pdf", "html"):

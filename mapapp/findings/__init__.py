@@ -15,7 +15,7 @@ One blueprint (:data:`bp`, endpoints ``findings.<view>``), its routes by concern
 - :mod:`.blueprint` — the blueprint and what these pages share.
 
 Uploaded files are handled by :mod:`mapapp.uploads`; the domain rules are in
-:mod:`layers.findings`; these modules parse requests and render pages.
+:mod:`layers.domain.findings`; these modules parse requests and render pages.
 """
 
 from mapapp.findings import api, form, pages, upload  # noqa: F401  (add their routes to bp)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import shutil
 
-from layers import findings as core
-from layers.access import RECORD_ROLE
-from layers.errors import FileRejected, RowError
+from layers.core.errors import FileRejected, RowError
+from layers.domain import findings as core
+from layers.domain.access import RECORD_ROLE
 from mapapp.access import require_write, role_required, user_name
 from mapapp.extensions import csrf
 from mapapp.findings.blueprint import bp

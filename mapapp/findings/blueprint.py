@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint
 from markupsafe import Markup
 
-from layers import findings as core
-from layers.schema import FINDING_STATUSES, OWNERS
+from layers.core.schema import FINDING_STATUSES, OWNERS
+from layers.domain import findings as core
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.uploads import clean_abandoned_uploads
 from mapapp.views import FIELD_LABELS, context_shapes

@@ -13,12 +13,12 @@ import uuid
 import pandas as pd
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
-from layers import findings as core
-from layers.access import RECORD_ROLE, write_refusal
-from layers.errors import FileRejected, RowError
-from layers.photos import is_photo_name
-from layers.readers import FORMATS
-from layers.schema import LOCAL_TZ
+from layers.core.errors import FileRejected, RowError
+from layers.core.schema import LOCAL_TZ
+from layers.domain import findings as core
+from layers.domain.access import RECORD_ROLE, write_refusal
+from layers.io.photos import is_photo_name
+from layers.io.readers import FORMATS
 from mapapp.access import role_required, user_name
 from mapapp.findings.blueprint import bp, labels, map_parts
 from mapapp.store_ import get_store

@@ -25,13 +25,13 @@ from flask import (
     url_for,
 )
 
-from layers import findings as core
-from layers.access import MANAGE_ROLE, RECORD_ROLE
-from layers.errors import RowError
+from layers.analysis.places import describe_findings
+from layers.core.errors import RowError
+from layers.core.schema import FINDING_STATUSES, OWNERS, STORE_EPSG, WEB_EPSG
+from layers.domain import findings as core
+from layers.domain.access import MANAGE_ROLE, RECORD_ROLE
 from layers.indicators import INDICATORS, format_age, format_share
-from layers.photos import is_photo_name
-from layers.places import describe_findings
-from layers.schema import FINDING_STATUSES, OWNERS, STORE_EPSG, WEB_EPSG
+from layers.io.photos import is_photo_name
 from mapapp import promises as promises_
 from mapapp.access import (
     correction_refusal,

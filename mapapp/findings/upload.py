@@ -13,13 +13,13 @@ import shutil
 import pandas as pd
 from flask import Response, flash, redirect, render_template, request, session, url_for
 
-from layers import findings as core
-from layers import walks as walks_core
-from layers.access import RECORD_ROLE
-from layers.errors import FileRejected, RowError
-from layers.filenames import display_name, suffix_of
-from layers.readers import FORMATS
-from layers.schema import OWNERS
+from layers.core.errors import FileRejected, RowError
+from layers.core.filenames import display_name, suffix_of
+from layers.core.schema import OWNERS
+from layers.domain import findings as core
+from layers.domain import walks as walks_core
+from layers.domain.access import RECORD_ROLE
+from layers.io.readers import FORMATS
 from layers.store.base import StoreBusy
 from mapapp.access import require_write, role_required, user_name
 from mapapp.findings.blueprint import bp, labels, map_parts

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from infra import browser_log_in, create_user
 
-from layers import clock
+from layers.core import clock
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ import pytest
 from infra import create_user
 from test_findings_browser import PHONE, assert_land_drawn, assert_no_sideways_scroll, log_in
 
-from layers import findings as core
+from layers.domain import findings as core
 from layers.store.base import Query
 from mapapp.store_ import get_store
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from shapely.geometry import Point
 
 import geodata
-from layers.schema import LOCAL_TZ, STORE_EPSG
+from layers.core.schema import LOCAL_TZ, STORE_EPSG
 from mapapp.cli import cli
 from mapapp.store_ import get_store
 

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from infra import create_user
 
-from layers.users import new_token
+from layers.domain.users import new_token
 from mapapp.store_ import get_store
 
 pytestmark = pytest.mark.browser

@@ -19,9 +19,9 @@ from infra import create_user
 from PIL import Image
 from test_findings_browser import PHONE, assert_land_drawn, assert_no_sideways_scroll, log_in
 
-from layers.photos import is_photo_name
-from layers.sessions import end_user_sessions
+from layers.io.photos import is_photo_name
 from layers.store.base import Query
+from layers.store.sessions import end_user_sessions
 from mapapp.store_ import get_store
 from mapapp.uploads import data_folder
 

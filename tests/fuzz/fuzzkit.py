@@ -120,7 +120,7 @@ def admin_app(data_dir: Path, reference_store_file: Path, user: str = "fuzz"):
     """An app on a copy of the reference store in ``data_dir``, as in production for
     errors (no exception propagation); returns (app, signed-in admin client, bearer
     headers, CSRF token)."""
-    from layers.users import new_token
+    from layers.domain.users import new_token
     from mapapp.store_ import get_store
 
     shutil.copy(reference_store_file, data_dir / reference_store_file.name)

@@ -2,7 +2,7 @@
 
 Readers (CSV, GeoJSON, GeoPackage, KML, KMZ, GPX, zipped Shapefile) and validation
 run for every layer schema and ``--crs`` choice; photos go through
-:func:`layers.photos.clean_photo`. Any other exception is a bug: on the web it
+:func:`layers.io.photos.clean_photo`. Any other exception is a bug: on the web it
 would be a 500.
 """
 
@@ -16,12 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzz.strategies import any_file, photos
-from layers.errors import FileRejected
-from layers.photos import PhotoRejected, clean_photo
-from layers.readers import RawTable, read_table
-from layers.schema import FINDINGS, INCIDENTS, SITES
-from layers.validate import validate
-from layers.walks import WALK_FILE
+from layers.core.errors import FileRejected
+from layers.core.schema import FINDINGS, INCIDENTS, SITES
+from layers.domain.walks import WALK_FILE
+from layers.io.photos import PhotoRejected, clean_photo
+from layers.io.readers import RawTable, read_table
+from layers.io.validate import validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 

@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from fuzz.fuzzkit import admin_app
-from layers.filenames import MAX_NAME_CHARS
+from layers.core.filenames import MAX_NAME_CHARS
 from mapapp.store_ import get_store
 
 FINDINGS_CSV = ("datum;kategori;allvarlighet;breddgrad;längdgrad\n"
@@ -142,13 +142,13 @@ def test_hostile_names_are_data_not_paths(sandbox, route, kind):
     ("a/b/\u202etxt.exe", "txt.exe"),
 ])
 def test_display_name(raw, shown):
-    from layers.filenames import display_name
+    from layers.core.filenames import display_name
 
     assert display_name(raw) == shown
 
 
 def test_long_names_are_cut_and_keep_their_suffix():
-    from layers.filenames import display_name, stored_name, suffix_of
+    from layers.core.filenames import display_name, stored_name, suffix_of
 
     name = display_name("å" * 500 + ".geojson")
     assert len(name) == MAX_NAME_CHARS and name.endswith("….geojson")
