@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, request, session
+from werkzeug.datastructures import FileStorage
 
 from layers.core.errors import FileRejected, RowError
 from layers.core.filenames import display_name, stored_name, suffix_of
@@ -120,7 +121,7 @@ def forget(token: str) -> None:
     session["uploads"] = uploads
 
 
-def start_pending(upload, suffix: str, meta: dict) -> str:
+def start_pending(upload: FileStorage, suffix: str, meta: dict) -> str:
     """Keep an uploaded file until its preview is confirmed; return the preview's token.
 
     ``meta`` (kept in the session) has the file's ``name`` and what the confirm needs;

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Mapping
 
 import pandas as pd
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
@@ -40,7 +41,7 @@ def form_defaults() -> dict[str, str]:
 
 
 def render_form(values: dict[str, str], errors: list[RowError] | None = None,
-                 upload_error: str | None = None, status: int = 200):
+                upload_error: str | None = None, status: int = 200) -> tuple[str, int]:
     """The form page (errors by field, an upload error) with ``status``."""
     store = get_store()
     walks = core.list_walks(store)
@@ -79,7 +80,8 @@ def new_walk_row(details: dict[str, str]) -> pd.DataFrame:
 WALK_FIELDS = ("walk_date", "walk_area", "walk_participants", "walk_organisers")
 
 
-def walk_from_form(form, errors: list[RowError]) -> tuple[str | None, pd.DataFrame | None]:
+def walk_from_form(form: Mapping[str, str], errors: list[RowError]
+                   ) -> tuple[str | None, pd.DataFrame | None]:
     """The walk chosen or entered in a form: (walk id, new walk row or None)."""
     choice = form.get("walk", "").strip()
     if not choice:
