@@ -253,7 +253,7 @@ def bench_api(location: str, repeat: int) -> None:
 
         catalogue = area_catalogue(get_store())
         city = catalogue.city_bounds_wgs84()
-    from mapapp.api import latest_data_year
+    from mapapp.reading import latest_data_year
 
     with app.app_context():
         year = latest_data_year(get_store())

@@ -12,13 +12,13 @@ import os
 from typing import Any
 
 from flask import Flask, current_app
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from layers.store.base import StoreBusy
 from layers.store.migrate import StoreVersionError
 from mapapp import store_
-
-csrf = CSRFProtect()
+from mapapp.cli.common import use_app_factory
+from mapapp.extensions import csrf
 
 #: Main menu: (endpoint, Swedish label, role needed or None); entries whose
 #: blueprint is missing, or that the user's role may not open, are hidden.
@@ -145,9 +145,9 @@ def create_app(test_config: dict[str, Any] | None = None, *,
 
     app.register_blueprint(walkmode.bp)
 
-    from mapapp.cli import cli
+    from mapapp import cli
 
-    app.cli.add_command(cli, "trygghetskartan")
+    cli.register(app)
     return app
 
 
@@ -233,3 +233,8 @@ def _instance_secret(instance_path: str) -> str:
             fh.write(secrets.token_hex(32))
     with open(path) as fh:
         return fh.read().strip()
+
+
+# the command line builds its apps (serve, notify, the instance folder) with this
+# factory: it is handed over, so that mapapp.cli never imports this package
+use_app_factory(create_app)

@@ -9,12 +9,49 @@ is the Swedish error page, or ``{"error": …}`` for ``/api/`` routes (the app's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
-from flask import abort
+from flask import abort, g, jsonify, redirect, request, url_for
 
 from layers.domain.access import reporter_refusal, write_refusal
-from mapapp.auth import current_user
+from layers.domain.users import User
+
+
+def current_user() -> User | None:
+    """The user of this request, or None for an anonymous visitor."""
+    return g.get("user")
+
+
+def user_name() -> str:
+    """The signed-in user's name (for the store's ``created_by``, logs and uploads)."""
+    return g.user.name
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def role_required(role: str):
+    """Let only users with ``role`` (or higher) in: anonymous → log-in, too low → 403."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                if wants_json():
+                    return jsonify({"error": "inloggning krävs"}), 401
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not user.can(role):
+                if wants_json():
+                    return jsonify({"error": f"kräver rollen {role}"}), 403
+                abort(403, description=f"Sidan kräver rollen {role}.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def may_write(role: str, areas: Iterable[object] = ()) -> bool:

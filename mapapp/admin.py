@@ -26,8 +26,7 @@ from layers.domain.users import (
     set_role,
 )
 from layers.store.base import Query
-from mapapp.access import require_write
-from mapapp.auth import role_required
+from mapapp.access import require_write, role_required
 from mapapp.store_ import get_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

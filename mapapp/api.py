@@ -24,60 +24,44 @@ Privacy (rules in :mod:`layers.core.privacy`):
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from layers.analysis import aggregate
-from layers.analysis.areas import AreaCatalogue, area_catalogue
+from layers.analysis.areas import area_catalogue
 from layers.analysis.default_period import default_period
 from layers.analysis.places import describe_findings
 from layers.core import privacy
-from layers.core.periods import Period, PeriodError, parse_date, parse_period
-from layers.core.schema import (
-    FINDING_CATEGORIES,
-    FINDING_STATUSES,
-    INCIDENT_CATEGORIES,
-    SITE_STATUSES,
+from layers.core.periods import parse_period
+from layers.io.filters import FilterError, MapFilter, parse_int
+from layers.io.geojson import feature_collection
+from mapapp.access import current_user
+from mapapp.layer_access import (
+    AREA_FIELDS,
+    SITE_FIELDS,
+    STADSDEL_FIELDS,
+    finding_fields,
+    finding_labels,
+    incident_access,
+    incident_labels,
+    read_incidents,
+    reference_query,
+    site_labels,
+    stadsdelar_with_areas,
 )
-from layers.domain.users import User
-from layers.io.filters import FilterError, MapFilter, area_codes, parse_filter, parse_int
-from layers.io.geojson import feature_collection, unplaced_without_points
-from layers.store.base import Query, Store
-from mapapp.auth import current_user
 from mapapp.page_cache import cached_page
+from mapapp.reading import popup_extra, request_filter, suppress_below
 from mapapp.store_ import get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-#: Incident fields everyone may see, and the extra ones for handläggare/admin.
-INCIDENT_PUBLIC_FIELDS = ("id", "occurred_at", "category", "strategic", "precision", "source",
-                          "stadsdel", "sdo_code", "sdo_name", "site_id")
-INCIDENT_FULL_FIELDS = (*INCIDENT_PUBLIC_FIELDS, "sensitive", "victim_gender", "description")
-FINDING_FIELDS = ("id", "found_at", "category", "severity", "description", "owner", "status",
-                  "walk_id", "photo", "status_changed_at", "fixed_at", "stadsdel", "sdo_code",
-                  "sdo_name", "site_id")
-#: What anonymous callers get of a finding: what the public city map draws (icon, colour,
-#: place, date), without the description, owner, walk or photo, which are for läsare.
-FINDING_PUBLIC_FIELDS = ("id", "found_at", "category", "severity", "status", "stadsdel",
-                         "sdo_code", "sdo_name", "site_id")
-SITE_FIELDS = ("id", "name", "status", "start_date", "partners", "activities", "contact",
-               "sdo_code", "sdo_name")
-AREA_FIELDS = ("code", "name", "number", "division", "valid_from", "valid_to")
-STADSDEL_FIELDS = ("code", "name", "sdo_code", "sdo_name")
 #: Responses larger than this are gzip-compressed when the client accepts it.
 GZIP_MIN_BYTES = 2048
 GEOJSON = "application/geo+json"
 JSON_TYPES = ("application/json", GEOJSON)
-
-_INCIDENT_LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
-_FINDING_LABELS = {c.code: c.label for c in FINDING_CATEGORIES}
 
 
 class Forbidden(Exception):
@@ -121,34 +105,7 @@ def compress(response: Response) -> Response:
     return response
 
 
-# --- helpers shared with the map pages ---------------------------------------------
-
-
-def suppress_below() -> int | None:
-    """The small-count threshold for this request's user (None: show exact counts)."""
-    if privacy.suppresses_counts(current_user()):
-        return int(current_app.config.get("SUPPRESS_BELOW") or 0) or None
-    return None
-
-
-def latest_data_year(store) -> int:
-    """The newest year with incidents (this year when there are none): the map's default."""
-    this_year = dt.date.today().year
-    for year in range(this_year, this_year - 30, -1):
-        start, end = Period.year(year).bounds()
-        # the first time in the year is enough (a count would visit every row of it)
-        if store.time_span("incidents", Query(start=start, end=end)) is not None:
-            return year
-    return this_year
-
-
-def request_filter(layer: str = "incidents", default_period: Period | None = None,
-                   args: Mapping[str, str] | None = None) -> MapFilter:
-    """Parse the request's query string, or ``args`` (raises FilterError → 400)."""
-    catalogue = area_catalogue(get_store())
-    return parse_filter(request.args if args is None else args, layer=layer,
-                        default_period=default_period,
-                        areas=catalogue.all_areas, stadsdelar=catalogue.stadsdel_names)
+# --- paging -------------------------------------------------------------------------
 
 
 def _paged(collection: dict, flt: MapFilter, rows: int, endpoint: str, **values) -> dict:
@@ -247,41 +204,6 @@ def openapi():
     return Response(path.read_bytes(), mimetype="application/json")
 
 
-@dataclass(frozen=True)
-class IncidentAccess:
-    """What incident rows and fields a user may read for a filter (layers.core.privacy)."""
-
-    fields: tuple[str, ...]
-    #: Category codes to read (None: every category).
-    categories: tuple[str, ...] | None
-    #: Further store conditions (precision to the street or better for most roles).
-    where: dict[str, object]
-    #: Swedish note of what the role does not get as points (None: nothing held back).
-    restricted: str | None
-
-
-def incident_access(user: User | None, flt: MapFilter) -> IncidentAccess:
-    """The incident rule of the module docstring for ``user`` and the filter's categories.
-
-    Raises :class:`layers.core.privacy.SensitiveRefused` when a role that may not see
-    sensitive points names a sensitive category (403).
-    """
-    if privacy.sees_sensitive_points(user):
-        return IncidentAccess(INCIDENT_FULL_FIELDS, flt.categories, {}, None)
-    privacy.counted_categories(user, flt.category)  # a named sensitive code: 403
-    return IncidentAccess(
-        INCIDENT_PUBLIC_FIELDS, privacy.point_categories(user, flt.categories),
-        {"precision": privacy.POINT_PRECISIONS},
-        "Sexualbrott och våld i nära relation, och händelser utan känt läge "
-        "(stadsdel/kommun), visas bara som aggregat för din roll: de känsliga "
-        "kategorierna bara som en summa per stadsdelsområde.")
-
-
-def read_incidents(store: Store, query: Query) -> gpd.GeoDataFrame:
-    """One page of incidents, with no point for those known only to a stadsdel or the city."""
-    return unplaced_without_points(store.read_page("incidents", query))
-
-
 @bp.get("/promises")
 def promises():
     """Promises kept in a period (``?period=``, default the running tertial): the share
@@ -316,39 +238,6 @@ def promises():
              "target_hours": float(f.target_h)}
             for f in report.overdue.itertuples()]
     return jsonify(out)
-
-
-def finding_fields(user: User | None) -> tuple[str, ...]:
-    """The finding properties this user may see (anonymous: what the public map draws)."""
-    if user is None:
-        return FINDING_PUBLIC_FIELDS
-    if user.can("handläggare"):
-        return (*FINDING_FIELDS, "created_by", "created_at")
-    return FINDING_FIELDS
-
-
-def incident_labels(p: dict) -> dict:
-    """Swedish labels of an incident feature's codes."""
-    return {"category_label": _INCIDENT_LABELS.get(p["category"])}
-
-
-def finding_labels(p: dict) -> dict:
-    """Swedish labels of a finding feature's codes."""
-    return {"category_label": _FINDING_LABELS.get(p["category"]),
-            "status_label": FINDING_STATUSES.get(p["status"] or "")}
-
-
-def site_labels(p: dict) -> dict:
-    """Swedish label of a site feature's status."""
-    return {"status_label": SITE_STATUSES.get(p["status"] or "")}
-
-
-def stadsdelar_with_areas(frame: gpd.GeoDataFrame, catalogue: AreaCatalogue
-                          ) -> gpd.GeoDataFrame:
-    """Stadsdelar rows with the code and name of their current stadsdelsområde."""
-    extra = catalogue.stadsdelar.set_index("code")
-    return frame.assign(sdo_code=frame["code"].map(extra["sdo_code"]),
-                        sdo_name=frame["code"].map(extra["sdo_name"]))
 
 
 @bp.get("/incidents")
@@ -418,38 +307,9 @@ def layer(layer: str):
     if layer == "stadsdelar":
         frame = stadsdelar_with_areas(frame, catalogue)
     if layer == "sites" and "sites" in current_app.blueprints:
-        # before/after figures and the page of each site for the popups (mapapp/sites.py)
-        from mapapp.sites import popup_extra
-
+        # before/after figures and the page of each site for the popups (mapapp/reading.py)
         labels = popup_extra(frame, labels)
     collection = feature_collection(frame, fields, extra=labels)
     return _geojson(_paged(collection, flt, len(frame), "api.layer", layer=layer))
 
 
-def reference_query(layer: str, flt: MapFilter, catalogue: AreaCatalogue) -> Query:
-    """Query for stadsdelar / stadsdelsområden: bbox, ``sdn``, ``division``."""
-    where: dict[str, object] = {}
-    if layer == "stadsdelar":
-        if flt.sdn:
-            codes = catalogue.stadsdelar.loc[
-                catalogue.stadsdelar["sdo_code"].isin(area_codes(flt.sdn)), "code"]
-            where["code"] = tuple(codes)
-        if flt.stadsdel:
-            where["code"] = (flt.stadsdel,)
-    else:
-        if flt.sdn:
-            where["code"] = flt.sdn
-        division = flt.extra.get("division", "").strip()
-        if division:
-            if division == "aktuell":
-                division = catalogue.division
-            where["valid_from"] = _division_date(division)
-    return Query(bbox=flt.store_bbox, where=where, limit=flt.limit + 1, offset=flt.offset)
-
-
-def _division_date(text: str) -> dt.date:
-    try:
-        return parse_date(text, "indelning")
-    except PeriodError:
-        raise FilterError("division ska vara 'aktuell' eller indelningens startdatum, "
-                          "t.ex. 2023-07-01.", "division") from None

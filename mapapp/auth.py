@@ -14,13 +14,11 @@ and per client address (:mod:`layers.domain.throttle`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from urllib.parse import urlparse
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -35,7 +33,6 @@ from flask import (
 from layers.core import audit
 from layers.domain.throttle import Policy, locked_for, record_failure
 from layers.domain.users import (
-    User,
     UserError,
     authenticate,
     check_token,
@@ -43,6 +40,7 @@ from layers.domain.users import (
     set_password,
 )
 from layers.store import sessions as server_sessions
+from mapapp.access import current_user, role_required
 from mapapp.store_ import get_store
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -111,37 +109,6 @@ def forget_actor(_exc: BaseException | None) -> None:
     request (a CLI step, a test fixture) would be logged in the last user's name.
     """
     audit.set_actor(None)
-
-
-def current_user() -> User | None:
-    """The user of this request, or None for an anonymous visitor."""
-    return g.get("user")
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
-
-
-def role_required(role: str):
-    """Let only users with ``role`` (or higher) in: anonymous → log-in, too low → 403."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            user = current_user()
-            if user is None:
-                if wants_json():
-                    return jsonify({"error": "inloggning krävs"}), 401
-                return redirect(url_for("auth.login", next=request.full_path))
-            if not user.can(role):
-                if wants_json():
-                    return jsonify({"error": f"kräver rollen {role}"}), 403
-                abort(403, description=f"Sidan kräver rollen {role}.")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _safe_next(target: str | None) -> str:

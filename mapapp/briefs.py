@@ -52,8 +52,7 @@ from layers.documents.brief_render import FORMATS, figures, file_name, render
 from layers.domain.access import MANAGE_ROLE
 from layers.indicators import INDICATORS
 from layers.indicators.keyfigures import FIGURE_LAYERS
-from mapapp.access import may_write, require_write
-from mapapp.auth import role_required
+from mapapp.access import may_write, require_write, role_required
 from mapapp.page_cache import cached_page
 from mapapp.store_ import get_store
 

@@ -43,10 +43,9 @@ from layers.domain import est as core
 from layers.domain.access import MANAGE_ROLE
 from layers.indicators import count_text
 from layers.store.base import Query
-from mapapp.access import may_write, require_write
-from mapapp.auth import current_user, role_required
-from mapapp.sites import flash_outcome
+from mapapp.access import current_user, may_write, require_write, role_required
 from mapapp.store_ import get_store
+from mapapp.views import flash_outcome
 
 bp = Blueprint("est", __name__)
 

@@ -42,11 +42,10 @@ from layers.io.filters import CATEGORY_GROUPS, OPEN_STATUS, FilterError, MapFilt
 from layers.io.geojson import feature_collection
 from layers.io.joins import representative_points
 from layers.store.base import Store
-from mapapp.api import latest_data_year, request_filter, suppress_below
-from mapapp.auth import current_user
+from mapapp.access import current_user
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.page_cache import MAP_LAYERS, cached_page
-from mapapp.priority import RANK_COLOURS
+from mapapp.reading import RANK_COLOURS, latest_data_year, request_filter, suppress_below
 from mapapp.store_ import get_store
 
 bp = Blueprint("maps", __name__)

@@ -35,8 +35,7 @@ from layers.domain.notify import (
     valid_address,
 )
 from layers.store.base import Query
-from mapapp.access import require_write
-from mapapp.auth import role_required
+from mapapp.access import require_write, role_required
 from mapapp.store_ import get_store
 
 LOGGER = logging.getLogger(__name__)

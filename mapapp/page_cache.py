@@ -220,7 +220,7 @@ def csrf_token() -> str:
 
 
 def _who() -> tuple[str | None, str | None]:
-    from mapapp.auth import current_user
+    from mapapp.access import current_user
 
     user = current_user()
     if user is None:

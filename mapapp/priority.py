@@ -29,21 +29,24 @@ from layers.analysis.priority import (
     PriorityResult,
     data_span,
     priority_for_store,
-    resolve_sdn,
     study_area,
     warm_cache,
 )
-from layers.core.periods import Period, PeriodError, parse_period, period_choices
-from layers.io.filters import FilterError
+from layers.core.periods import Period, period_choices
 from mapapp.folium_ import base_map, folium_parts
 from mapapp.page_cache import cached_page
+from mapapp.reading import (
+    RANK_COLOURS,
+    BadParameter,
+    chosen_or_default,
+    sdn_and_period,
+    suppress_below,
+)
 from mapapp.store_ import get_store
 
 bp = Blueprint("priority", __name__)
 LOGGER = logging.getLogger(__name__)
 
-#: Fill colour by rank: the first five darkest.
-RANK_COLOURS = ((5, "#b2182b"), (10, "#d6604d"), (10_000, "#f4a582"))
 #: Metres the stadsdel outlines are simplified by.
 OUTLINE_SIMPLIFY_M = 10.0
 #: The deepest zoom a click on a row goes to.
@@ -111,47 +114,23 @@ def _popup_text(props: dict) -> str:
     return props.get("text", "")
 
 
-class _BadParameter(FilterError):
-    """A malformed ``sdn``, ``period`` or ``limit`` (message and parameter name)."""
-
-
-def sdn_and_period(sdn_text: str, period_text: str) -> tuple[str | None, Period | None]:
-    """Read a stadsdelsområde and a period as the ranking takes them (empty: None);
-    raises a FilterError naming ``sdn`` or ``period``."""
-    try:
-        sdn = resolve_sdn(sdn_text.strip()) if sdn_text.strip() else None
-    except ValueError as exc:
-        raise _BadParameter(str(exc), "sdn") from None
-    try:
-        period = parse_period(period_text.strip()) if period_text.strip() else None
-    except PeriodError as exc:
-        raise _BadParameter(str(exc), "period") from None
-    return sdn, period
-
-
 def _parameters() -> tuple[str | None, Period | None, int | None]:
-    """``sdn``, ``period`` and ``limit`` of the request (raises _BadParameter)."""
+    """``sdn``, ``period`` and ``limit`` of the request (raises BadParameter)."""
     sdn, period = sdn_and_period(request.args.get("sdn") or "", request.args.get("period") or "")
     limit_text = (request.args.get("limit") or "").strip()
     limit = None
     if limit_text:
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
-            raise _BadParameter("limit ska vara ett heltal 1–1000.", "limit")
+            raise BadParameter("limit ska vara ett heltal 1–1000.", "limit")
         limit = int(limit_text)
     return sdn, period, limit
-
-
-def _public_below() -> int | None:
-    from mapapp.api import suppress_below
-
-    return suppress_below()
 
 
 def _sees_sensitive() -> bool:
     """Whether the user gets the figures that include sensitive categories (score,
     weighted and sensitive counts): handläggare and admin (layers.core.privacy)."""
     from layers.core.privacy import sees_sensitive_points
-    from mapapp.auth import current_user
+    from mapapp.access import current_user
 
     return sees_sensitive_points(current_user())
 
@@ -188,8 +167,8 @@ def _add_sites(m: folium.Map, store, sdn: str | None) -> None:
         ).add_to(m)
 
 
-@bp.errorhandler(_BadParameter)
-def bad_parameter(exc: _BadParameter):
+@bp.errorhandler(BadParameter)
+def bad_parameter(exc: BadParameter):
     """A bad ``sdn``, ``period`` or ``limit`` on the JSON routes: 400 with the Swedish
     message and the parameter (the page catches it itself and shows the form)."""
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
@@ -201,13 +180,13 @@ def api():
     """The ranking as JSON (as the CLI prints it) or, with ``format=geojson``, GeoJSON."""
     sdn, period, limit = _parameters()
     store = get_store()
-    period, reason = _chosen_or_default(store, period)
+    period, reason = chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
     if request.args.get("format") == "geojson":
-        response = jsonify(result.to_geojson(_public_below(), _sees_sensitive()))
+        response = jsonify(result.to_geojson(suppress_below(), _sees_sensitive()))
         response.mimetype = "application/geo+json"
         return response
-    answer = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
+    answer = _with_links(result.to_dict(suppress_below(), _sees_sensitive()), result.period)
     if reason:
         answer["period_reason"] = reason
     return jsonify(answer)
@@ -220,7 +199,7 @@ def emerging_api():
     GeoJSON: one (multi)polygon per pattern, no counts (the same for every role)."""
     sdn, period, _ = _parameters()
     store = get_store()
-    period, reason = _chosen_or_default(store, period)
+    period, reason = chosen_or_default(store, period)
     collection = emerging_for_store(store, sdn=sdn, period=period).to_geojson()
     if reason:
         collection["metadata"]["period_reason"] = reason
@@ -252,17 +231,6 @@ def _with_links(answer: dict, period: Period) -> dict:
     return answer
 
 
-def _chosen_or_default(store, period: Period | None) -> tuple[Period, str | None]:
-    """The period asked for, or the default tertial and the sentence that says why
-    (layers.analysis.default_period; None when the user chose the period)."""
-    if period is not None:
-        return period, None
-    from layers.analysis.default_period import default_period
-
-    choice = default_period(store, "tertial")
-    return choice.period, choice.reason
-
-
 @bp.get("/priority")
 @cached_page(PRIORITY_LAYERS, grace=True)
 def ranking():
@@ -271,11 +239,11 @@ def ranking():
     error = None
     try:
         sdn, period, limit = _parameters()
-    except _BadParameter as exc:
+    except BadParameter as exc:
         error, sdn, period, limit = exc.message, None, None, None
-    period, period_reason = _chosen_or_default(store, period)
+    period, period_reason = chosen_or_default(store, period)
     result = priority_for_store(store, sdn=sdn, period=period, limit=limit)
-    summary = _with_links(result.to_dict(_public_below(), _sees_sensitive()), result.period)
+    summary = _with_links(result.to_dict(suppress_below(), _sees_sensitive()), result.period)
     places = summary["places"]
     # how well the same ranking picked the places of the next tertial, on this store
     backtest = store_backtest(store, sdn=sdn)

@@ -264,7 +264,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop)
     _exit_with_parent(os.getppid())
-    from mapapp import create_app
+    from mapapp.cli.common import create_app
     from mapapp.store_ import check_version
 
     # as in `serve`: the store that --data-dir chooses is the one checked

@@ -11,25 +11,19 @@ only reads. ``POST /api/sites`` takes sites as GeoJSON (or a file) with a bearer
 token: every row valid or nothing stored (422 with a list of row, field, message).
 
 The counts are computed in :mod:`layers.domain.sites`; the city map's sites layer gets the
-same figures in its popups through :func:`popup_extra`.
+same figures in its popups through :func:`mapapp.reading.popup_extra`.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 import shutil
-from collections.abc import Callable
 
 import geopandas as gpd
 import pandas as pd
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -37,7 +31,6 @@ from flask import (
 )
 from folium.plugins import Draw
 
-from layers.core import privacy
 from layers.core.errors import FileRejected, RowError
 from layers.core.schema import (
     FINDING_CATEGORIES,
@@ -53,20 +46,24 @@ from layers.domain.findings import api_payload_file
 from layers.indicators import INDICATORS
 from layers.io.forms import errors_by_field
 from layers.io.importer import commit_import, prepare_import
-from mapapp import csrf
-from mapapp.access import may_write, require_write
-from mapapp.api import suppress_below
-from mapapp.auth import current_user, role_required
-from mapapp.findings import (
-    _api_errors,
-    _api_file,
-    data_folder,
-    keep_upload,
-    kept_path,
-    map_data,
-)
+from mapapp.access import current_user, may_write, require_write, role_required, user_name
+from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
+from mapapp.reading import ring_and_months, site_categories, suppress_below
 from mapapp.store_ import get_store
+from mapapp.uploads import api_file, api_folder, keep_file
+from mapapp.views import (
+    api_errors,
+    area_names,
+    context_shapes,
+    created,
+    drawn_feature,
+    flash_outcome,
+    map_data,
+    saved_edit,
+    text,
+    token_required,
+)
 
 bp = Blueprint("sites", __name__)
 
@@ -75,45 +72,6 @@ EDIT_ROLE = "handläggare"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def ring_and_months() -> tuple[float, int]:
-    """The ring width and window length of this request (``ring``, ``months``), checked."""
-    default_ring = float(current_app.config.get("SITE_RING_M") or core.DEFAULT_RING_M)
-    try:
-        ring = float(request.args.get("ring", default_ring))
-    except ValueError:
-        ring = default_ring
-    ring = min(max(ring, 10.0), core.MAX_RING_M)
-    try:
-        months = int(request.args.get("months", core.DEFAULT_WINDOW_MONTHS))
-    except ValueError:
-        months = core.DEFAULT_WINDOW_MONTHS
-    if months not in core.WINDOW_CHOICES:
-        months = core.DEFAULT_WINDOW_MONTHS
-    return ring, months
-
-
-def _counted() -> privacy.CountedCategories:
-    """What the sites' figures count: the privacy rule for "all categories" (the
-    pages name no category), so never the sensitive ones, for any role."""
-    return privacy.counted_categories(current_user(), None)
-
-
-def _area_names() -> dict[str, str]:
-    from layers.analysis.areas import area_catalogue
-
-    return dict(area_catalogue(get_store()).current)
-
-
-def keep_file(path) -> None:
-    """Keep an imported file in the data folder under a generated name, as the findings
-    uploads are kept (the user's file name is data in the import log, never a path)."""
-    keep_upload(path, kept_path(path.suffix))
 
 
 def _site_or_404(site_id: str) -> pd.Series:
@@ -136,82 +94,10 @@ def _shapes(site: pd.Series, ring_m: float) -> list[dict]:
                           crs=STORE_EPSG).to_crs(WEB_EPSG)
     return [
         {"type": "Feature", "geometry": geoms.iloc[0].__geo_interface__,
-         "properties": {"kind": "site", "label": _text(site["name"])}},
+         "properties": {"kind": "site", "label": text(site["name"])}},
         {"type": "Feature", "geometry": geoms.iloc[1].__geo_interface__,
          "properties": {"kind": "ring", "label": f"Ring {int(ring_m)} m runt platsen"}},
     ]
-
-
-#: Metres the context outlines are simplified by, and how far around a place they reach.
-OUTLINE_SIMPLIFY_M = 10.0
-CONTEXT_MARGIN_M = 3000.0
-
-
-#: (area catalogue, the city's outline features) of the last whole-city context_shapes.
-_CITY_OUTLINES: tuple | None = None
-
-
-def context_shapes(around=None, *, sites: bool = False, skip: str | None = None
-                   ) -> list[dict]:
-    """Stadsdelar (and other sites) as features for place_map.js: a map that still
-    reads when the basemap tiles cannot load. ``around`` (a geometry in EPSG:3011)
-    keeps only what lies within :data:`CONTEXT_MARGIN_M` of it."""
-    import shapely
-
-    from layers.analysis.areas import area_catalogue
-    from layers.io.geojson import feature_collection
-
-    global _CITY_OUTLINES
-    catalogue = area_catalogue(get_store())
-    frame = catalogue.stadsdelar
-    box = None if around is None else shapely.box(*around.buffer(CONTEXT_MARGIN_M).bounds)
-    if box is not None:
-        frame = frame[frame.intersects(box).to_numpy()]
-    cached = _CITY_OUTLINES
-    if box is None and cached is not None and cached[0] is catalogue:
-        # the whole city's outlines: made once per catalogue, not on every form page
-        out = list(cached[1])
-    else:
-        out = feature_collection(frame, ["name"], decimals=5, simplify=OUTLINE_SIMPLIFY_M,
-                                 extra=lambda p: {"kind": "outline",
-                                                  "label": p["name"]})["features"]
-        if box is None:
-            _CITY_OUTLINES = (catalogue, tuple(out))
-    if sites:
-        others = get_store().read("sites")
-        if box is not None:
-            others = others[others.intersects(box).to_numpy()]
-        if skip is not None:
-            others = others[others["id"] != skip]
-        out += feature_collection(others, ["name"], decimals=6, extra=lambda p: {
-            "kind": "other", "label": f"Platssamverkan: {p['name']}"})["features"]
-    return out
-
-
-def popup_extra(frame, labels: Callable[[dict], dict]) -> Callable[[dict], dict]:
-    """Wrap the sites layer's ``extra`` so each feature gets its before/after figures.
-
-    For ``feature_collection(frame, …, extra=popup_extra(frame, labels))`` in
-    ``GET /api/sites``: adds ``site_before``, ``site_after``, ``site_change``,
-    ``ring_before``, ``ring_after``, ``ring_change``, ``window``, ``ring_m`` (texts,
-    small counts hidden for the user's role) and ``url`` (the site's page).
-    """
-    ring, months = ring_and_months()
-    counted = _counted()
-    figures = core.figures_for_sites(get_store(), frame, ring_m=ring, months=months,
-                                     categories=counted.codes)
-    below = suppress_below()
-
-    def extra(props: dict) -> dict:
-        out = labels(props)
-        fig = figures.get(str(props.get("id")))
-        if fig is not None:
-            out.update(core.popup_properties(fig, below))
-            out["restricted"] = counted.note
-        out["url"] = url_for("sites.show_site", site_id=props.get("id"))
-        return out
-
-    return extra
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -222,12 +108,12 @@ def list_sites():
     """List the sites with filters and each one's before/after figures."""
     store = get_store()
     statuses = [s for s in request.args.getlist("status") if s in SITE_STATUSES]
-    areas = _area_names()
+    areas = area_names()
     sdo = [s for s in request.args.getlist("sdo") if s in areas]
-    text = request.args.get("q", "").strip()[:100]
+    query = request.args.get("q", "").strip()[:100]
     ring, months = ring_and_months()
-    frame = core.list_sites(store, status=statuses, sdo=sdo, text=text)
-    counted = _counted()
+    frame = core.list_sites(store, status=statuses, sdo=sdo, text=query)
+    counted = site_categories()
     figures = core.figures_for_sites(store, frame, ring_m=ring, months=months,
                                      categories=counted.codes)
     below = suppress_below()
@@ -240,9 +126,9 @@ def list_sites():
                      "open_measures": open_measures, "measures": len(measures)})
     return render_template(
         "sites/list.html", rows=rows, statuses=SITE_STATUSES, areas=areas,
-        chosen_status=statuses, chosen_sdo=sdo, q=text, ring=ring, months=months,
+        chosen_status=statuses, chosen_sdo=sdo, q=query, ring=ring, months=months,
         month_choices=core.WINDOW_CHOICES, may_edit=may_write(EDIT_ROLE), suppress=below,
-        text=_text, note=counted.note)
+        text=text, note=counted.note)
 
 
 # --- one site --------------------------------------------------------------------------------
@@ -254,7 +140,7 @@ def show_site(site_id: str):
     store = get_store()
     site = _site_or_404(site_id)
     ring, months = ring_and_months()
-    counted = _counted()
+    counted = site_categories()
     figures = core.site_figures(store, site, ring_m=ring, months=months, tertials=True,
                                 categories=counted.codes)
     below = suppress_below()
@@ -275,9 +161,9 @@ def show_site(site_id: str):
         ring=ring, months=months, month_choices=core.WINDOW_CHOICES,
         may_edit=may_write(EDIT_ROLE, [site["sdo_code"]]),
         signed_in=current_user() is not None, labels=core.LABELS, owners=OWNERS,
-        suppress=below, text=_text, defs=INDICATORS,
+        suppress=below, text=text, defs=INDICATORS,
         finding_categories={c.code: c.label for c in FINDING_CATEGORIES},
-        area_name=_area_names().get(_text(site["sdo_code"]), _text(site["sdo_name"])),
+        area_name=area_names().get(text(site["sdo_code"]), text(site["sdo_name"])),
         today=pd.Timestamp.now().date().isoformat(),
         measure_errors=None, log_errors=None, measure_values={}, log_values={},
         note=counted.note)
@@ -293,10 +179,10 @@ def _render_form(site: pd.Series | None, values: dict, drawn: str, errors: list[
                 edit_options={"poly": {"allowIntersection": False}})
     draw.add_to(m)
     parts = folium_parts(m)
-    partners = [p.strip() for p in _text(values.get("partners")).split(",") if p.strip()]
+    partners = [p.strip() for p in text(values.get("partners")).split(",") if p.strip()]
     known = [p for p in partners if p in core.PARTNER_SUGGESTIONS]
     other = ", ".join(p for p in partners if p not in core.PARTNER_SUGGESTIONS)
-    activities = [a.strip() for a in _text(values.get("activities")).split(",") if a.strip()]
+    activities = [a.strip() for a in text(values.get("activities")).split(",") if a.strip()]
     return render_template(
         "sites/form.html", site=site, context=context_shapes(
             None if site is None else site.geometry, sites=True,
@@ -319,11 +205,6 @@ def _form_values() -> tuple[dict[str, str], str]:
               "partners": ", ".join(dict.fromkeys(partners)),
               "activities": ", ".join(activities)}
     return values, form.get("geometry", "")
-
-
-def _drawn_of(site: pd.Series) -> str:
-    geom = gpd.GeoSeries([site.geometry], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
-    return json.dumps({"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__})
 
 
 @bp.route("/sites/new", methods=("GET", "POST"))
@@ -349,19 +230,17 @@ def edit_site(site_id: str):
     """Change a site's description or redraw its polygon (its old and new area: the user's)."""
     site = _editable_site(site_id)
     if request.method == "GET":
-        values = {k: _text(site[k]) for k in ("name", "status", "start_date", "contact",
+        values = {k: text(site[k]) for k in ("name", "status", "start_date", "contact",
                                               "partners", "activities")}
-        return _render_form(site, values, _drawn_of(site), [])
+        return _render_form(site, values, drawn_feature(site.geometry), [])
     values, drawn = _form_values()
     store = get_store()
     frame, errors = core.site_from_form(store, values, drawn, site_id=site_id)
     if errors:
         return _render_form(site, values, drawn, errors, 422)
     require_write(EDIT_ROLE, frame["sdo_code"])
-    if not core.update_site(store, site_id, frame):
-        abort(404)
-    flash("Ändringarna sparades.", "success")
-    return redirect(url_for("sites.show_site", site_id=site_id))
+    return saved_edit(core.update_site(store, site_id, frame), "sites.show_site",
+                      site_id=site_id)
 
 
 @bp.post("/sites/<site_id>/delete")
@@ -374,23 +253,21 @@ def delete_site(site_id: str):
     return redirect(url_for("sites.list_sites"))
 
 
-def flash_outcome(errors: list, refused: str, saved: str) -> None:
-    """Flash the errors of a one-row form (without its "rad 1, "), or that it was saved."""
-    if errors:
-        flash(refused + ": " + "; ".join(str(e).removeprefix("rad 1, ") for e in errors),
-              "error")
-    else:
-        flash(saved, "success")
+def _add_to_site(site_id: str, add, refused: str, saved: str, anchor: str):
+    """Add a row from the request's form to the site with ``add`` (the domain's
+    function) and show the site's page at ``anchor``."""
+    _editable_site(site_id)
+    errors = add(get_store(), site_id, request.form, user=user_name())
+    flash_outcome(errors, refused, saved)
+    return redirect(url_for("sites.show_site", site_id=site_id, _anchor=anchor))
 
 
 @bp.post("/sites/<site_id>/measures")
 @role_required(EDIT_ROLE)
 def add_measure(site_id: str):
     """Add an agreed measure (what, who, by when)."""
-    _editable_site(site_id)
-    errors = core.add_measure(get_store(), site_id, request.form, user=g.user.name)
-    flash_outcome(errors, "Åtgärden sparades inte", "Åtgärden sparades.")
-    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="measures"))
+    return _add_to_site(site_id, core.add_measure, "Åtgärden sparades inte",
+                        "Åtgärden sparades.", "measures")
 
 
 @bp.post("/sites/<site_id>/measures/<measure_id>/status")
@@ -409,10 +286,8 @@ def measure_status(site_id: str, measure_id: str):
 @role_required(EDIT_ROLE)
 def add_log_entry(site_id: str):
     """Log a meeting or an activity at the site."""
-    _editable_site(site_id)
-    errors = core.add_log_entry(get_store(), site_id, request.form, user=g.user.name)
-    flash_outcome(errors, "Händelsen sparades inte", "Händelsen loggades.")
-    return redirect(url_for("sites.show_site", site_id=site_id, _anchor="log"))
+    return _add_to_site(site_id, core.add_log_entry, "Händelsen sparades inte",
+                        "Händelsen loggades.", "log")
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -421,18 +296,15 @@ def add_log_entry(site_id: str):
 @bp.post("/api/sites")
 @csrf.exempt
 @role_required(EDIT_ROLE)
+@token_required
 def api_create():
     """Create sites from GeoJSON, JSON or a file; all rows or none (422 per row).
 
     Only bearer tokens are accepted (this route has no CSRF check). ``GET /api/sites``
     is the map API's (:mod:`mapapp.api`).
     """
-    if not g.get("via_token"):
-        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
-                                 "(trygghetskartan users token NAMN)."}), 401
     store = get_store()
-    folder = data_folder("uploads", "api", secrets.token_hex(12))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = api_folder()
     try:
         payload = None if request.files.get("file") else request.get_json(silent=True,
                                                                            force=True)
@@ -443,17 +315,17 @@ def api_create():
         if payload is not None:
             path, name, row_map = api_payload_file(payload, folder)
         else:
-            path, name, row_map = _api_file(folder)
+            path, name, row_map = api_file(folder)
         prepared = prepare_import(store, "sites", path, source="api", display_name=name)
         if prepared.errors:
-            return _api_errors(prepared.errors, row_map)
+            return api_errors(prepared.errors, row_map)
         require_write(EDIT_ROLE, prepared.frame["sdo_code"])
-        report = commit_import(store, prepared, user=g.user.name)
+        report = commit_import(store, prepared, user=user_name())
         keep_file(path)
     except FileRejected as exc:
-        return _api_errors([RowError(None, None, str(exc))])
+        return api_errors([RowError(None, None, str(exc))])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     body = {"inserted": report.inserted, "unchanged": report.unchanged,
             "ids": prepared.frame["id"].tolist()}
-    return jsonify(body), 201 if report.inserted else 200
+    return created(body, report.inserted > 0)

@@ -44,10 +44,10 @@ from layers.domain import walks as walks_core
 from layers.domain.access import RECORD_ROLE, write_refusal
 from layers.io.photos import is_photo_name
 from layers.store.base import Query
-from mapapp.auth import role_required
-from mapapp.findings import FIELD_LABELS, save_request_photo
-from mapapp.sites import context_shapes
+from mapapp.access import role_required
 from mapapp.store_ import get_store
+from mapapp.uploads import save_request_photo
+from mapapp.views import FIELD_LABELS, context_shapes
 
 bp = Blueprint("walkmode", __name__)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +33,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -56,15 +54,23 @@ from layers.domain.findings import CATEGORY_LABELS, SEVERITY_LABELS
 from layers.io.forms import errors_by_field
 from layers.io.geojson import feature_collection
 from layers.io.readers import FORMATS
-from layers.store.base import Store
-from mapapp import csrf
-from mapapp.access import may_write, require_write
-from mapapp.api import latest_data_year, suppress_below
-from mapapp.auth import current_user, role_required
-from mapapp.findings import GPX_WALK, _api_errors, data_folder, map_data, start_pending
+from mapapp.access import current_user, may_write, require_write, role_required, user_name
+from mapapp.extensions import csrf
 from mapapp.folium_ import base_map, folium_parts
-from mapapp.sites import _area_names, context_shapes, keep_file
+from mapapp.reading import WALK_API_FIELDS, latest_data_year, suppress_below, walks_features
 from mapapp.store_ import get_store
+from mapapp.uploads import GPX_WALK, api_folder, data_folder, keep_file, request_file, start_pending
+from mapapp.views import (
+    api_errors,
+    area_names,
+    context_shapes,
+    created,
+    drawn_feature,
+    map_data,
+    saved_edit,
+    text,
+    token_required,
+)
 
 bp = Blueprint("walks", __name__)
 
@@ -73,14 +79,6 @@ RECORD_ROLE = "inventerare"
 DELETE_ROLE = "handläggare"
 #: Light states in the list's filter.
 LIGHT_LABELS = {"dark": "i mörker", "partly": "delvis i mörker", "daylight": "i dagsljus"}
-#: Fields of GET /api/walks.
-API_FIELDS = ("id", "date", "start_time", "end_time", "area", "sdo_code", "organisers",
-              "participants", "light", "light_label", "sunset", "route_m", "findings",
-              "open")
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _walk_or_404(walk_id: str) -> core.Walk:
@@ -110,7 +108,7 @@ def _authorize_import(areas: list) -> None:
 def list_walks():
     """List the walks with their light, participants and findings; upload a GPX track."""
     store = get_store()
-    areas = _area_names()
+    areas = area_names()
     sdo = [s for s in request.args.getlist("sdo") if s in areas]
     light = request.args.get("light") if request.args.get("light") in LIGHT_LABELS else None
     try:
@@ -123,7 +121,7 @@ def list_walks():
     return render_template(
         "walks/list.html", walks=frame, areas=areas, chosen_sdo=sdo, light=light,
         light_labels=LIGHT_LABELS, year=year, years=years, groups=PARTICIPANT_GROUPS,
-        may_record=may_write(RECORD_ROLE), text=_text, formats=sorted(FORMATS))
+        may_record=may_write(RECORD_ROLE), text=text, formats=sorted(FORMATS))
 
 
 @bp.post("/walks/import")
@@ -155,7 +153,7 @@ def import_walk():
     path = folder / f"upload{suffix}"
     upload.save(path)
     try:
-        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+        result = core.import_walk_file(get_store(), path, user=user_name(), display_name=name,
                                        authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
@@ -201,7 +199,7 @@ def show_walk(walk_id: str):
     findings = walk.findings
     by_owner: dict[str, list] = {}
     for f in findings.itertuples(index=False):
-        by_owner.setdefault(_text(f.owner) or "ingen", []).append(f)
+        by_owner.setdefault(text(f.owner) or "ingen", []).append(f)
     order = [*OWNERS, "ingen"]
     by_owner = dict(sorted(by_owner.items(), key=lambda kv: order.index(kv[0])
                            if kv[0] in order else len(order)))
@@ -210,8 +208,8 @@ def show_walk(walk_id: str):
         context=context_shapes(_walk_extent(walk)),
         findings_data=map_data(findings), by_owner=by_owner, owners=owner_choices(),
         groups=PARTICIPANT_GROUPS, categories=CATEGORY_LABELS, severities=SEVERITY_LABELS,
-        statuses=FINDING_STATUSES, text=_text, area_name=_area_names().get(
-            _text(walk.row["sdo_code"]), _text(walk.row["sdo_code"])),
+        statuses=FINDING_STATUSES, text=text, area_name=area_names().get(
+            text(walk.row["sdo_code"]), text(walk.row["sdo_code"])),
         may_record=may_write(RECORD_ROLE, [walk.row["sdo_code"]]),
         may_delete=may_write(DELETE_ROLE, [walk.row["sdo_code"]]),
         signed_in=current_user() is not None)
@@ -230,7 +228,7 @@ def _render_form(walk: core.Walk | None, values: dict, counts: dict, drawn: str,
             None if walk is None else _walk_extent(walk)),
         values=values, counts=counts, drawn=drawn,
         errors=errors, field_errors=errors_by_field(errors), parts=folium_parts(m),
-        draw_name=draw.get_name(), groups=PARTICIPANT_GROUPS, areas=_area_names()), status
+        draw_name=draw.get_name(), groups=PARTICIPANT_GROUPS, areas=area_names()), status
 
 
 def _form_input() -> tuple[dict[str, str], dict[str, str], str]:
@@ -250,7 +248,7 @@ def new_walk():
         return _render_form(None, {"date": today.date().isoformat()}, {}, "", [])
     values, counts, drawn = _form_input()
     store = get_store()
-    walk, errors = core.walk_from_form(store, values, drawn, counts, user=g.user.name)
+    walk, errors = core.walk_from_form(store, values, drawn, counts, user=user_name())
     if errors:
         return _render_form(None, values, counts, drawn, errors, 422)
     require_write(RECORD_ROLE, walk.walk["sdo_code"])
@@ -262,13 +260,6 @@ def new_walk():
     return redirect(url_for("walks.show_walk", walk_id=walk.id))
 
 
-def _drawn_of(walk: core.Walk) -> str:
-    if walk.route is None:
-        return ""
-    geom = gpd.GeoSeries([walk.route], crs=STORE_EPSG).to_crs(WEB_EPSG).iloc[0]
-    return json.dumps({"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__})
-
-
 @bp.route("/walks/<walk_id>/edit", methods=("GET", "POST"))
 @role_required(RECORD_ROLE)
 def edit_walk(walk_id: str):
@@ -276,21 +267,19 @@ def edit_walk(walk_id: str):
     walk = _changeable_walk(walk_id, RECORD_ROLE)
     if request.method == "GET":
         row = walk.row
-        values = {k: _text(row[k]) for k in ("date", "start_time", "end_time", "area",
+        values = {k: text(row[k]) for k in ("date", "start_time", "end_time", "area",
                                              "sdo_code", "organisers", "participants")}
         counts = {g: str(n) for g, n in walk.participants.items()}
-        return _render_form(walk, values, counts, _drawn_of(walk), [])
+        return _render_form(walk, values, counts, drawn_feature(walk.route), [])
     values, counts, drawn = _form_input()
     store = get_store()
     changed, errors = core.walk_from_form(store, values, drawn, counts, walk_id=walk_id,
-                                          user=g.user.name)
+                                          user=user_name())
     if errors:
         return _render_form(walk, values, counts, drawn, errors, 422)
     require_write(RECORD_ROLE, changed.walk["sdo_code"])
-    if not core.update_walk(store, walk_id, changed):
-        abort(404)
-    flash("Ändringarna sparades.", "success")
-    return redirect(url_for("walks.show_walk", walk_id=walk_id))
+    return saved_edit(core.update_walk(store, walk_id, changed), "walks.show_walk",
+                      walk_id=walk_id)
 
 
 @bp.post("/walks/<walk_id>/delete")
@@ -313,7 +302,7 @@ def protocol(walk_id: str, fmt: str):
     owner = request.args.get("owner") or None
     try:
         proto = build_protocol(get_store(), walk_id, owner=owner,
-                               photo_dir=data_folder("photos"), area_names=_area_names())
+                               photo_dir=data_folder("photos"), area_names=area_names())
     except ProtocolError as exc:
         abort(404 if owner is None else 400, description=str(exc))
     data = render(proto, fmt, back_url=url_for("walks.show_walk", walk_id=walk_id))
@@ -343,7 +332,7 @@ def lighting():
         distance = lighting_core.DEFAULT_DISTANCE_M
     distance = min(max(distance, 5.0), lighting_core.MAX_DISTANCE_M)
     include_closed = request.args.get("all") == "1"
-    areas = _area_names()
+    areas = area_names()
     sdo = tuple(s for s in request.args.getlist("sdo") if s in areas)
     below = suppress_below()
     counted = privacy.counted_categories(current_user(), None)
@@ -361,11 +350,11 @@ def lighting():
                "properties": {"kind": "lamp", "weight": r["weight"],
                               "small": r["weight"] is None,
                               "label": f"Belysning: {r['dark_text']} händelser i mörker",
-                              "lines": [_text(r["description"]),
+                              "lines": [text(r["description"]),
                                         f"I mörker inom {distance:g} m: {r['dark_text']}",
                                         f"I dagsljus: {r['daylight_text']}",
-                                        f"Status: {FINDING_STATUSES.get(_text(r['status']), '')}",
-                                        f"Ansvarig: {OWNERS.get(_text(r['owner']), '–')}"],
+                                        f"Status: {FINDING_STATUSES.get(text(r['status']), '')}",
+                                        f"Ansvarig: {OWNERS.get(text(r['owner']), '–')}"],
                               "url": url_for("findings.show_finding", finding_id=r["id"]),
                               "link": "Visa fyndet"}} for r in rows]
     parts = folium_parts(base_map(zoom_start=11))
@@ -373,28 +362,11 @@ def lighting():
         "walks/lighting.html", context=context_shapes(), rows=rows, shapes=shapes,
         parts=parts, period=period,
         distance=distance, include_closed=include_closed, areas=areas, chosen_sdo=sdo,
-        error=error, suppress=below, statuses=FINDING_STATUSES, owners=OWNERS, text=_text,
+        error=error, suppress=below, statuses=FINDING_STATUSES, owners=OWNERS, text=text,
         note=counted.note)
 
 
 # --- the API ----------------------------------------------------------------------------------
-
-
-def walks_features(store: Store, sdo: tuple[str, ...] = ()
-                   ) -> tuple[gpd.GeoDataFrame, Callable[[dict], dict]]:
-    """Every walk (newest first) as rows with their route (EPSG:3011, None without one),
-    and the ``extra`` that adds each feature's participants by group and page URL."""
-    overview = core.walks_overview(store, sdo=sdo)
-    routes = core.routes_of(store)
-    frame = gpd.GeoDataFrame(overview.drop(columns=["groups", "label"]),
-                             geometry=[routes.get(i) for i in overview["id"]], crs=STORE_EPSG)
-    groups = dict(zip(overview["id"], overview["groups"], strict=True))
-
-    def extra(p: dict) -> dict:
-        return {"participants_by_group": groups.get(p["id"], {}),
-                "url": url_for("walks.show_walk", walk_id=p["id"], _external=True)}
-
-    return frame, extra
 
 
 @bp.get("/api/walks")
@@ -406,7 +378,7 @@ def api_list():
     are not public (anonymous callers get 401; the public map does not use it).
     """
     frame, extra = walks_features(get_store())
-    collection = feature_collection(frame, API_FIELDS, extra=extra)
+    collection = feature_collection(frame, WALK_API_FIELDS, extra=extra)
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
@@ -419,15 +391,9 @@ def _payload_file(folder: Path) -> tuple[Path, str]:
     line or null, ``participants`` an object of counts by group or a number), so the
     object at position k is row k.
     """
-    upload = request.files.get("file")
-    if upload is not None and upload.filename:
-        name = display_name(upload.filename)
-        suffix = suffix_of(name)
-        if suffix not in FORMATS:
-            raise FileRejected(f"Filen {name}: okänt filformat '{suffix}'.")
-        path = folder / f"upload{suffix}"
-        upload.save(path)
-        return path, name
+    saved = request_file(folder)
+    if saved is not None:
+        return saved
     payload = request.get_json(silent=True, force=True)
     if isinstance(payload, dict) and payload.get("type") == "FeatureCollection":
         features = payload.get("features") or []
@@ -463,25 +429,22 @@ def _feature(obj: dict) -> dict:
 @bp.post("/api/walks")
 @csrf.exempt
 @role_required(RECORD_ROLE)
+@token_required
 def api_create():
     """Create walks from JSON, GeoJSON or a file (GPX: one walk); all or none (422 per row)."""
-    if not g.get("via_token"):
-        return jsonify({"error": "API:t kräver Authorization: Bearer TOKEN "
-                                 "(trygghetskartan users token NAMN)."}), 401
-    folder = data_folder("uploads", "api", secrets.token_hex(12))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = api_folder()
     try:
         path, name = _payload_file(folder)
-        result = core.import_walk_file(get_store(), path, user=g.user.name, display_name=name,
+        result = core.import_walk_file(get_store(), path, user=user_name(), display_name=name,
                                        authorize=_authorize_import, log_rejected=False)
         keep_file(path)
     except FileRejected as exc:
-        return _api_errors([RowError(None, None, str(exc))])
+        return api_errors([RowError(None, None, str(exc))])
     except RowsRejected as exc:
-        return _api_errors(exc.errors)
+        return api_errors(exc.errors)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     body = {"walks": result.walk_ids, "new_walks": result.new_walks,
             "findings_inserted": result.report.inserted if result.report.layer == "findings"
             else 0}
-    return jsonify(body), 201 if result.new_walks else 200
+    return created(body, bool(result.new_walks))

@@ -43,23 +43,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         'layers.store.sessions',
         'layers.store.touches',
     }),
-    frozenset({
-        'mapapp',
-        'mapapp.api',
-        'mapapp.cli',
-        'mapapp.cli_brief',
-        'mapapp.cli_priority',
-        'mapapp.cli_weekly',
-        'mapapp.est',
-        'mapapp.findings',
-        'mapapp.maps',
-        'mapapp.ogc',
-        'mapapp.priority',
-        'mapapp.serving',
-        'mapapp.sites',
-        'mapapp.walkmode',
-        'mapapp.walks',
-    }),
 }
 KNOWN_PRIVATE: set[tuple[str, str, str]] = {
     ('layers.documents.brief_render.weekly', 'layers.documents.brief_render.html', '_environment'),
@@ -71,11 +54,6 @@ KNOWN_PRIVATE: set[tuple[str, str, str]] = {
     ('layers.domain.findings', 'layers.io.readers', '_canonical_columns'),
     ('layers.domain.walks', 'layers.io.importer', '_log_frame'),
     ('layers.domain.walks', 'layers.io.readers', '_check_xml'),
-    ('mapapp.ogc', 'mapapp.priority', '_chosen_or_default'),
-    ('mapapp.sites', 'mapapp.findings', '_api_errors'),
-    ('mapapp.sites', 'mapapp.findings', '_api_file'),
-    ('mapapp.walks', 'mapapp.findings', '_api_errors'),
-    ('mapapp.walks', 'mapapp.sites', '_area_names'),
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
     ('layers.core.privacy', 'layers.domain.users'),
@@ -93,8 +71,6 @@ KNOWN_BIG: set[str] = {
     'layers/indicators/__init__.py',
     'layers/io/polisen.py',
     'layers/io/readers.py',
-    'mapapp/findings.py',
-    'mapapp/ogc.py',
 }
 
 

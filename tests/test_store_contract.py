@@ -842,13 +842,13 @@ def test_unreachable_database_is_a_store_error():
 def test_cli_init_with_database_env(postgis_schema_url: str, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import mapapp.cli
+    import mapapp.cli.common
     from mapapp.cli import cli
 
     monkeypatch.setenv("TRYGGHETSKARTAN_DATABASE", postgis_schema_url)
     monkeypatch.delenv("TRYGGHETSKARTAN_DATA_DIR", raising=False)
     # the Flask instance folder is only the fallback: keep it out of the repository
-    monkeypatch.setattr(mapapp.cli, "_default_dir", lambda: str(tmp_path / "instance"))
+    monkeypatch.setattr(mapapp.cli.common, "default_dir", lambda: str(tmp_path / "instance"))
     runner = CliRunner()
     for _ in range(2):
         result = runner.invoke(cli, ["init"])

@@ -19,8 +19,8 @@ from PIL import Image
 from layers.io.photos import is_photo_name
 from layers.store.base import Query
 from layers.store.sessions import end_user_sessions
-from mapapp.findings import data_folder
 from mapapp.store_ import get_store
+from mapapp.uploads import data_folder
 
 #: A place in Husby (Järva), WGS 84.
 LAT, LON = "59.4091", "17.9281"

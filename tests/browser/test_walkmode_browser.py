@@ -22,8 +22,8 @@ from test_findings_browser import PHONE, assert_land_drawn, assert_no_sideways_s
 from layers.io.photos import is_photo_name
 from layers.store.base import Query
 from layers.store.sessions import end_user_sessions
-from mapapp.findings import data_folder
 from mapapp.store_ import get_store
+from mapapp.uploads import data_folder
 
 pytestmark = pytest.mark.browser
 

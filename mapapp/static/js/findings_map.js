@@ -1,7 +1,7 @@
 /* Draw findings on a folium map from a JSON data block, with text-only popups.
  *
  * Each <script type="application/json" class="js-findings-data" data-map="map_…">
- * holds a list of findings (see mapapp/findings.py map_data). Every text goes into
+ * holds a list of findings (see mapapp/views.py map_data). Every text goes into
  * the popup with textContent, never as HTML, so a description like
  * "<img onerror=…>" shows as those characters and never runs.
  */

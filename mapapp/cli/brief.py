@@ -5,7 +5,7 @@
 
 ``--sdn`` takes a code (``jarva``) or a name (``Järva``), in any case; ``--all`` makes
 one brief for each of the 11 current stadsdelsområden into the folder ``-o``.
-Registered on the ``cli`` group by the import at the end of :mod:`mapapp.cli`.
+Added to the ``cli`` group by :mod:`mapapp.cli`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from layers.store import Store
-from mapapp.cli import cli, with_store
+from mapapp.cli.common import create_app, with_store
 
 FORMAT_CHOICES = ("html", "pdf", "docx")
 
@@ -27,7 +27,7 @@ def _format_for(fmt: str | None, output: str | None) -> str:
     return suffix if suffix in FORMAT_CHOICES else "pdf"
 
 
-@cli.command("brief")
+@click.command("brief")
 @click.option("--sdn", default=None, help="Stadsdelsområde: kod (jarva) eller namn (Järva).")
 @click.option("--all", "all_areas", is_flag=True,
               help="En lägesbild för vart och ett av de 11 stadsdelsområdena (-o är en mapp).")
@@ -64,7 +64,6 @@ def brief(store: Store, sdn: str | None, all_areas: bool, period: str | None,
     folder = Path(output or ".") if all_areas else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    from mapapp import create_app
 
     # the same time-to-fix targets as the web app: the instance config's PROMISES
     promises = create_app(check_store=False).config["PROMISES"]

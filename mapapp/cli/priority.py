@@ -3,8 +3,8 @@
 ``priority`` ranks the places of the city or one stadsdelsområde for a period
 (:mod:`layers.analysis.priority`); ``backtest`` measures on any dated point file how well
 the ranking predicts the next period, against simple baselines
-(:mod:`layers.analysis.backtest`). Both are added to :data:`mapapp.cli.cli` by importing
-this module (the last line of ``mapapp/cli.py``).
+(:mod:`layers.analysis.backtest`). Both are added to :data:`mapapp.cli.cli` by
+:mod:`mapapp.cli`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import click
 
 from layers.core.periods import FORMATS_HELP, PeriodError
 from layers.store import Store
-from mapapp.cli import cli, with_store
+from mapapp.cli.common import with_store
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -41,7 +41,7 @@ def _config(path: str | None, cell_size: float | None, shape: str | None):
     return config
 
 
-@cli.command()
+@click.command()
 @click.option("--sdn", default=None,
               help="Stadsdelsområde (kod eller namn, t.ex. Järva); annars hela staden.")
 @click.option("--period", default=None,
@@ -118,7 +118,7 @@ def priority_table(result) -> str:
     return "\n".join(lines)
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--train", default=None,
               help="Träningsperiod, t.ex. 2024 eller 2024-01..2024-12 (standard: de 12 "

@@ -4,8 +4,8 @@
 
 ``--area`` takes a code (``jarva``) or a name (``Järva``); ``--week`` an ISO week
 (default: the last full week, Monday–Sunday, by the clock); ``--out`` a ``.pdf`` or
-``.html`` file (default ``veckolagesbild-KOD-VECKA.pdf``). Registered on the ``cli``
-group by the import at the end of :mod:`mapapp.cli`.
+``.html`` file (default ``veckolagesbild-KOD-VECKA.pdf``). Added to the ``cli``
+group by :mod:`mapapp.cli`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from layers.store import Store
-from mapapp.cli import cli, with_store
+from mapapp.cli.common import create_app, with_store
 
 
-@cli.command("lagesbild")
+@click.command("lagesbild")
 @click.option("--area", "--sdn", "area", required=True,
               help="Stadsdelsområde: kod (jarva) eller namn (Järva).")
 @click.option("--week", default=None,
@@ -32,7 +32,6 @@ def lagesbild(store: Store, area: str, week: str | None, output: str | None) -> 
     from layers.documents.brief import BriefError
     from layers.documents.brief_render.weekly import render_weekly, weekly_file_name
     from layers.documents.weekly import build_weekly
-    from mapapp import create_app
 
     fmt = Path(output).suffix.lower().lstrip(".") if output else "pdf"
     if fmt not in ("pdf", "html"):
