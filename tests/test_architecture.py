@@ -42,13 +42,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         'layers.indicators',
     }),
     frozenset({
-        'layers.core.privacy',
-        'layers.domain.users',
-        'layers.store.base',
-        'layers.store.sessions',
-        'layers.store.touches',
-    }),
-    frozenset({
         'mapapp',
         'mapapp.api',
         'mapapp.cli',
@@ -83,11 +76,9 @@ KNOWN_PRIVATE: set[tuple[str, str, str]] = {
     ('mapapp.walks', 'mapapp.sites', '_area_names'),
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
-    ('layers.core.privacy', 'layers.domain.users'),
     ('layers.indicators', 'layers.documents.brief'),
     ('layers.indicators', 'layers.domain.findings'),
     ('layers.indicators.keyfigures', 'layers.documents.brief'),
-    ('layers.io.importer', 'layers.analysis.aggregate'),
 }
 KNOWN_BIG: set[str] = {
     'geodata/demo.py',

@@ -16,13 +16,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from layers.analysis.aggregate import ComputedPerStore
 from layers.core.errors import FileRejected, RowError, RowsRejected
 from layers.core.schema import IMPORTABLE, LOCAL_TZ, STADSDELAR, LayerSchema
 from layers.io.joins import DEFAULT_SITE_DISTANCE_M, DistrictIndex, nearest_site
 from layers.io.readers import DEFAULT_MAX_BYTES, read_table
 from layers.io.validate import Validated, validate
 from layers.store.base import Store
+from layers.store.cache import ComputedPerStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ def file_checksum(path: Path) -> str:
 def district_index(store: Store) -> DistrictIndex:
     """The district index of the store's reference layers, built once per version of
     them (every upload joins against it; a findings upload leaves it as it was)."""
-    from layers.analysis.aggregate import data_version
-
-    key = ("district-index", data_version(store, _DISTRICT_LAYERS))
+    key = ("district-index", store.layer_version(_DISTRICT_LAYERS))
     return _DISTRICT_INDEXES.get(store, key, lambda: DistrictIndex(
         store.read("stadsdelar"), store.read("stadsdelsomraden")))
 
