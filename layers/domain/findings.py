@@ -58,7 +58,7 @@ from layers.core.schema import (
 )
 from layers.io.exporters import export_frame, spreadsheet_safe
 from layers.io.importer import ImportReport, PreparedImport, commit_import, prepare_import
-from layers.io.readers import SWEDEN_BOUNDS, RawTable, _canonical_columns
+from layers.io.readers import SWEDEN_BOUNDS, RawTable, canonical_columns
 from layers.io.upload_checks import check_upload
 from layers.io.validate import validate
 from layers.store.base import Query, Store
@@ -410,7 +410,7 @@ def _canonical_keys(obj: dict) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in obj.items():
         # one key at a time: several keys may mean the same field ("datum", "found_at")
-        name = _canonical_columns([str(key)], FINDINGS).get(str(key), str(key))
+        name = canonical_columns([str(key)], FINDINGS).get(str(key), str(key))
         if out.get(name) in (None, ""):
             out[name] = value
     return out

@@ -69,7 +69,7 @@ from layers.io.importer import (
     file_checksum,
     join_layer,
 )
-from layers.io.readers import DEFAULT_MAX_BYTES, _check_xml, detect_format, read_table
+from layers.io.readers import DEFAULT_MAX_BYTES, check_xml, detect_format, read_table
 from layers.io.upload_checks import check_upload
 from layers.io.validate import validate
 from layers.store.base import Query, Store
@@ -505,7 +505,7 @@ def prepare_gpx_walk(store: Store, path: str | Path, *, user: str | None = None,
         raise FileRejected(f"Filen {name} finns inte eller är tom.")
     if path.stat().st_size > max_bytes:
         raise FileRejected(f"Filen {name} är för stor; högst {max_bytes / 1e6:.0f} MB tas emot.")
-    _check_xml(path, name)
+    check_xml(path, name)
     route, title = _gpx_route(path, name)
     first, last = _gpx_times(path)
     day = date or (first.date() if first is not None else None)
@@ -695,7 +695,7 @@ def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
     unless ``log_rejected`` is False (the web: a refused upload leaves nothing).
     """
     from layers.core.errors import RowsRejected
-    from layers.io.importer import _log_frame
+    from layers.io.importer import log_frame
 
     path = Path(path)
     name = display_name or path.name
@@ -707,7 +707,7 @@ def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
     if errors and not allow_partial:
         report.status = "rejected"
         if log_rejected:
-            store.write({"import_log": _log_frame(report, FILE_SOURCE, user)})
+            store.write({"import_log": log_frame(report, FILE_SOURCE, user)})
         raise RowsRejected(errors, n_read)
     if authorize is not None and walks:
         authorize([w.walk["sdo_code"].iloc[0] for w in walks])
@@ -725,7 +725,7 @@ def import_walk_file(store: Store, path: str | Path, *, user: str | None = None,
     def log_with_counts(results):
         report.inserted = results["walks"].inserted
         report.unchanged = results["walks"].unchanged
-        return {"import_log": _log_frame(report, FILE_SOURCE, user)}
+        return {"import_log": log_frame(report, FILE_SOURCE, user)}
 
     store.write(layers, then=log_with_counts)
     return WalkImport([w.id for w in walks], report, report.inserted)

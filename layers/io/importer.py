@@ -221,14 +221,14 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
     if prepared.errors and not allow_partial:
         report.status = "rejected"
         if log_rejected:
-            store.write({"import_log": _log_frame(report, prepared.source, user)})
+            store.write({"import_log": log_frame(report, prepared.source, user)})
         raise RowsRejected(prepared.errors, prepared.n_read)
     report.status = "partial" if prepared.errors else "loaded"
 
     def log_with_counts(results):
         report.inserted = results[prepared.layer].inserted
         report.unchanged = results[prepared.layer].unchanged
-        return {"import_log": _log_frame(report, prepared.source, user)}
+        return {"import_log": log_frame(report, prepared.source, user)}
 
     replace = (prepared.layer,) if prepared.layer == STADSDELAR.name else ()
     store.write({**(extra or {}), prepared.layer: prepared.frame}, replace=replace,
@@ -238,7 +238,8 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
     return report
 
 
-def _log_frame(report: ImportReport, source: str, user: str | None) -> pd.DataFrame:
+def log_frame(report: ImportReport, source: str, user: str | None) -> pd.DataFrame:
+    """The import-log row of ``report`` (the importer and walk uploads write it)."""
     now = pd.Timestamp.now(tz=LOCAL_TZ)
     return pd.DataFrame([{
         "id": f"{now.isoformat()}:{report.checksum[:12]}:{report.layer}",
