@@ -14,8 +14,6 @@ from layers.core.schema import ACCEPTED_EPSG
 
 #: A zip may expand to at most this many bytes, and this many times its own size.
 MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
-
-
 MAX_ZIP_RATIO = 100
 
 

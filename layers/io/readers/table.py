@@ -18,7 +18,6 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: Sweden's extent in WGS 84, with a margin: points outside are refused.
 SWEDEN_BOUNDS = (10.0, 55.0, 24.5, 69.2)
 
-
 FORMATS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
     ".geojson": "geojson", ".json": "geojson",
@@ -27,42 +26,23 @@ FORMATS = {
     ".kml": "kml", ".kmz": "kmz",
     ".gpx": "gpx",
 }
-
-
 FORMAT_LABELS = {
     "csv": "CSV", "geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile": "zippad Shapefile",
     "kml": "KML", "kmz": "KMZ", "gpx": "GPX",
 }
 
-
 LON_NAMES = ("lon", "long", "longitude", "longitud", "lng", "längdgrad", "langdgrad")
-
-
 LAT_NAMES = ("lat", "latitude", "latitud", "breddgrad")
-
-
 #: What the coordinate columns mean, for messages.
 COORDINATE_LABELS = {"lon": "longitud", "lat": "latitud", "x": "x-koordinat",
                      "y": "y-koordinat"}
-
-
 X_NAMES = ("x", "e", "easting", "öst", "ost", "e_koordinat", "x_koordinat")
-
-
 Y_NAMES = ("y", "n", "northing", "nord", "n_koordinat", "y_koordinat")
-
-
 WKT_NAMES = ("wkt", "geometry", "geometri", "geom")
-
-
 #: Shapefile (dBase) field names are cut to this many characters.
 DBF_NAME_LENGTH = 10
-
-
 #: KML/GPX columns that hold the element's own time, in order of preference.
 ELEMENT_TIME_NAMES = ("timestamp", "time", "when", "begin")
-
-
 #: Severity given to findings from KML/GPX files that have no severity column.
 DEFAULT_WAYPOINT_SEVERITY = 2
 

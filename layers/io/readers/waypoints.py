@@ -12,8 +12,6 @@ from layers.core.schema import LayerSchema, category_lookup
 from layers.io.readers.table import DEFAULT_WAYPOINT_SEVERITY, ELEMENT_TIME_NAMES
 
 _TAG_RE = re.compile(r"<[^>]+>")
-
-
 _BREAK_RE = re.compile(r"<\s*(br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
 
 
