@@ -18,6 +18,7 @@ _TO_STORE = Transformer.from_crs(4326, STORE_EPSG, always_xy=True)
 
 
 def project(lat: float, lon: float) -> tuple[float, float]:
+    """WGS 84 latitude and longitude in the store's coordinates (x, y)."""
     x, y = _TO_STORE.transform(lon, lat)
     return float(x), float(y)
 

@@ -167,6 +167,7 @@ def _time_weights(profile: str, trend: str, days: pd.DatetimeIndex, month: np.nd
 
 
 def make_incidents(rng: np.random.Generator, geo: Geography, n: int) -> gpd.GeoDataFrame:
+    """Draw ``n`` demo incidents."""
     comp = _components(geo)
     counts = _area_counts(geo, n)
 

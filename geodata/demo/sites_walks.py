@@ -43,6 +43,7 @@ def _site_polygon(rng: np.random.Generator, x: float, y: float, size: float,
 
 
 def make_sites(rng: np.random.Generator, geo: Geography) -> gpd.GeoDataFrame:
+    """The platssamverkan sites of :data:`SITE_SPECS`."""
     rows = []
     geoms = []
     for i, spec in enumerate(SITE_SPECS, start=1):
@@ -70,6 +71,7 @@ def make_sites(rng: np.random.Generator, geo: Geography) -> gpd.GeoDataFrame:
 
 
 def make_walks(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
+    """The walks of :data:`WALK_SPECS`."""
     rows = []
     for i, spec in enumerate(WALK_SPECS, start=1):
         x, y = project(spec.lat, spec.lon)
@@ -98,6 +100,7 @@ def make_walks(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
 
 def make_findings(rng: np.random.Generator, geo: Geography,
                    walks: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The findings of the walks, near each walk's place."""
     cats = tuple(FINDING_SHARE)
     share = np.array([FINDING_SHARE[c] for c in cats])
     share = share / share.sum()

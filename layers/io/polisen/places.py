@@ -171,6 +171,7 @@ def default_places() -> tuple[PlaceMatcher, geopandas.GeoSeries]:
 def places_from(
     stadsdelar: geopandas.GeoDataFrame,
 ) -> tuple[PlaceMatcher, geopandas.GeoSeries]:
+    """The matcher for these stadsdelar and the point each is placed at."""
     stadsdelar = stadsdelar.to_crs(STORE_EPSG)
     points = stadsdelar.geometry.representative_point()  # shapely point_on_surface
     points.index = stadsdelar["code"].astype(str).to_numpy()

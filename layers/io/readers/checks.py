@@ -18,6 +18,7 @@ MAX_ZIP_RATIO = 100
 
 
 def check_crs_allowed(crs: int | None, name: str) -> None:
+    """Refuse a ``--crs`` that is not a known EPSG code."""
     if crs is not None and crs not in ACCEPTED_EPSG:
         try:
             CRS.from_epsg(crs)
@@ -36,6 +37,7 @@ def _check_xml_bytes(head: bytes, name: str) -> None:
 
 
 def check_xml(path: Path, name: str) -> None:
+    """Refuse an XML file (KML, GPX) that declares a DTD or entities."""
     # a DTD must come before the root element, so the head of the file is enough
     with path.open("rb") as fh:
         _check_xml_bytes(fh.read(1_000_000), name)
@@ -98,6 +100,7 @@ def _check_gpkg(path: Path, name: str) -> None:
 
 
 def gdal_path(path: Path, name: str, fmt: str) -> str:
+    """The path GDAL should open for the file, after the checks its format needs."""
     if fmt == "shapefile":
         members = _check_zip(path, name)
         shps = [n for n in members if n.lower().endswith(".shp")]

@@ -183,6 +183,7 @@ def _csv_frame(header: list[str], records: list[list[str]] | pd.DataFrame,
 
 
 def read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> RawTable:
+    """Read a CSV file into the columns of ``schema``, places from lon/lat, x/y or WKT."""
     text = decode_text(path.read_bytes(), name)
     if not text.strip():
         raise FileRejected(f"Filen {name} är tom.")

@@ -65,6 +65,7 @@ def _blocks(fh, size: int = 1 << 20):
 
 def read_gis(path: Path, name: str, fmt: str, schema: LayerSchema,
               crs: int | None) -> RawTable:
+    """Read a GIS file (GeoJSON, GeoPackage, zipped Shapefile, KML, GPX) for ``schema``."""
     if fmt == "geojson":
         with path.open("rb") as fh:
             head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
