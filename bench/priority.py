@@ -34,9 +34,16 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers.analysis import priority as priority_module  # noqa: E402
 from layers.analysis.grid import Grid, auto_cell_size  # noqa: E402
-from layers.analysis.priority import Observations, load_config, rank_places, study_area  # noqa: E402
+from layers.analysis.priority import (  # noqa: E402
+    Observations,
+    analyse_cells,
+    load_config,
+    rank_places,
+    study_area,
+)
+from layers.analysis.priority import ranking as ranking_module  # noqa: E402
+from layers.analysis.study_area import covering  # noqa: E402
 from layers.core.periods import Period  # noqa: E402
 from layers.core.schema import INCIDENT_CATEGORIES  # noqa: E402
 
@@ -100,11 +107,12 @@ def bare_g_local(grid: Grid, keys: np.ndarray, y: np.ndarray, permutations: int
 
 
 class Phases:
-    """Time spent in the analysis' phases, by wrapping module functions."""
+    """Time spent in the analysis' phases, by wrapping the functions
+    :func:`rank_places` calls (names in :mod:`layers.analysis.priority.ranking`)."""
 
     NAMES = {"analyse_cells": "Gi* + FDR + score", "merge_places": "merging into places",
              "_rank_groups": "scoring and ranking places",
-             "_build_places": "details of the listed places", "_name_places": "names",
+             "_build_places": "details of the listed places", "name_places": "names",
              "explain": "Swedish sentences"}
 
     def __init__(self) -> None:
@@ -113,7 +121,7 @@ class Phases:
 
     def __enter__(self):
         for attr, label in self.NAMES.items():
-            original = getattr(priority_module, attr)
+            original = getattr(ranking_module, attr)
             self._saved[attr] = original
 
             def timed(*args, _original=original, _label=label, **kwargs):
@@ -123,12 +131,12 @@ class Phases:
                 finally:
                     self.seconds[_label] += time.perf_counter() - t0
 
-            setattr(priority_module, attr, timed)
+            setattr(ranking_module, attr, timed)
         return self
 
     def __exit__(self, *exc) -> None:
         for attr, original in self._saved.items():
-            setattr(priority_module, attr, original)
+            setattr(ranking_module, attr, original)
 
 
 def main() -> None:
@@ -159,14 +167,14 @@ def main() -> None:
                 obs, PERIOD, sdn=s, config=config, cell_size=size))
         phase_share = {k: v / 3 for k, v in phases.seconds.items()}
         # the same cells and weighted counts, for the bare esda call
-        _, keys = priority_module._covering(size, config.shape, sdn)
+        _, keys = covering(size, config.shape, sdn)
         cell = grid.keys_of(x, y)
         pos = np.minimum(np.searchsorted(keys, cell), len(keys) - 1)
         inside = keys[pos] == cell
         weighted = np.bincount(pos[inside], weights=config.weights_of(category[inside]),
                                minlength=len(keys))
         bare, esda_z = bare_g_local(grid, keys, weighted, 0)
-        ours = priority_module.analyse_cells(grid, keys, weighted, config)
+        ours = analyse_cells(grid, keys, weighted, config)
         agree = float(np.max(np.abs(ours.gi.z - esda_z)))
         perm = None
         if args.permutations:

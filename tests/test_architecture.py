@@ -27,11 +27,6 @@ MAX_LINES = 600
 
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({
-        'layers.analysis.emerging',
-        'layers.analysis.place_text',
-        'layers.analysis.priority',
-    }),
-    frozenset({
         'layers.documents.brief_render',
         'layers.documents.brief_render.html',
         'layers.documents.brief_render.pdf',
@@ -59,7 +54,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     }),
 }
 KNOWN_PRIVATE: set[tuple[str, str, str]] = {
-    ('layers.analysis.emerging', 'layers.analysis.priority', '_covering'),
     ('layers.documents.brief_render.weekly', 'layers.documents.brief_render.html', '_environment'),
     ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_clean'),
     ('layers.documents.protocol_render', 'layers.documents.brief_render.word',
@@ -78,8 +72,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ('layers.indicators.keyfigures', 'layers.documents.brief'),
 }
 KNOWN_BIG: set[str] = {
-    'layers/analysis/backtest.py',
-    'layers/analysis/priority.py',
     'layers/documents/brief.py',
     'layers/indicators/__init__.py',
     'layers/store/geopackage.py',

@@ -328,7 +328,7 @@ def test_demo_ranking_from_the_store(demo_location):
 
 
 def test_open_findings_at_the_end_of_the_period():
-    from layers.analysis.priority import _open_at
+    from layers.analysis.priority.from_store import _open_at
 
     frame = pd.DataFrame({
         "found_at": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-01-10", "2025-06-01"],

@@ -37,7 +37,8 @@ from layers.core.privacy import POINT_PRECISIONS
 from layers.core.schema import LOCAL_TZ
 from layers.store.base import Query, Store
 
-__all__ = ["KINDS", "DefaultPeriod", "clear_cache", "default_period", "point_span"]
+__all__ = ["KINDS", "DefaultPeriod", "clear_cache", "default_period", "default_tertial",
+           "point_span"]
 
 #: The kinds of default period and how a sentence names the latest whole one.
 KINDS = {"year": "det senaste hela året", "tertial": "den senaste hela tertialen"}
@@ -105,6 +106,14 @@ def default_period(store: Store, kind: str = "tertial") -> DefaultPeriod:
         raise ValueError(f"unknown kind of default period: {kind}")
     today = clock.today()
     return _remembered(store, ("default", kind, today), lambda: _choose(store, kind, today))
+
+
+def default_tertial(store: Store) -> Period | None:
+    """The default tertial of the priority places and the emerging hot spots: the
+    default period of kind ``tertial``, while incomplete only when some incident is
+    placed at all (None when the store has no placed incident)."""
+    choice = default_period(store, "tertial")
+    return choice.period if choice.complete or point_span(store) else None
 
 
 def point_span(store: Store) -> tuple[pd.Timestamp, pd.Timestamp] | None:

@@ -38,8 +38,11 @@ import shapely
 from scipy import stats
 
 from layers.analysis.aggregate import ComputedPerStore
+from layers.analysis.default_period import default_tertial
 from layers.analysis.grid import Grid
 from layers.analysis.hotspots import fdr_bh, gi_star
+from layers.analysis.priority_config import load_config
+from layers.analysis.study_area import covering, resolve_sdn, store_cell_size, study_area
 from layers.core.periods import Period
 
 LOGGER = logging.getLogger(__name__)
@@ -58,33 +61,29 @@ class Pattern:
     colour: str
 
 
-#: Every pattern, hot spots first; the order breaks ties when a place's cells differ.
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern("new_hot", "Nytt hot spot", "nytt hot spot", "#67001f"),
-    Pattern("intensifying_hot", "Tilltagande hot spot", "tilltagande hot spot", "#b2182b"),
-    Pattern("consecutive_hot", "Hot spot i följd", "hot spot flera månader i rad",
-            "#d6604d"),
-    Pattern("persistent_hot", "Ihållande hot spot", "ihållande hot spot", "#e7298a"),
-    Pattern("sporadic_hot", "Sporadiskt hot spot", "sporadiskt hot spot, av och på",
-            "#f4a582"),
-    Pattern("oscillating_hot", "Pendlande hot spot", "pendlande: hot spot nu, tidigare "
-            "cold spot", "#fdb863"),
-    Pattern("diminishing_hot", "Avtagande hot spot", "avtagande hot spot", "#fddbc7"),
-    Pattern("historical_hot", "Tidigare hot spot", "tidigare hot spot, inte längre",
-            "#bababa"),
-    Pattern("new_cold", "Nytt cold spot", "nytt cold spot", "#053061"),
-    Pattern("intensifying_cold", "Tilltagande cold spot", "tilltagande cold spot",
-            "#2166ac"),
-    Pattern("consecutive_cold", "Cold spot i följd", "cold spot flera månader i rad",
-            "#4393c3"),
-    Pattern("persistent_cold", "Ihållande cold spot", "ihållande cold spot", "#5e3c99"),
-    Pattern("sporadic_cold", "Sporadiskt cold spot", "sporadiskt cold spot, av och på",
-            "#92c5de"),
-    Pattern("oscillating_cold", "Pendlande cold spot", "pendlande: cold spot nu, tidigare "
-            "hot spot", "#b2abd2"),
-    Pattern("diminishing_cold", "Avtagande cold spot", "avtagande cold spot", "#d1e5f0"),
-    Pattern("historical_cold", "Tidigare cold spot", "tidigare cold spot, inte längre",
-            "#e0e0e0"),
+#: The eight rules of :func:`classify`, each once for both kinds: the code's first word,
+#: the label and the phrase ("{spot}": hot or cold spot, "{Spot}" capitalised,
+#: "{other}": the other kind), the map colour of the hot and of the cold pattern.
+_RULES = (
+    ("new", "Nytt {spot}", "nytt {spot}", "#67001f", "#053061"),
+    ("intensifying", "Tilltagande {spot}", "tilltagande {spot}", "#b2182b", "#2166ac"),
+    ("consecutive", "{Spot} i följd", "{spot} flera månader i rad", "#d6604d", "#4393c3"),
+    ("persistent", "Ihållande {spot}", "ihållande {spot}", "#e7298a", "#5e3c99"),
+    ("sporadic", "Sporadiskt {spot}", "sporadiskt {spot}, av och på", "#f4a582", "#92c5de"),
+    ("oscillating", "Pendlande {spot}", "pendlande: {spot} nu, tidigare {other}", "#fdb863",
+     "#b2abd2"),
+    ("diminishing", "Avtagande {spot}", "avtagande {spot}", "#fddbc7", "#d1e5f0"),
+    ("historical", "Tidigare {spot}", "tidigare {spot}, inte längre", "#bababa", "#e0e0e0"),
+)
+_KINDS = (("hot", "hot spot", "cold spot"), ("cold", "cold spot", "hot spot"))
+
+#: Every pattern ("new_hot" … "historical_hot", then the same for cold spots); the
+#: order breaks ties when a place's cells differ.
+PATTERNS: tuple[Pattern, ...] = tuple(
+    Pattern(f"{rule}_{kind}", label.format(spot=spot, Spot=spot.capitalize()),
+            phrase.format(spot=spot, other=other), colours[i])
+    for i, (kind, spot, other) in enumerate(_KINDS)
+    for rule, label, phrase, *colours in _RULES
 )
 NO_PATTERN = Pattern("none", "Inget mönster", "inget tydligt mönster över tid", "#ffffff")
 BY_CODE = {p.code: p for p in (*PATTERNS, NO_PATTERN)}
@@ -413,21 +412,13 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     map layer and the priority places' reasons share one computation.
     """
     from layers.analysis.aggregate import cache_key
-    from layers.analysis.priority import (
-        _covering,
-        default_period,
-        load_config,
-        resolve_sdn,
-        store_cell_size,
-        study_area,
-    )
     from layers.core.privacy import VISIBILITY_RAW, counted_categories
     from layers.io.filters import MapFilter
 
     config = config or EmergingConfig()
     code = resolve_sdn(sdn) if sdn else None
     if period is None:
-        period = default_period(store) or Period.tertial(2000, 1)
+        period = default_tertial(store) or Period.tertial(2000, 1)
     if cell_size is None or shape is None:
         priority_config = load_config()
         cell_size = cell_size or store_cell_size(store, priority_config)
@@ -440,7 +431,7 @@ def emerging_for_store(store, *, sdn: str | None = None, period: Period | None =
     def compute() -> EmergingResult:
         started = time.perf_counter()
         area = study_area(code)
-        shown, keys = _covering(size, shape, code)
+        shown, keys = covering(size, shape, code)
         grid = Grid(size, shape)
         months = _months_of_store(store, period, config)
         counts = _read_cube(store, grid, keys, months, counted)

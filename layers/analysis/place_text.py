@@ -15,6 +15,8 @@ A planner reads a priority place as a story, not as statistics. Each place of
 * the **statistics** second (Gi*, FDR, the pattern's technical name), each with
   what it means for a planner.
 
+:func:`explain` joins them into the place's text ("Nr 1, Namn: …").
+
 The first sentence and the plain sentences use none of the statistical words of
 :data:`STATISTICAL_TERMS`; ``tests/test_priority_text.py`` checks every place of
 the demo store. No Flask here: the web layer adds the links.
@@ -37,7 +39,7 @@ from layers.core.privacy import DEFAULT_SUPPRESS_BELOW
 from layers.core.schema import INCIDENT_CATEGORIES, LOCAL_TZ
 
 if TYPE_CHECKING:
-    from layers.analysis.priority import Place
+    from layers.analysis.priority.result import Place
     from layers.core.periods import Period
 
 #: Words a planner should not meet before the "Statistik" part (case-insensitive;
@@ -360,16 +362,49 @@ def statistics_text(place: Place, alpha: float) -> str:
     return " ".join(out)
 
 
+# --- the whole explanation, and numbers in the CLI's table --------------------------
+
+
+def sv_number(value: float, decimals: int = 1) -> str:
+    """A number the Swedish way: decimal comma, minus sign (−)."""
+    text = f"{abs(value):.{decimals}f}".replace(".", ",")
+    return f"−{text}" if value < 0 and float(text.replace(",", ".")) != 0 else text
+
+
+def trend_text(rise: float) -> str:
+    """A relative change as Swedish text: "+40 %", "−12 %", "±0 %"."""
+    pct = round(100 * rise)
+    sign = "+" if pct > 0 else "−" if pct < 0 else "±"
+    return f"{sign}{abs(pct)} %"
+
+
+def explain(place: Place, period: Period, previous_known: bool, alpha: float = 0.05) -> str:
+    """The Swedish explanation of a place: plain words first, then the statistics.
+
+    Sets ``first_sentence``, ``plain`` and ``statistics`` of ``place`` (see
+    :func:`first_sentence`, :func:`plain_sentences`, :func:`statistics_text`) and
+    returns them as one text, "Nr 1, Namn: …".
+    """
+    place.first_sentence = first_sentence(place, period)
+    place.plain = plain_sentences(place, period, previous_known)
+    place.statistics = statistics_text(place, alpha)
+    return (f"Nr {place.rank}, {place.name}: {place.first_sentence} " + " ".join(place.plain)
+            + f" Statistik: {place.statistics}")
+
+
 __all__ = [
     "PATTERN_WORDS",
     "STATISTICAL_TERMS",
     "TimePattern",
     "category_phrase",
     "count_text",
+    "explain",
     "first_sentence",
     "main_categories",
     "part_of_day",
     "plain_sentences",
     "statistics_text",
+    "sv_number",
     "time_pattern",
+    "trend_text",
 ]
