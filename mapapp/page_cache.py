@@ -72,8 +72,8 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
-from layers.analysis.aggregate import TimedCache
 from layers.core import clock
+from layers.store.cache import TimedCache
 from mapapp.security import csp_nonce
 from mapapp.store_ import get_store
 

@@ -563,7 +563,7 @@ def test_zip_bombs_are_refused(app, data_dir, monkeypatch):
     # and the absolute limit: lowered here so that a test file can pass it
     import random
 
-    from layers.io import readers
+    from layers.io.readers import checks as readers
 
     monkeypatch.setattr(readers, "MAX_UNZIPPED_BYTES", 1024 * 1024)
     noise = random.Random(1).randbytes(1_000_000).hex()  # 2 MB that compress to about 1 MB

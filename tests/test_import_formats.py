@@ -19,7 +19,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString, Point
 
-import layers.io.readers
+import layers.io.readers.checks
 from layers.core.schema import FINDINGS, INCIDENTS
 from layers.io.readers import category_in_text
 from mapapp.cli import cli
@@ -179,7 +179,7 @@ def test_shapefile_without_prj_needs_crs(runner, store, data_dir, tmp_path):
 
 def test_zip_bomb_is_refused(runner, store, data_dir, tmp_path, monkeypatch):
     path = write_zipped_shapefile(tmp_path, shapefile_frame())
-    monkeypatch.setattr(layers.io.readers, "MAX_UNZIPPED_BYTES", 1000)
+    monkeypatch.setattr(layers.io.readers.checks, "MAX_UNZIPPED_BYTES", 1000)
     result = run_import(runner, data_dir, path)
     assert result.exit_code == 1
     assert "packas upp till" in result.output and "mer än tillåtet" in result.output

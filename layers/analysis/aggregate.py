@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,6 +38,7 @@ from layers.core.privacy import ALL_CATEGORY_CODES, VISIBILITY_RAW, suppress
 from layers.core.schema import INCIDENT_CATEGORIES, STRATEGIC_CODES
 from layers.io.filters import MapFilter, area_codes, xy_to_lonlat
 from layers.store.base import Points, Query, Store
+from layers.store.cache import ComputedPerStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -258,76 +255,6 @@ def data_version(store: Store, layers: tuple[str, ...] | None = None) -> tuple:
     data table): changes with every committed write of those tables, never with an
     uncommitted one, and never waits."""
     return store.layer_version(layers)
-
-
-class _TimedCache:
-    """A small thread-safe LRU cache whose entries expire."""
-
-    def __init__(self, size: int, seconds: float) -> None:
-        self.size, self.seconds = size, seconds
-        self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple):
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None or time.monotonic() - hit[0] > self.seconds:
-                self._items.pop(key, None)
-                return None
-            self._items.move_to_end(key)
-            return hit[1]
-
-    def put(self, key: tuple, value: object) -> None:
-        with self._lock:
-            self._items[key] = (time.monotonic(), value)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-#: The LRU cache with expiry, for other modules' caches of derived results.
-TimedCache = _TimedCache
-
-
-class ComputedPerStore:
-    """Results kept per store (held weakly) in a :class:`_TimedCache`, computed once
-    per key: requests that arrive while a key is being computed (after an import
-    committed, say) wait for that computation instead of starting their own."""
-
-    def __init__(self, size: int, seconds: float) -> None:
-        self.size, self.seconds = size, seconds
-        self._caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-        self._computing: dict[tuple, threading.Lock] = {}
-
-    def get(self, store: Store, key: tuple, compute: Callable[[], object]) -> object:
-        """The cached value of ``key`` for ``store``, or ``compute()`` stored under it."""
-        with self._lock:
-            cache = self._caches.get(store)
-            if cache is None:
-                cache = self._caches[store] = _TimedCache(self.size, self.seconds)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        with self._lock:
-            if len(self._computing) > 256:
-                self._computing.clear()
-            computing = self._computing.setdefault((id(cache), key), threading.Lock())
-        with computing:
-            hit = cache.get(key)
-            if hit is None:
-                hit = compute()
-                cache.put(key, hit)
-        return hit
-
-    def clear(self) -> None:
-        """Forget every result."""
-        with self._lock:
-            for cache in self._caches.values():
-                cache.clear()
 
 
 # one cache per store object, held weakly: a new store never sees another's grids; a

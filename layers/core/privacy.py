@@ -27,7 +27,7 @@ One place for the rules the map, the API and the briefs follow:
   and anything computed from such a count (a change, a rate, a colour class) is
   not sent either. Zero stays zero: an empty cell says nothing about a person.
 
-Functions take a :class:`layers.domain.users.User` or ``None`` for an anonymous visitor.
+Functions take a :class:`layers.core.roles.User` or ``None`` for an anonymous visitor.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from layers.core.roles import User
 from layers.core.schema import (
     INCIDENT_CATEGORIES,
     INCIDENT_GROUPS,
     SENSITIVE_CODES,
     STRATEGIC_CODES,
 )
-from layers.domain.users import User
 
 #: Precisions that may be drawn as points.
 POINT_PRECISIONS = ("exact", "street")

@@ -10,32 +10,16 @@ from __future__ import annotations
 
 import functools
 import secrets
-from dataclasses import dataclass
 from enum import Enum
 
 import pandas as pd
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from layers.core.roles import User
 from layers.core.schema import LOCAL_TZ, ROLES
 from layers.store import sessions, touches
 from layers.store.base import Query, Store
 from layers.store.sessions import TOUCH_SECONDS, end_user_sessions, token_hash
-
-ROLE_ORDER = list(ROLES)
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in person (or an API client acting for one)."""
-
-    name: str
-    role: str
-    sdo_code: str | None = None
-    display_name: str | None = None
-
-    def can(self, role: str) -> bool:
-        """Tell whether this user has ``role`` or a role above it."""
-        return ROLE_ORDER.index(self.role) >= ROLE_ORDER.index(role)
 
 
 class UserError(ValueError):

@@ -16,13 +16,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from layers.analysis.aggregate import ComputedPerStore
 from layers.core.errors import FileRejected, RowError, RowsRejected
 from layers.core.schema import IMPORTABLE, LOCAL_TZ, STADSDELAR, LayerSchema
 from layers.io.joins import DEFAULT_SITE_DISTANCE_M, DistrictIndex, nearest_site
 from layers.io.readers import DEFAULT_MAX_BYTES, read_table
 from layers.io.validate import Validated, validate
 from layers.store.base import Store
+from layers.store.cache import ComputedPerStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ def file_checksum(path: Path) -> str:
 def district_index(store: Store) -> DistrictIndex:
     """The district index of the store's reference layers, built once per version of
     them (every upload joins against it; a findings upload leaves it as it was)."""
-    from layers.analysis.aggregate import data_version
-
-    key = ("district-index", data_version(store, _DISTRICT_LAYERS))
+    key = ("district-index", store.layer_version(_DISTRICT_LAYERS))
     return _DISTRICT_INDEXES.get(store, key, lambda: DistrictIndex(
         store.read("stadsdelar"), store.read("stadsdelsomraden")))
 
@@ -223,14 +221,14 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
     if prepared.errors and not allow_partial:
         report.status = "rejected"
         if log_rejected:
-            store.write({"import_log": _log_frame(report, prepared.source, user)})
+            store.write({"import_log": log_frame(report, prepared.source, user)})
         raise RowsRejected(prepared.errors, prepared.n_read)
     report.status = "partial" if prepared.errors else "loaded"
 
     def log_with_counts(results):
         report.inserted = results[prepared.layer].inserted
         report.unchanged = results[prepared.layer].unchanged
-        return {"import_log": _log_frame(report, prepared.source, user)}
+        return {"import_log": log_frame(report, prepared.source, user)}
 
     replace = (prepared.layer,) if prepared.layer == STADSDELAR.name else ()
     store.write({**(extra or {}), prepared.layer: prepared.frame}, replace=replace,
@@ -240,7 +238,8 @@ def commit_import(store: Store, prepared: PreparedImport, *, user: str | None = 
     return report
 
 
-def _log_frame(report: ImportReport, source: str, user: str | None) -> pd.DataFrame:
+def log_frame(report: ImportReport, source: str, user: str | None) -> pd.DataFrame:
+    """The import-log row of ``report`` (the importer and walk uploads write it)."""
     now = pd.Timestamp.now(tz=LOCAL_TZ)
     return pd.DataFrame([{
         "id": f"{now.isoformat()}:{report.checksum[:12]}:{report.layer}",

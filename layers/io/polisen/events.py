@@ -1,46 +1,4 @@
-"""Importer for the Swedish Police's public events (the polisen.se events JSON).
-
-The police publish a feed of events ("händelser") as a JSON list; each event has an
-``id``, a ``datetime`` such as ``"2026-01-17 7:24:39 +01:00"`` (the hour may have one
-digit), a ``name`` (``"17 januari 06.32, Brand, Stockholm"``), a ``summary``, a ``url``
-relative to https://polisen.se, a ``type`` (Swedish event type) and a ``location`` with
-the municipality's ``name`` and ``gps`` (``"lat,lon"``).
-
-The GPS point is only the centre of the municipality, so it must never be drawn as the
-place of the event. Within Stockholm municipality the summary usually names the place
-("Personrån i Kista", "Skadad person utomhus i Hornstull"), so :func:`read_police_events`
-looks for the names of the 117 stadsdelar, and a small curated gazetteer of squares,
-stations and streets that lie unambiguously in one stadsdel, in the summary. A found
-event gets precision ``"stadsdel"`` and the stadsdel's representative point; any other
-event keeps precision ``"kommun"`` and the municipality point. The ``precision`` column
-tells the rest of the app never to draw either as an exact point.
-
-Matching rules (see :class:`PlaceMatcher`):
-
-* whole words, case-insensitive, longest names first ("Hässelby gård" before a bare
-  "Hässelby", which is not a stadsdel and is left unplaced; "Farsta strand" before
-  "Farsta");
-* a trailing genitive ``-s`` is accepted ("Kistas", "Skärholmens centrum");
-* names that are also common Swedish nouns only match with a capital letter ("Kista" but
-  not "kista", a coffin; "Slussen" but not "slussen", a lock; "Söder" but not "söder",
-  south);
-* the first mention wins ("från Västertorp till Bromma" is placed in Västertorp);
-* names of stadsdelsområden ("Rinkeby-Kista", "Kungsholmens stadsdelsområde") and of
-  sports clubs ("Djurgårdens IF") are not places of a stadsdel and are ignored;
-* only events whose municipality is Stockholm are matched: the same place names exist
-  elsewhere in Sweden.
-
-The event type is mapped to an incident category with :data:`POLICE_TYPE_TO_CATEGORY`;
-unknown types become ``"ovrigt"`` and are counted in the :class:`PoliceReport`.
-
-Times: the feed's ``datetime`` is when the police *published* the event, often hours
-after it happened. The event's own time is in ``name`` ("17 januari 23.39, …": day,
-Swedish month name, hour.minute or hour:minute, Stockholm local time) without a year;
-:func:`event_time_from_name` takes the year that puts that time nearest to the
-publication (so "28 december 23.24" published 2023-01-02 is in 2022, and an event
-announced in April for "01 maj" is in the same year). An event whose name has no
-readable time keeps the publication time and is counted in the report.
-"""
+"""The police events feed read into incident rows, with a report of what it found."""
 
 from __future__ import annotations
 
@@ -49,16 +7,17 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas
 import pandas as pd
 
-import geodata
-from layers.core.schema import INCIDENT_CATEGORIES, LOCAL_TZ, STORE_EPSG, WEB_EPSG
+from layers.core.schema import LOCAL_TZ, STORE_EPSG, WEB_EPSG
+from layers.io.polisen.categories import police_category
+from layers.io.polisen.places import default_places, place_key, places_from
 
 LOGGER = logging.getLogger(__name__)
+
 
 #: Value of the ``source`` column for every imported event.
 SOURCE = "polisen"
@@ -67,209 +26,7 @@ POLICE_BASE_URL = "https://polisen.se"
 #: Municipality whose events are matched against the stadsdelar (compared case-folded).
 STOCKHOLM = "stockholm"
 
-#: Every event type in the police feed for Stockholm 2022-09..2026-08, and a few more
-#: from the national feed, mapped to an incident category code
-#: (:data:`layers.core.schema.INCIDENT_CATEGORIES`).
-POLICE_TYPE_TO_CATEGORY: dict[str, str] = {
-    # violence and threats
-    "Rån": "ran",
-    "Rån, försök": "ran",
-    "Rån väpnat": "ran",
-    "Rån, väpnat": "ran",
-    "Rån övrigt": "ran",
-    "Misshandel": "misshandel",
-    "Misshandel, grov": "misshandel",
-    "Olaga hot": "hot",
-    "Bombhot": "hot",
-    "Ofredande/förargelse": "ofredande",
-    "Våldtäkt": "sexualbrott",
-    "Våldtäkt, försök": "sexualbrott",
-    "Sexualbrott": "sexualbrott",
-    "Sedlighetsbrott": "sexualbrott",
-    "Skottlossning": "skottlossning",
-    "Skottlossning, misstänkt": "skottlossning",
-    "Explosion": "skottlossning",
-    "Detonation": "skottlossning",
-    "Sprängning": "skottlossning",
-    "Mord/dråp": "dodligt_vald",
-    "Mord/dråp, försök": "dodligt_vald",
-    "Våld/hot mot tjänsteman": "vald_hot_tjansteman",
-    # property
-    "Skadegörelse": "skadegorelse",
-    "Stöld": "stold",
-    "Stöld, försök": "stold",
-    "Häleri": "stold",
-    "Stöld/inbrott": "inbrott",
-    "Inbrott": "inbrott",
-    "Inbrott, försök": "inbrott",
-    "Larm Inbrott": "inbrott",
-    "Motorfordon, stöld": "tillgrepp_motorfordon",
-    # drugs
-    "Narkotikabrott": "narkotikabrott",
-    # fires and accidents
-    "Brand": "brand",
-    "Mordbrand": "brand",
-    "Brand automatlarm": "brand",
-    "Trafikolycka": "trafikolycka",
-    "Trafikolycka, personskada": "trafikolycka",
-    "Trafikolycka, smitning från": "trafikolycka",
-    "Trafikolycka, singel": "trafikolycka",
-    "Trafikolycka, vilt": "trafikolycka",
-    "Trafikolycka, annan": "trafikolycka",
-    # everything else the police report
-    "Alkohollagen": "ovrigt",
-    "Anträffad död": "ovrigt",
-    "Anträffat gods": "ovrigt",
-    "Arbetsplatsolycka": "ovrigt",
-    "Bedrägeri": "ovrigt",
-    "Bråk": "ovrigt",
-    "Djur": "ovrigt",
-    "Efterlyst person": "ovrigt",
-    "Ekobrott": "ovrigt",
-    "Farligt föremål, misstänkt": "ovrigt",
-    "Fylleri/LOB": "ovrigt",
-    "Försvunnen person": "ovrigt",
-    "Hemfridsbrott": "ovrigt",
-    "Information": "ovrigt",
-    "Knivlagen": "ovrigt",
-    "Kontroll": "ovrigt",
-    "Kontroll person/fordon": "ovrigt",
-    "Larm Överfall": "ovrigt",
-    "Luftfartslagen": "ovrigt",
-    "Miljöbrott": "ovrigt",
-    "Missbruk av urkund": "ovrigt",
-    "Motorfordon, anträffat stulet": "ovrigt",
-    "Olaga frihetsberövande/människorov": "ovrigt",
-    "Olaga intrång": "ovrigt",
-    "Olovlig körning": "ovrigt",
-    "Ordningslagen": "ovrigt",
-    "Polisinsats/kommendering": "ovrigt",
-    "Rattfylleri": "ovrigt",
-    "Räddningsinsats": "ovrigt",
-    "Sjukdom/olycksfall": "ovrigt",
-    "Sjölagen": "ovrigt",
-    "Skyddslagen": "ovrigt",
-    "Smällar": "ovrigt",
-    "Trafikbrott": "ovrigt",
-    "Trafikhinder": "ovrigt",
-    "Trafikkontroll": "ovrigt",
-    "Utlänningslagen": "ovrigt",
-    "Vapenlagen": "ovrigt",
-    "Vållande till kroppsskada": "ovrigt",
-    "Åldringsbrott": "ovrigt",
-    "Övrigt": "ovrigt",
-    "Sammanfattning natt": "ovrigt",
-    "Sammanfattning kväll och natt": "ovrigt",
-    "Sammanfattning dag": "ovrigt",
-    "Sammanfattning helg": "ovrigt",
-    "Sammanfattning vecka": "ovrigt",
-}
 
-#: Type prefixes for variants the table does not list yet (checked in this order).
-POLICE_TYPE_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("Trafikolycka", "trafikolycka"),
-    ("Sammanfattning", "ovrigt"),
-)
-
-#: Well-known places that are not stadsdel names but lie unambiguously in one stadsdel:
-#: place as written in summaries -> stadsdel name (as in ``geodata.stadsdelar()``).
-#: Chosen from the most frequent unplaced place words in the 2022-09..2026-08 feed and
-#: checked against the stadsdel polygons; squares, streets and areas that straddle a
-#: boundary (Nybroplan, Brommaplan, Sveavägen, Birger Jarlsgatan, Sankt Eriksgatan,
-#: Odengatan, Nybohov) and names of larger areas (Bromma, Hässelby, Spånga, Enskede,
-#: Skarpnäck, Järva) are left out on purpose.
-GAZETTEER: dict[str, str] = {
-    # Södermalm
-    "Hornstull": "Södermalm",
-    "Medborgarplatsen": "Södermalm",
-    "Slussen": "Södermalm",
-    "Mariatorget": "Södermalm",
-    "Skanstull": "Södermalm",
-    "Tantolunden": "Södermalm",
-    "Söder": "Södermalm",
-    "Söder Mälarstrand": "Södermalm",
-    "Götgatan": "Södermalm",
-    "Hornsgatan": "Södermalm",
-    "Folkungagatan": "Södermalm",
-    # Norrmalm
-    "Sergels torg": "Norrmalm",
-    "T-centralen": "Norrmalm",
-    "Centralstationen": "Norrmalm",
-    "Cityterminalen": "Norrmalm",
-    "Hötorget": "Norrmalm",
-    "Kungsträdgården": "Norrmalm",
-    "Norra Bantorget": "Norrmalm",
-    "City": "Norrmalm",
-    "Vasagatan": "Norrmalm",
-    "Kungsgatan": "Norrmalm",
-    "Hamngatan": "Norrmalm",
-    # Östermalm
-    "Stureplan": "Östermalm",
-    "Östermalmstorg": "Östermalm",
-    "Humlegården": "Östermalm",
-    "Karlaplan": "Östermalm",
-    "Strandvägen": "Östermalm",
-    "Karlavägen": "Östermalm",
-    # Vasastaden
-    "Vasastan": "Vasastaden",
-    "Odenplan": "Vasastaden",
-    "Sankt Eriksplan": "Vasastaden",
-    "S:t Eriksplan": "Vasastaden",
-    "Vasaparken": "Vasastaden",
-    "Observatorielunden": "Vasastaden",
-    "Rörstrandsgatan": "Vasastaden",
-    # Kungsholmen
-    "Fridhemsplan": "Kungsholmen",
-    "Fleminggatan": "Kungsholmen",
-    # Gamla stan
-    "Skeppsbron": "Gamla stan",
-    # outside the inner city
-    "Gullmarsplan": "Johanneshov",
-    "Globen": "Johanneshov",
-    "Globentorget": "Johanneshov",
-    "Tele2 Arena": "Johanneshov",
-    "Tele 2 Arena": "Johanneshov",
-    "Gärdet": "Ladugårdsgärdet",
-    "Frihamnen": "Ladugårdsgärdet",
-    "Ropsten": "Hjorthagen",
-    "Frescati": "Norra Djurgården",
-    "Albano": "Norra Djurgården",
-    "Hammarby sjöstad": "Södra Hammarbyhamnen",
-    "Liljeholmstorget": "Liljeholmen",
-    "Skogskyrkogården": "Gamla Enskede",
-    "Hjulsta": "Tensta",
-    # spelling variants
-    "Hässelbygård": "Hässelby gård",
-    "Skarpnäck gård": "Skarpnäcks gård",
-}
-
-#: Names (stadsdelar or gazetteer, compared case-folded) that are also common Swedish
-#: words and so only match when written with a capital letter.
-CAPITALISED_ONLY: frozenset[str] = frozenset(
-    {"kista", "höglandet", "söder", "city", "gärdet", "slussen", "globen", "albano"}
-)
-
-#: Phrases that contain a stadsdel name but do not place an event in that stadsdel;
-#: removed from the text before matching.
-STOP_PATTERNS: tuple[str, ...] = (
-    # stadsdelsområden (several stadsdelar each), old and current
-    r"Rinkeby-Kista",
-    r"Spånga-Tensta",
-    r"Hässelby-Vällingby",
-    r"Enskede-Årsta-Vantör",
-    r"Hägersten-Älvsjö",
-    r"Hägersten-Liljeholmen",
-    r"\w+s?\s+stadsdelsområde\w*",
-    r"\w+s?\s+stadsdelsförvaltning\w*",
-    r"\w+s?\s+stadsdelsnämnd\w*",
-    # sports clubs
-    r"Djurgårdens\s+IF",
-    r"Hammarby\s+IF",
-)
-
-_STOP_RE = re.compile("|".join(f"(?:{p})" for p in STOP_PATTERNS), re.IGNORECASE)
-#: "G:a Stan", "G:a Enskede" -> "Gamla ...".
-_GAMLA_RE = re.compile(r"(?<!\w)G:a(?=\s)", re.IGNORECASE)
 #: A one-digit hour in "2026-01-17 7:24:39 +01:00".
 _ONE_DIGIT_HOUR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d):")
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
@@ -346,89 +103,6 @@ class PoliceReport:
 def _sv_int(n: int) -> str:
     """Format an integer the Swedish way, with a space between thousands: 3 312."""
     return f"{n:,}".replace(",", " ")
-
-
-# --- event types ------------------------------------------------------------------------
-
-
-def police_category(event_type: str) -> str | None:
-    """Return the incident category code of a police event type, or None if unknown."""
-    name = " ".join(event_type.split())
-    code = POLICE_TYPE_TO_CATEGORY.get(name)
-    if code is not None:
-        return code
-    for prefix, prefix_code in POLICE_TYPE_PREFIXES:
-        if name.startswith(prefix):
-            return prefix_code
-    return None
-
-
-# --- places -----------------------------------------------------------------------------
-
-
-def _key(name: str) -> str:
-    """Case-folded name with single spaces, used to look names up."""
-    return " ".join(name.casefold().split())
-
-
-class PlaceMatcher:
-    """Finds the stadsdel an event's text names.
-
-    Built from a GeoDataFrame of stadsdelar (columns ``code``, ``name``, ``geometry``)
-    and :data:`GAZETTEER`; :meth:`find` returns the stadsdel code of the first place
-    named in a text, or None.
-    """
-
-    def __init__(
-        self,
-        stadsdelar: geopandas.GeoDataFrame,
-        gazetteer: dict[str, str] | None = None,
-    ) -> None:
-        gazetteer = GAZETTEER if gazetteer is None else gazetteer
-        names, codes = stadsdelar["name"], stadsdelar["code"]
-        code_by_name = {_key(n): str(c) for n, c in zip(names, codes, strict=True)}
-        self.place_to_code: dict[str, str] = dict(code_by_name)
-        for place, target in gazetteer.items():
-            code = code_by_name.get(_key(target))
-            if code is None:
-                LOGGER.warning("gazetteer place %r: no stadsdel named %r", place, target)
-                continue
-            self.place_to_code.setdefault(_key(place), code)
-        # Longest names first, so "Hässelby gård" wins over a shorter name inside it.
-        alternatives = sorted(self.place_to_code, key=len, reverse=True)
-        body = "|".join(r"\s+".join(re.escape(w) for w in a.split()) for a in alternatives)
-        self._pattern = re.compile(rf"(?<!\w)(?P<place>{body})s?(?!\w)", re.IGNORECASE)
-
-    def find(self, text: str) -> str | None:
-        """Return the stadsdel code of the first place named in ``text``, or None."""
-        if not text:
-            return None
-        text = _STOP_RE.sub(" ", _GAMLA_RE.sub("Gamla", text))
-        for match in self._pattern.finditer(text):
-            written = match.group("place")
-            key = _key(written)
-            if key in CAPITALISED_ONLY and not written[0].isupper():
-                continue
-            return self.place_to_code[key]
-        return None
-
-
-@lru_cache(maxsize=1)
-def _default_places() -> tuple[PlaceMatcher, geopandas.GeoSeries]:
-    """The matcher and representative points (EPSG:3011) of the bundled stadsdelar."""
-    return _places_from(geodata.stadsdelar(crs=STORE_EPSG))
-
-
-def _places_from(
-    stadsdelar: geopandas.GeoDataFrame,
-) -> tuple[PlaceMatcher, geopandas.GeoSeries]:
-    stadsdelar = stadsdelar.to_crs(STORE_EPSG)
-    points = stadsdelar.geometry.representative_point()  # shapely point_on_surface
-    points.index = stadsdelar["code"].astype(str).to_numpy()
-    return PlaceMatcher(stadsdelar), points
-
-
-# --- reading ----------------------------------------------------------------------------
 
 
 def _load_events(path: Path) -> list[dict]:
@@ -615,9 +289,9 @@ def read_police_events(
     path = Path(path)
     events = _load_events(path)
     if stadsdelar is None:
-        matcher, points = _default_places()
+        matcher, points = default_places()
     else:
-        matcher, points = _places_from(stadsdelar)
+        matcher, points = places_from(stadsdelar)
 
     ids: list[str] = []
     numbers: list[int] = []
@@ -652,7 +326,7 @@ def read_police_events(
         code = None
         location = event.get("location")
         municipality = location.get("name") if isinstance(location, dict) else None
-        if isinstance(municipality, str) and _key(municipality) == STOCKHOLM:
+        if isinstance(municipality, str) and place_key(municipality) == STOCKHOLM:
             code = matcher.find(summary) or matcher.find(_place_text(event))
 
         url = _absolute_url(event.get("url"))
@@ -709,14 +383,3 @@ def read_police_events(
         report.n_kommun,
     )
     return frame, report
-
-
-def _check_mapping() -> None:
-    codes = {c.code for c in INCIDENT_CATEGORIES}
-    wrong = {t: c for t, c in POLICE_TYPE_TO_CATEGORY.items() if c not in codes}
-    wrong.update({p: c for p, c in POLICE_TYPE_PREFIXES if c not in codes})
-    if wrong:
-        raise ValueError(f"police types mapped to unknown categories: {wrong}")
-
-
-_check_mapping()
