@@ -32,16 +32,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         'layers.analysis.priority',
     }),
     frozenset({
-        'layers.documents.brief_render',
-        'layers.documents.brief_render.html',
-        'layers.documents.brief_render.pdf',
-        'layers.documents.brief_render.word',
-    }),
-    frozenset({
-        'layers.documents.brief',
-        'layers.indicators',
-    }),
-    frozenset({
         'layers.core.privacy',
         'layers.domain.users',
         'layers.store.base',
@@ -67,12 +57,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 }
 KNOWN_PRIVATE: set[tuple[str, str, str]] = {
     ('layers.analysis.emerging', 'layers.analysis.priority', '_covering'),
-    ('layers.documents.brief_render.weekly', 'layers.documents.brief_render.html', '_environment'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_clean'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word',
-     '_page_number_footer'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_picture'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_set_language'),
     ('layers.domain.findings', 'layers.io.readers', '_canonical_columns'),
     ('layers.domain.walks', 'layers.io.importer', '_log_frame'),
     ('layers.domain.walks', 'layers.io.readers', '_check_xml'),
@@ -84,9 +68,6 @@ KNOWN_PRIVATE: set[tuple[str, str, str]] = {
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
     ('layers.core.privacy', 'layers.domain.users'),
-    ('layers.indicators', 'layers.documents.brief'),
-    ('layers.indicators', 'layers.domain.findings'),
-    ('layers.indicators.keyfigures', 'layers.documents.brief'),
     ('layers.io.importer', 'layers.analysis.aggregate'),
 }
 KNOWN_BIG: set[str] = {
@@ -94,10 +75,8 @@ KNOWN_BIG: set[str] = {
     'layers/analysis/backtest.py',
     'layers/analysis/priority.py',
     'layers/core/schema.py',
-    'layers/documents/brief.py',
     'layers/domain/findings.py',
     'layers/domain/walks.py',
-    'layers/indicators/__init__.py',
     'layers/io/polisen.py',
     'layers/io/readers.py',
     'layers/store/geopackage.py',

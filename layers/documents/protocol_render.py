@@ -24,11 +24,10 @@ from layers.core.schema import OWNERS, STORE_EPSG
 from layers.documents.brief_render import figures
 from layers.documents.brief_render.docx_parts import (
     GREY,
+    a4_document,
     add_picture,
     add_table,
     clean,
-    page_number_footer,
-    set_language,
 )
 from layers.documents.brief_render.html_parts import TEMPLATES as BRIEF_TEMPLATES
 from layers.documents.brief_render.html_parts import data_uri, environment, font_faces
@@ -155,18 +154,9 @@ def render_pdf(protocol: Protocol, picture: bytes | None = None) -> bytes:
 
 def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
     """The protocol as an editable Word document."""
-    from docx import Document
     from docx.shared import Cm, Pt
 
-    document = Document()
-    set_language(document)
-    document.core_properties.title = protocol.title
-    document.core_properties.language = "sv-SE"
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.left_margin = section.right_margin = Cm(2.0)
-    section.top_margin, section.bottom_margin = Cm(1.8), Cm(1.8)
-    page_number_footer(section, protocol.title)
+    document, _ = a4_document(protocol.title, 1.8)
 
     document.add_heading("Protokoll från trygghetsvandring", level=0)
     sub = document.add_paragraph()

@@ -17,6 +17,8 @@ DRAFT_NOTE = f"{DRAFT_MARK} – analysavsnitten är inte skrivna ännu"
 EMPTY_TEXT = "Ej ifylld (utkast)"
 WRITE_HINT = ("Förvaltningen skriver texten i Trygghetskartan under Lägesbilder → Skriv "
               "analys")
+#: What an empty analysis section of the editable document (DOCX) says.
+PLACEHOLDER = f"{EMPTY_TEXT}. {WRITE_HINT}, eller direkt här i dokumentet."
 
 
 def draft_text(brief: Brief) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 
+from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -124,5 +125,21 @@ def add_picture(document, png: bytes | None, description: str,
     document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
-__all__ = ["BLUE", "FONT", "GREY", "RED", "add_table", "cell_text", "clean",
+
+def a4_document(title: str, margin_cm: float = 2.0):
+    """A new Word document in Swedish (styles, language, title), A4 with 2 cm side margins,
+    ``margin_cm`` at the top and bottom and the page-number footer; and its section."""
+    document = Document()
+    set_language(document)
+    document.core_properties.title = title
+    document.core_properties.language = "sv-SE"
+    section = document.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(2.0)
+    section.top_margin, section.bottom_margin = Cm(margin_cm), Cm(margin_cm)
+    page_number_footer(section, title)
+    return document, section
+
+
+__all__ = ["a4_document", "BLUE", "FONT", "GREY", "RED", "add_table", "cell_text", "clean",
            "page_number_footer", "add_picture", "repeat_header", "set_language", "shade"]

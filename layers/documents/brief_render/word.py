@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import io
 
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Pt, RGBColor
 
 from layers.documents.brief import SECTION_HEADINGS, TEXT_FIELDS, Brief
 from layers.documents.brief_render.common import (
     DRAFT_NOTE,
-    EMPTY_TEXT,
-    WRITE_HINT,
+    PLACEHOLDER,
     Pictures,
     describe_pictures,
     draft_text,
@@ -31,15 +29,12 @@ from layers.documents.brief_render.docx_parts import (
     BLUE,
     GREY,
     RED,
+    a4_document,
     add_picture,
     add_table,
     clean,
-    page_number_footer,
-    set_language,
 )
 from layers.indicators import COMPARISON_RULE, INDICATORS
-
-PLACEHOLDER = f"{EMPTY_TEXT}. {WRITE_HINT}, eller direkt här i dokumentet."
 
 
 def _draft_header(section) -> None:
@@ -96,16 +91,8 @@ def _title_page(document, brief: Brief) -> None:
 
 def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     """The brief as DOCX bytes."""
-    document = Document()
-    set_language(document)
-    document.core_properties.title = brief.title
+    document, section = a4_document(brief.title)
     document.core_properties.subject = "Lägesbild – underlag för nämndsammanträde"
-    document.core_properties.language = "sv-SE"
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.left_margin = section.right_margin = Cm(2.0)
-    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
-    page_number_footer(section, brief.title)
     if brief.draft:
         _draft_header(section)
     described = describe_pictures(brief)
