@@ -70,8 +70,8 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
     minx, miny, maxx, maxy = extent
     height_cm = width_cm * (maxy - miny) / (maxx - minx)
     points = findings_frame(protocol)
-    with mpl.rc_context(figures._style()):
-        fig = figures._figure(width_cm, height_cm + 1.6)
+    with mpl.rc_context(figures.rc_style()):
+        fig = figures.new_figure(width_cm, height_cm + 1.6)
         ax = fig.add_axes((0.01, 1.6 / (height_cm + 1.6), 0.98, height_cm / (height_cm + 1.6)))
         box = shapely.box(*extent)
         full = geodata.stadsdelar(crs=STORE_EPSG)
@@ -89,7 +89,7 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
                     continue  # too little of it in view to carry a label
                 pt = part.representative_point()
                 ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=7,
-                            color="#666666", style="italic", path_effects=figures._HALO)
+                            color="#666666", style="italic", path_effects=figures.HALO)
         if protocol.walk.route is not None:
             gpd.GeoSeries([protocol.walk.route], crs=STORE_EPSG).plot(
                 ax=ax, color=ROUTE, linewidth=2.2, zorder=5)
@@ -107,8 +107,8 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
         ax.set_yticks([])
         ax.set_xlabel("")
         ax.set_ylabel("")
-        figures._scale_bar(ax, extent)
-        figures._north_arrow(ax, extent)
+        figures.scale_bar(ax, extent)
+        figures.north_arrow(ax, extent)
         from matplotlib.lines import Line2D
 
         handles = []
@@ -121,7 +121,7 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
                                   markeredgecolor="white", label=f"Fynd: {label}"))
         fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7.5,
                    bbox_to_anchor=(0.5, 0.005), handlelength=1.6, columnspacing=1.4)
-        return figures._png(fig)
+        return figures.to_png(fig)
 
 
 # --- HTML and PDF -------------------------------------------------------------------------

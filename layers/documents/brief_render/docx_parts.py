@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -16,6 +17,10 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from layers.documents.brief import Table
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.section import Section
 
 BLUE = RGBColor(0x0B, 0x3D, 0x6B)
 GREY = RGBColor(0x55, 0x55, 0x55)
@@ -126,7 +131,7 @@ def add_picture(document, png: bytes | None, description: str,
 
 
 
-def a4_document(title: str, margin_cm: float = 2.0):
+def a4_document(title: str, margin_cm: float = 2.0) -> tuple[DocxDocument, Section]:
     """A new Word document in Swedish (styles, language, title), A4 with 2 cm side margins,
     ``margin_cm`` at the top and bottom and the page-number footer; and its section."""
     document = Document()
