@@ -206,6 +206,6 @@ def test_docx_pictures_are_described_and_table_headers_repeat(state, request):
 
 
 def test_the_pdf_template_repeats_table_headers():
-    css = (Path(__file__).resolve().parents[1] / "layers" / "documents" / "brief_render" / "templates"
-           / "brief.css").read_text(encoding="utf-8")
+    css = (Path(__file__).resolve().parents[1] / "layers" / "documents" / "brief_render"
+           / "templates" / "brief.css").read_text(encoding="utf-8")
     assert re.search(r"thead\s*\{\s*display:\s*table-header-group", css)
