@@ -8,9 +8,6 @@
 - No module imports a name beginning with ``_`` from another module.
 - No module outside ``layers/store/`` imports a store backend.
 - No Python file over 600 lines outside ``tests/``.
-
-The KNOWN_* sets list what is still to be mended (issue 15); each test also fails when
-an entry is mended but not removed, so the sets only shrink.
 """
 
 from __future__ import annotations
@@ -25,35 +22,7 @@ LEVELS = {"core": 0, "store": 1, "io": 2, "analysis": 3, "indicators": 3, "domai
 BACKENDS = ("layers.store.geopackage", "layers.store.postgis")
 MAX_LINES = 600
 
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({
-        'layers.documents.brief_render',
-        'layers.documents.brief_render.html',
-        'layers.documents.brief_render.pdf',
-        'layers.documents.brief_render.word',
-    }),
-    frozenset({
-        'layers.documents.brief',
-        'layers.indicators',
-    }),
-}
-KNOWN_PRIVATE: set[tuple[str, str, str]] = {
-    ('layers.documents.brief_render.weekly', 'layers.documents.brief_render.html', '_environment'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_clean'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word',
-     '_page_number_footer'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_picture'),
-    ('layers.documents.protocol_render', 'layers.documents.brief_render.word', '_set_language'),
-}
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ('layers.indicators', 'layers.documents.brief'),
-    ('layers.indicators', 'layers.domain.findings'),
-    ('layers.indicators.keyfigures', 'layers.documents.brief'),
-}
-KNOWN_BIG: set[str] = {
-    'layers/documents/brief.py',
-    'layers/indicators/__init__.py',
-}
+
 
 
 def module_files() -> dict[str, Path]:
@@ -154,12 +123,12 @@ def part_of(module: str) -> str | None:
 
 def test_no_import_cycles():
     edges, _, _ = import_graph()
-    assert cycles(edges) == KNOWN_CYCLES
+    assert cycles(edges) == set()
 
 
 def test_no_private_names_imported_across_modules():
     _, private, _ = import_graph()
-    assert set(private) == KNOWN_PRIVATE
+    assert set(private) == set()
 
 
 def test_layers_parts_import_only_downwards():
@@ -179,7 +148,7 @@ def test_layers_parts_import_only_downwards():
         if in_demo:
             upward |= {(module, t) for t in targets
                        if t.startswith("layers") and part_of(t) != "core"}
-    assert upward == KNOWN_UPWARD
+    assert upward == set()
     flask_in_layers = {m for m, sources in external.items()
                        if m.startswith("layers") and any(s.split(".")[0] == "flask"
                                                          for s in sources)}
@@ -218,7 +187,7 @@ def test_no_python_file_over_600_lines_outside_tests():
             continue
         if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES:
             big.add(str(rel))
-    assert big == KNOWN_BIG
+    assert big == set()
 
 
 def test_the_graph_reader_sees_real_imports():

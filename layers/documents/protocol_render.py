@@ -11,22 +11,26 @@ the lists.
 
 from __future__ import annotations
 
-import base64
 import io
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
 import matplotlib as mpl
 import shapely
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 import geodata
 from layers.core.schema import OWNERS, STORE_EPSG
 from layers.documents.brief_render import figures
-from layers.documents.brief_render.html import TEMPLATES as BRIEF_TEMPLATES
-from layers.documents.brief_render.html import font_faces, paragraphs
+from layers.documents.brief_render.docx_parts import (
+    GREY,
+    a4_document,
+    add_picture,
+    add_table,
+    clean,
+)
+from layers.documents.brief_render.html_parts import TEMPLATES as BRIEF_TEMPLATES
+from layers.documents.brief_render.html_parts import data_uri, environment, font_faces
 from layers.documents.protocol import Protocol, findings_frame
 
 TEMPLATES = Path(__file__).resolve().parent / "protocol_templates"
@@ -66,8 +70,8 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
     minx, miny, maxx, maxy = extent
     height_cm = width_cm * (maxy - miny) / (maxx - minx)
     points = findings_frame(protocol)
-    with mpl.rc_context(figures._style()):
-        fig = figures._figure(width_cm, height_cm + 1.6)
+    with mpl.rc_context(figures.rc_style()):
+        fig = figures.new_figure(width_cm, height_cm + 1.6)
         ax = fig.add_axes((0.01, 1.6 / (height_cm + 1.6), 0.98, height_cm / (height_cm + 1.6)))
         box = shapely.box(*extent)
         full = geodata.stadsdelar(crs=STORE_EPSG)
@@ -85,7 +89,7 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
                     continue  # too little of it in view to carry a label
                 pt = part.representative_point()
                 ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=7,
-                            color="#666666", style="italic", path_effects=figures._HALO)
+                            color="#666666", style="italic", path_effects=figures.HALO)
         if protocol.walk.route is not None:
             gpd.GeoSeries([protocol.walk.route], crs=STORE_EPSG).plot(
                 ax=ax, color=ROUTE, linewidth=2.2, zorder=5)
@@ -103,8 +107,8 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
         ax.set_yticks([])
         ax.set_xlabel("")
         ax.set_ylabel("")
-        figures._scale_bar(ax, extent)
-        figures._north_arrow(ax, extent)
+        figures.scale_bar(ax, extent)
+        figures.north_arrow(ax, extent)
         from matplotlib.lines import Line2D
 
         handles = []
@@ -117,35 +121,21 @@ def route_map(protocol: Protocol, width_cm: float = 17.0) -> bytes | None:
                                   markeredgecolor="white", label=f"Fynd: {label}"))
         fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7.5,
                    bbox_to_anchor=(0.5, 0.005), handlelength=1.6, columnspacing=1.4)
-        return figures._png(fig)
+        return figures.to_png(fig)
 
 
 # --- HTML and PDF -------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    # the brief's templates give the shared table macro (macros.html)
-    env = Environment(loader=FileSystemLoader([TEMPLATES, BRIEF_TEMPLATES]),
-                      autoescape=select_autoescape(["html"]))
-    env.filters.update(paragraphs=paragraphs)
-    return env
-
-
-def _data_uri(data: bytes | None, mime: str) -> str | None:
-    if data is None:
-        return None
-    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def render_html(protocol: Protocol, *, mode: str = "html", picture: bytes | None = None,
                 back_url: str | None = None) -> str:
     """The protocol as one self-contained HTML document (``mode`` "pdf" for print)."""
     css = (BRIEF_TEMPLATES / "brief.css").read_text(encoding="utf-8")
-    photos = {f.number: _data_uri(f.photo, "image/jpeg") for f in protocol.findings}
-    return _environment().get_template("protocol.html").render(
-        p=protocol, mode=mode, brief_css=Markup(css), back_url=back_url,
-        fonts=font_faces() if mode == "pdf" else (), map=_data_uri(picture, "image/png"),
+    photos = {f.number: data_uri(f.photo, "image/jpeg") for f in protocol.findings}
+    # the brief's templates give the base template and the shared table macro
+    return environment(TEMPLATES).get_template("protocol.html").render(
+        p=protocol, mode=mode, css=Markup(css), back_url=back_url,
+        fonts=font_faces() if mode == "pdf" else (), map=data_uri(picture, "image/png"),
         photos=photos)
 
 
@@ -164,27 +154,9 @@ def render_pdf(protocol: Protocol, picture: bytes | None = None) -> bytes:
 
 def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
     """The protocol as an editable Word document."""
-    from docx import Document
     from docx.shared import Cm, Pt
 
-    from layers.documents.brief_render.word import (
-        GREY,
-        _clean,
-        _page_number_footer,
-        _picture,
-        _set_language,
-        add_table,
-    )
-
-    document = Document()
-    _set_language(document)
-    document.core_properties.title = protocol.title
-    document.core_properties.language = "sv-SE"
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.left_margin = section.right_margin = Cm(2.0)
-    section.top_margin, section.bottom_margin = Cm(1.8), Cm(1.8)
-    _page_number_footer(section, protocol.title)
+    document, _ = a4_document(protocol.title, 1.8)
 
     document.add_heading("Protokoll från trygghetsvandring", level=0)
     sub = document.add_paragraph()
@@ -201,14 +173,14 @@ def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
     facts.style = "Table Grid"
     for label, value in protocol.facts:
         cells = facts.add_row().cells
-        cells[0].text = _clean(label)
-        cells[1].text = _clean(value)
+        cells[0].text = clean(label)
+        cells[1].text = clean(value)
         cells[0].paragraphs[0].runs[0].bold = True
     document.add_paragraph()
 
     document.add_heading("Karta", level=1)
     if picture is not None:
-        _picture(document, picture, "Karta över vandringens rutt med fynden numrerade")
+        add_picture(document, picture, "Karta över vandringens rutt med fynden numrerade")
         document.add_paragraph("Vandringens rutt och fynden, numrerade som i listan nedan.",
                                style="Caption")
     else:
@@ -233,7 +205,7 @@ def render_docx(protocol: Protocol, picture: bytes | None = None) -> bytes:
                 p = document.add_paragraph()
                 r = p.add_run(f"{label}: ")
                 r.bold = True
-                p.add_run(_clean(value))
+                p.add_run(clean(value))
                 p.paragraph_format.space_after = Pt(1)
             if f.photo is not None:
                 document.add_picture(io.BytesIO(f.photo), width=Cm(8))

@@ -19,11 +19,12 @@ from layers.core import clock
 from layers.core.privacy import CountedCategories, counted_categories
 from layers.core.schema import INCIDENT_CATEGORIES
 from layers.indicators import AreaValues, area_values
+from layers.indicators.citydata import find_area, load_city_data
 from layers.io.filters import CATEGORY_GROUPS, MapFilter
 from layers.store.base import Store
 
 _LABELS = {c.code: c.label for c in INCIDENT_CATEGORIES}
-#: The tables the key figures read (layers.documents.brief.load_city_data).
+#: The tables the key figures read (layers.indicators.citydata.load_city_data).
 FIGURE_LAYERS = ("incidents", "findings", "finding_history", "sites", "population",
                  "stadsdelar", "stadsdelsomraden", "brief_texts")
 _FIGURES = ComputedPerStore(64, 300.0)
@@ -78,8 +79,6 @@ def area_figures(store: Store, code: str, name: str, flt: MapFilter,
     anonymous visitor is applied, so a figure never counts a sensitive category
     nobody asked for by name.
     """
-    from layers.documents.brief import find_area, load_city_data
-
     if flt.period is None:
         raise ValueError("key figures need a period")
     if counted is None:

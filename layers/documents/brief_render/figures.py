@@ -55,16 +55,18 @@ DISTRICT_LINE = "#0b3d6b"
 CITY_LINE = "#8a8a8a"
 GROUP_COLOURS = ("#c0262d", "#1f6fb2", "#7b3294", "#e08214", "#6b6b6b")
 
-_HALO = [withStroke(linewidth=2.5, foreground="white")]
+HALO = [withStroke(linewidth=2.5, foreground="white")]
 
 
-def _figure(width_cm: float, height_cm: float, layout: str | None = None) -> Figure:
+def new_figure(width_cm: float, height_cm: float, layout: str | None = None) -> Figure:
+    """A matplotlib figure of the given size in centimetres, drawn off-screen (Agg)."""
     fig = Figure(figsize=(width_cm * CM, height_cm * CM), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _png(fig: Figure) -> bytes:
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes on white."""
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=DPI, facecolor="white")
     return out.getvalue()
@@ -76,7 +78,8 @@ def _comma(x: float, _pos: int | None = None) -> str:
     return f"{x:.2f}".rstrip("0").replace(".", ",")
 
 
-def _style() -> dict:
+def rc_style() -> dict:
+    """The matplotlib settings of every picture (font, sizes, no top or right spine)."""
     return {"font.family": FONT, "font.size": 8, "axes.titlesize": 9,
             "axes.titleweight": "bold", "axes.spines.top": False,
             "axes.spines.right": False, "legend.frameon": False}
@@ -91,7 +94,7 @@ def draft_watermark(word: str = "UTKAST") -> bytes:
     """
     width, height = 21.0, 29.7
     with mpl.rc_context({"svg.fonttype": "path", "font.family": FONT}):
-        fig = _figure(width, height)
+        fig = new_figure(width, height)
         fig.text(0.5, 0.5, word, ha="center", va="center", fontsize=110,
                  fontweight="bold", color="#b00020", alpha=0.13,
                  rotation=math.degrees(math.atan2(height, width)),
@@ -113,7 +116,8 @@ def _nice_length(span_m: float) -> float:
     return 10000
 
 
-def _scale_bar(ax, extent: tuple[float, float, float, float]) -> None:
+def scale_bar(ax, extent: tuple[float, float, float, float]) -> None:
+    """A black and white scale bar of a round length in the lower left corner."""
     minx, miny, maxx, maxy = extent
     width, height = maxx - minx, maxy - miny
     length = _nice_length(width)
@@ -127,10 +131,11 @@ def _scale_bar(ax, extent: tuple[float, float, float, float]) -> None:
     label = f"{length / 1000:g} km".replace(".", ",") if length >= 1000 else f"{length:g} m"
     for x, text in ((x0, "0"), (x0 + length, label)):
         ax.text(x, y0 + bar_h * 2.2, text, ha="center", va="bottom", fontsize=7,
-                path_effects=_HALO, zorder=21)
+                path_effects=HALO, zorder=21)
 
 
-def _north_arrow(ax, extent: tuple[float, float, float, float]) -> None:
+def north_arrow(ax, extent: tuple[float, float, float, float]) -> None:
+    """An arrow with N in the upper right corner (the maps are north up)."""
     minx, miny, maxx, maxy = extent
     width, height = maxx - minx, maxy - miny
     x, y = maxx - width * 0.05, maxy - height * 0.17
@@ -139,7 +144,7 @@ def _north_arrow(ax, extent: tuple[float, float, float, float]) -> None:
                             head_width=width * 0.035, head_length=length * 0.45,
                             length_includes_head=True, color="black", zorder=20))
     ax.text(x, y + length + height * 0.012, "N", ha="center", va="bottom", fontsize=9,
-            fontweight="bold", path_effects=_HALO, zorder=21)
+            fontweight="bold", path_effects=HALO, zorder=21)
 
 
 def _extent(brief: Brief) -> tuple[float, float, float, float]:
@@ -157,8 +162,8 @@ def district_map(brief: Brief, width_cm: float = 17.0) -> bytes:
     minx, miny, maxx, maxy = extent
     aspect = (maxy - miny) / (maxx - minx)
     map_h = min(max(width_cm * aspect, 9.0), 17.0)
-    with mpl.rc_context(_style()):
-        fig = _figure(width_cm, map_h + 2.2)
+    with mpl.rc_context(rc_style()):
+        fig = new_figure(width_cm, map_h + 2.2)
         ax = fig.add_axes((0.01, 2.2 / (map_h + 2.2), 0.98, map_h / (map_h + 2.2) - 0.01))
         ax.set_facecolor("white")
         box = shapely.box(*extent)
@@ -190,8 +195,8 @@ def district_map(brief: Brief, width_cm: float = 17.0) -> bytes:
             spine.set_visible(True)
             spine.set_color("#666666")
             spine.set_linewidth(0.6)
-        _scale_bar(ax, extent)
-        _north_arrow(ax, extent)
+        scale_bar(ax, extent)
+        north_arrow(ax, extent)
         handles = [
             Patch(facecolor=AREA_FILL, edgecolor=AREA_EDGE, linewidth=1.4,
                   label=brief.area.name),
@@ -208,7 +213,7 @@ def district_map(brief: Brief, width_cm: float = 17.0) -> bytes:
         ]
         fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7.5,
                    bbox_to_anchor=(0.5, 0.005), handlelength=1.6, columnspacing=1.4)
-        return _png(fig)
+        return to_png(fig)
 
 
 def _bbox(ax, artist):
@@ -242,7 +247,7 @@ def _label(ax, x: float, y: float, text: str, offsets: list[tuple[float, float]]
     out. The box it takes is added to ``taken``.
     """
     for dx, dy in offsets:
-        artist = ax.text(x + dx, y + dy, text, path_effects=_HALO, **style)
+        artist = ax.text(x + dx, y + dy, text, path_effects=HALO, **style)
         box = _bbox(ax, artist)
         if not any(box.overlaps(t) for t in taken):
             taken.append(box)
@@ -250,7 +255,7 @@ def _label(ax, x: float, y: float, text: str, offsets: list[tuple[float, float]]
         artist.remove()
     if required and offsets:
         dx, dy = offsets[0]
-        taken.append(_bbox(ax, ax.text(x + dx, y + dy, text, path_effects=_HALO, **style)))
+        taken.append(_bbox(ax, ax.text(x + dx, y + dy, text, path_effects=HALO, **style)))
 
 
 def _draw_sites(ax, sites: gpd.GeoDataFrame, extent, taken: list) -> None:
@@ -340,8 +345,8 @@ def trend_chart(brief: Brief, width_cm: float = 17.0) -> bytes:
     labels = axis_labels([p.period for p in points])
     per_capita = brief.population is not None
     unit = "per 1 000 invånare" if per_capita else "antal"
-    with mpl.rc_context(_style()):
-        fig = _figure(width_cm, 7.0, layout="constrained")
+    with mpl.rc_context(rc_style()):
+        fig = new_figure(width_cm, 7.0, layout="constrained")
         left, right = fig.subplots(1, 2)
         left.plot(x, _series([p.rate if per_capita else p.count for p in points]),
                   marker="o", color=DISTRICT_LINE, linewidth=2, label=brief.area.name)
@@ -367,7 +372,7 @@ def trend_chart(brief: Brief, width_cm: float = 17.0) -> bytes:
                       ncol=2 if ax is left else 3, fontsize=7, handlelength=1.8)
         if not per_capita:
             right.set_visible(False)
-        return _png(fig)
+        return to_png(fig)
 
 
 def sites_chart(brief: Brief, width_cm: float = 17.0) -> bytes | None:
@@ -377,8 +382,8 @@ def sites_chart(brief: Brief, width_cm: float = 17.0) -> bytes | None:
     periods = [p.period for p in brief.trend_points][-len(brief.site_series[0].counts):]
     labels = axis_labels(periods)
     x = np.arange(len(periods))
-    with mpl.rc_context(_style()):
-        fig = _figure(width_cm, 6.5, layout="constrained")
+    with mpl.rc_context(rc_style()):
+        fig = new_figure(width_cm, 6.5, layout="constrained")
         ax = fig.add_subplot()
         for i, s in enumerate(brief.site_series):
             colour = mpl.colormaps["tab10"](i % 10)
@@ -390,7 +395,7 @@ def sites_chart(brief: Brief, width_cm: float = 17.0) -> bytes | None:
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
-        return _png(fig)
+        return to_png(fig)
 
 
 def city_chart(overview: CityOverview, width_cm: float = 17.0) -> bytes:
@@ -399,8 +404,8 @@ def city_chart(overview: CityOverview, width_cm: float = 17.0) -> bytes:
                   key=lambda t: -1 if t[1] is None else t[1])
     names = [n for n, _ in data]
     values = [0.0 if v is None else v for _, v in data]
-    with mpl.rc_context(_style()):
-        fig = _figure(width_cm, 2.0 + 0.62 * len(names), layout="constrained")
+    with mpl.rc_context(rc_style()):
+        fig = new_figure(width_cm, 2.0 + 0.62 * len(names), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(len(names))
         ax.barh(y, values, color=DISTRICT_LINE, height=0.65)
@@ -418,4 +423,4 @@ def city_chart(overview: CityOverview, width_cm: float = 17.0) -> bytes:
         ax.xaxis.set_major_formatter(FuncFormatter(_comma))
         ax.set_xlabel(f"Händelser per 1 000 invånare, {overview.period.label}")
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-        return _png(fig)
+        return to_png(fig)

@@ -13,7 +13,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from layers.documents.brief import Brief
-from layers.documents.brief_render import Pictures
+from layers.documents.brief_render.common import Pictures
 from layers.documents.brief_render.html import TEMPLATES, render_html
 
 #: The PDF variant: PDF/UA-1 implies tagging (``pdf_tags``) and PDF 1.7.

@@ -1,15 +1,15 @@
 """The weekly lägesbild (:mod:`layers.documents.weekly`) as HTML and PDF.
 
 The same machinery as the area brief: the Jinja2 environment, the stylesheet and the
-table macro (``templates/macros.html``) of :mod:`layers.documents.brief_render.html`, printed to
-PDF/UA by WeasyPrint with :func:`layers.documents.brief_render.pdf.print_pdf`.
+table macro (``templates/macros.html``) of :mod:`layers.documents.brief_render.html_parts`,
+printed to PDF/UA by WeasyPrint with :func:`layers.documents.brief_render.pdf.print_pdf`.
 """
 
 from __future__ import annotations
 
 from markupsafe import Markup
 
-from layers.documents.brief_render.html import TEMPLATES, _environment, font_faces
+from layers.documents.brief_render.html_parts import TEMPLATES, environment, font_faces
 from layers.documents.brief_render.pdf import print_pdf
 from layers.documents.weekly import WeeklyReport
 from layers.indicators import INDICATORS
@@ -22,7 +22,7 @@ def render_weekly_html(report: WeeklyReport, *, mode: str = "html",
                        back_url: str | None = None) -> str:
     """The weekly lägesbild as one HTML document (``mode`` "pdf" adds page rules)."""
     css = (TEMPLATES / "brief.css").read_text(encoding="utf-8")
-    return _environment().get_template("weekly.html").render(
+    return environment().get_template("weekly.html").render(
         report=report, mode=mode, css=Markup(css), back_url=back_url,
         fonts=font_faces() if mode == "pdf" else (), indicators=INDICATORS)
 

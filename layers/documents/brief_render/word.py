@@ -12,64 +12,29 @@ header of every page.
 from __future__ import annotations
 
 import io
-import re
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Pt, RGBColor
 
-from layers.documents.brief import SECTION_HEADINGS, TEXT_FIELDS, Brief, Table
-from layers.documents.brief_render import (
+from layers.documents.brief import SECTION_HEADINGS, TEXT_FIELDS, Brief
+from layers.documents.brief_render.common import (
     DRAFT_NOTE,
-    EMPTY_TEXT,
-    WRITE_HINT,
+    PLACEHOLDER,
     Pictures,
     describe_pictures,
     draft_text,
     median_text,
 )
+from layers.documents.brief_render.docx_parts import (
+    BLUE,
+    GREY,
+    RED,
+    a4_document,
+    add_picture,
+    add_table,
+    clean,
+)
 from layers.indicators import COMPARISON_RULE, INDICATORS
-
-BLUE = RGBColor(0x0B, 0x3D, 0x6B)
-GREY = RGBColor(0x55, 0x55, 0x55)
-RED = RGBColor(0xB0, 0x00, 0x20)
-FONT = "Arial"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-PLACEHOLDER = f"{EMPTY_TEXT}. {WRITE_HINT}, eller direkt här i dokumentet."
-
-
-def _clean(text: str) -> str:
-    """Text safe for XML (control characters removed)."""
-    return _CONTROL.sub("", text or "")
-
-
-def _set_language(document) -> None:
-    styles = document.styles
-    normal = styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(10)
-    rpr = normal.element.get_or_add_rPr()
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), "sv-SE")
-    rpr.append(lang)
-    for name in ("Heading 1", "Heading 2", "Title"):
-        styles[name].font.name = FONT
-        styles[name].font.color.rgb = BLUE
-
-
-def _page_number_footer(section, title: str) -> None:
-    paragraph = section.footer.paragraphs[0]
-    paragraph.text = f"{title} – sida "
-    run = paragraph.add_run()
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), "PAGE")
-    run._r.append(field)
-    for r in paragraph.runs:
-        r.font.size = Pt(8)
-        r.font.color.rgb = GREY
 
 
 def _draft_header(section) -> None:
@@ -80,76 +45,6 @@ def _draft_header(section) -> None:
     run.bold = True
     run.font.size = Pt(9)
     run.font.color.rgb = RED
-
-
-def _repeat_header(row) -> None:
-    props = row._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    props.append(header)
-
-
-def _shade(cell, colour: str) -> None:
-    props = cell._tc.get_or_add_tcPr()
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), colour)
-    props.append(shading)
-
-
-def _cell_text(cell, text: str, *, bold: bool = False, right: bool = False,
-               size: float = 8.5) -> None:
-    paragraph = cell.paragraphs[0]
-    run = paragraph.add_run(_clean(text))
-    run.bold = bold
-    run.font.size = Pt(size)
-    if right:
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    paragraph.paragraph_format.space_after = Pt(0)
-
-
-def add_table(document, table: Table) -> None:
-    """Write one brief table: caption, header row, rows (totals bold), notes."""
-    caption = document.add_paragraph()
-    run = caption.add_run(table.caption)
-    run.bold = True
-    run.font.color.rgb = BLUE
-    caption.paragraph_format.keep_with_next = True
-    caption.paragraph_format.space_after = Pt(2)
-    out = document.add_table(rows=1, cols=len(table.columns) + 1)
-    out.style = "Table Grid"
-    out.alignment = WD_TABLE_ALIGNMENT.CENTER
-    header = out.rows[0]
-    _repeat_header(header)
-    numeric = {key: table.is_numeric(key) for key, _ in table.columns}
-    _cell_text(header.cells[0], table.row_header, bold=True)
-    _shade(header.cells[0], "E8EEF5")
-    for i, (key, label) in enumerate(table.columns, start=1):
-        _cell_text(header.cells[i], label, bold=True, right=numeric[key])
-        _shade(header.cells[i], "E8EEF5")
-    for row in table.rows:
-        cells = out.add_row().cells
-        _cell_text(cells[0], row.label, bold=row.total)
-        for i, (key, _) in enumerate(table.columns, start=1):
-            _cell_text(cells[i], row.cells[key].text, bold=row.total,
-                       right=row.cells[key].numeric)
-    for note in table.notes:
-        p = document.add_paragraph()
-        r = p.add_run(_clean(note))
-        r.font.size = Pt(7.5)
-        r.font.color.rgb = GREY
-    document.add_paragraph().paragraph_format.space_after = Pt(2)
-
-
-def _picture(document, png: bytes | None, description: str,
-             width_cm: float = 16.5) -> None:
-    """A picture with its description as alt text (``descr`` of ``wp:docPr``)."""
-    if png is None:
-        return
-    shape = document.add_picture(io.BytesIO(png), width=Cm(width_cm))
-    shape._inline.docPr.set("descr", _clean(description))
-    document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 def _title_page(document, brief: Brief) -> None:
@@ -196,16 +91,8 @@ def _title_page(document, brief: Brief) -> None:
 
 def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     """The brief as DOCX bytes."""
-    document = Document()
-    _set_language(document)
-    document.core_properties.title = brief.title
+    document, section = a4_document(brief.title)
     document.core_properties.subject = "Lägesbild – underlag för nämndsammanträde"
-    document.core_properties.language = "sv-SE"
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.left_margin = section.right_margin = Cm(2.0)
-    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
-    _page_number_footer(section, brief.title)
     if brief.draft:
         _draft_header(section)
     described = describe_pictures(brief)
@@ -214,21 +101,21 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
 
     document.add_heading(h[0], level=1)
     for sentence in brief.highlights:
-        document.add_paragraph(_clean(sentence), style="List Bullet")
+        document.add_paragraph(clean(sentence), style="List Bullet")
     add_table(document, brief.summary)
     if brief.footnotes:
         document.add_heading("Fotnoter", level=2)
         for note in brief.footnotes:
-            document.add_paragraph(_clean(note), style="List Number")
+            document.add_paragraph(clean(note), style="List Number")
 
     document.add_heading(h[1], level=1)
-    _picture(document, pictures.map, described["map"])
+    add_picture(document, pictures.map, described["map"])
     document.add_paragraph(f"{brief.area.name}: stadsdelar, prioriterade platser (numrerade "
                            "som i tabellen Prioriterade platser) och platser med "
                            "platssamverkan.", style="Caption")
 
     document.add_heading(h[2], level=1)
-    _picture(document, pictures.trend, described["trend"])
+    add_picture(document, pictures.trend, described["trend"])
     add_table(document, brief.trend)
     document.add_heading(h[3], level=1)
     add_table(document, brief.groups)
@@ -249,14 +136,14 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
         if table is not None:
             add_table(document, table)
     document.add_heading(h[8], level=1)
-    _picture(document, pictures.sites, described.get("sites", ""))
+    add_picture(document, pictures.sites, described.get("sites", ""))
     add_table(document, brief.sites)
     document.add_heading(h[9], level=1)
     add_table(document, brief.action_plan)
 
     for field, heading in TEXT_FIELDS.items():
         document.add_heading(heading, level=1)
-        text = _clean(brief.texts.get(field, ""))
+        text = clean(brief.texts.get(field, ""))
         parts = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
         if not parts:
             p = document.add_paragraph()
@@ -281,7 +168,7 @@ def render_docx(brief: Brief, pictures: Pictures) -> bytes:
     for indicator in INDICATORS.values():
         p = document.add_paragraph()
         p.add_run(f"{indicator.name}. ").bold = True
-        p.add_run(_clean(indicator.definition))
+        p.add_run(clean(indicator.definition))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

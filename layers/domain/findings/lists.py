@@ -21,6 +21,7 @@ from layers.core.schema import (
     WEB_EPSG,
 )
 from layers.domain.findings.records import CATEGORY_LABELS
+from layers.indicators.asof import days_to_fix
 from layers.io.exporters import export_frame, spreadsheet_safe
 from layers.store.base import Query, Store
 
@@ -78,16 +79,6 @@ def area_choices(store: Store) -> dict[str, str]:
     pairs = frame[["sdo_code", "sdo_name"]].dropna().drop_duplicates("sdo_code")
     return dict(sorted(zip(pairs["sdo_code"], pairs["sdo_name"], strict=True),
                        key=lambda kv: kv[1]))
-
-
-def days_to_fix(frame: pd.DataFrame) -> pd.Series:
-    """Days from found to fixed for each finding (NaN when not fixed)."""
-    if frame.empty:
-        return pd.Series(dtype=float)
-    found = pd.to_datetime(frame["found_at"], utc=True)
-    fixed = pd.to_datetime(frame["fixed_at"], utc=True)
-    days = (fixed - found).dt.total_seconds() / 86400
-    return days.where(frame["status"] == "atgardad").round(1)
 
 
 def fix_summary(frame: pd.DataFrame) -> pd.DataFrame:
