@@ -322,6 +322,20 @@ def test_walk_table_errors_name_row_and_field(tmp_path, store):
     assert store.count("walks") == 0
 
 
+@pytest.mark.parametrize("date", ["0000-01-01", "-0774-05-01"])
+def test_walk_table_with_a_date_outside_the_calendar_is_refused_by_row(tmp_path, store,
+                                                                      date):
+    """Found by the fuzz suite: such a date made the walk import answer 500."""
+    path = tmp_path / "walks.csv"
+    path.write_text("date,area,start_time,wkt\n"
+                    "2024-10-01,Husby,18:00,\n"
+                    f"{date},Kista,18:00,\n", encoding="utf-8")
+    with pytest.raises(RowsRejected) as info:
+        core.import_walk_file(store, path)
+    assert "rad 3" in str(info.value) and "date" in str(info.value)
+    assert store.count("walks") == 0
+
+
 def test_walk_dates_in_export_have_light(store, tmp_path):
     walk, _ = core.walk_from_form(store, {"date": "2024-06-20", "start_time": "18:00",
                                           "area": "Husby"}, "", {})

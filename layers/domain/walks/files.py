@@ -278,6 +278,22 @@ def _route_is_optional(problems: list[RowError]) -> list[RowError]:
                     and ("saknas" in p.message or "saknar geometri" in p.message))]
 
 
+def _calendar_day(value: object) -> dt.date | None:
+    """The day a walk file's date cell names, or None when it names none.
+
+    pandas reads dates outside Python's calendar (year 0, "-0774-05-01") as a
+    Timestamp that has no ``date()``: such a cell gets no id here and the validator
+    refuses its row, naming the field.
+    """
+    day = pd.to_datetime(str(value), errors="coerce")
+    if pd.isna(day):
+        return None
+    try:
+        return day.date()
+    except (NotImplementedError, ValueError, OverflowError):
+        return None
+
+
 def prepare_walk_table(store: Store, path: Path, *, display_name: str | None = None,
                        max_bytes: int = DEFAULT_MAX_BYTES
                        ) -> tuple[list[WalkInput], list[RowError], int]:
@@ -293,13 +309,11 @@ def prepare_walk_table(store: Store, path: Path, *, display_name: str | None = N
         if given is not None and not pd.isna(given.iloc[i]) and given.iloc[i]:
             ids.append(given.iloc[i])
             continue
-        day = pd.to_datetime(str(frame["date"].iloc[i]) if "date" in frame.columns else "",
-                             errors="coerce")
+        day = _calendar_day(frame["date"].iloc[i] if "date" in frame.columns else "")
         area = str(frame["area"].iloc[i]) if "area" in frame.columns else ""
         organisers = frame["organisers"].iloc[i] if "organisers" in frame.columns else ""
         organisers = "" if organisers is None or pd.isna(organisers) else str(organisers)
-        ids.append(walk_id_for(day.date(), area, organisers.strip()) if not pd.isna(day)
-                   else None)
+        ids.append(walk_id_for(day, area, organisers.strip()) if day is not None else None)
     frame["id"] = pd.Series(ids, index=frame.index, dtype=object)
     errors: list[RowError] = []
     geoms = frame.geometry
