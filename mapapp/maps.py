@@ -304,7 +304,7 @@ def _page_config(map_name: str, groups: dict[str, str], catalogue: AreaCatalogue
             "priority": url_for("priority.api"),
             "emerging": url_for("priority.emerging_api"),
         },
-        # the priority layer ranks by sdn and period only (layers/analysis/priority.py)
+        # the priority layer ranks by sdn and period only (layers/analysis/priority/)
         "priorityUrl": url_for("priority.ranking"),
         "priorityColours": [list(pair) for pair in RANK_COLOURS],
         # the trend layer: ArcGIS's emerging hot spot patterns (layers/analysis/emerging.py)

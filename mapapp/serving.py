@@ -23,7 +23,7 @@ What each worker has of its own, and why that is right across processes:
   readers keep its interpreter; the store's own lock (SQLite's, PostgreSQL's)
   orders the writes of all workers, and a write that cannot get it within
   ``STORE_BUSY_TIMEOUT`` is answered 503 with ``Retry-After`` whichever worker runs it.
-* **Log-in throttling** counts failures in the store (``layers/throttle.py``), so
+* **Log-in throttling** counts failures in the store (``layers/domain/throttle.py``), so
   the limit holds across workers.
 * **Sessions and CSRF tokens** are signed with ``SECRET_KEY``: the supervisor gives
   every worker the key it resolved (``TRYGGHETSKARTAN_SECRET_KEY`` in the worker's

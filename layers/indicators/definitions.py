@@ -115,7 +115,7 @@ def definition(code: str) -> str:
 def definitions_markdown() -> str:
     """``docs/indicators.md``: every indicator with its definition, and the rules."""
     lines = ["# Indikatorer", "",
-             "Genererad från `layers/indicators.py` (testet `tests/test_indicators_consistency"
+             "Genererad från `layers/indicators/` (testet `tests/test_indicators_consistency"
              ".py` kontrollerar att filen stämmer). Samma definitioner visas som verktygstips "
              "på sidorna och i lägesbildens bilaga Definitioner.", "",
              f"- {COMPARISON_RULE} Förändring i procent bara när båda perioderna har minst "

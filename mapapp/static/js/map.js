@@ -459,7 +459,7 @@
       add(facts, "dd", null, pair[1]);
     });
     if (p.site_before !== undefined) {
-      // before/after the start, from mapapp/sites.py popup_extra (texts, small counts hidden)
+      // before/after the start, from mapapp/reading.py popup_extra (texts, small counts hidden)
       var table = add(box, "table", "tk-popup-table tk-site-figures");
       add(table, "caption", null, "Händelser före/efter start (" + p.window + ")");
       var head = add(add(table, "thead"), "tr");
