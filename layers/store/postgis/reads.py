@@ -17,7 +17,7 @@ from psycopg import sql
 from layers.core.errors import StoreError
 from layers.core.schema import SPATIAL_LAYERS, STORE_EPSG, LayerSchema
 from layers.store.base import Points, Query, schema_of, unpaged
-from layers.store.connection import groups_frame, rows_frame
+from layers.store.connection import columns_frame, groups_frame, rows_frame
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.connection import PostGISConnection
 from layers.store.postgis.tables import SPACE_TIME as _SPACE_TIME
@@ -113,10 +113,8 @@ class PostGISReading(PostGISConnection):
         rows = self._fetch(statement, params)
         if lead is None:
             return rows_frame(schema, rows, len(selected), _from_db, _from_wkb)
-        leading = [row[0] for row in rows]
-        frame = rows_frame(schema, [row[1:] for row in rows], len(selected) - 1,
-                           _from_db, _from_wkb)
-        return frame, leading
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in selected]
+        return columns_frame(schema, columns[1:], _from_db, _from_wkb), list(columns[0])
 
     def count(self, layer: str, query: Query | None = None) -> int:
         schema = schema_of(layer)
