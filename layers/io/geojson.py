@@ -41,7 +41,18 @@ def json_value(value: object) -> object:
 def json_column(column: pd.Series) -> list:
     """A whole column as JSON-ready values (fast paths for text and times)."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
+        fast = _iso_seconds(column)
+        if fast is not None:
+            return fast
         return [None if v is pd.NaT else v.isoformat() for v in column]
+    if isinstance(column.dtype, (pd.BooleanDtype, pd.Int64Dtype, pd.Int32Dtype)):
+        # nullable booleans and integers: Python bool / int, None for missing
+        return column.to_numpy(dtype=object, na_value=None).tolist()
+    if column.dtype == np.float64:
+        values = column.to_numpy()
+        out = values.astype(object)
+        out[np.isnan(values)] = None
+        return out.tolist()
     if column.dtype == object:
         values = column.to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
@@ -49,6 +60,46 @@ def json_column(column: pd.Series) -> list:
             out[pd.isna(values)] = None
             return out.tolist()
     return [json_value(v) for v in column.to_numpy(dtype=object)]
+
+
+def _iso_seconds(column: pd.Series) -> list | None:
+    """``Timestamp.isoformat()`` of every value of an aware column, in numpy: the local
+    time to the second and the UTC offset (``+HH:MM``); None (use ``isoformat``) when a
+    value has a fraction of a second or an offset is not whole minutes."""
+    utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    local = column.dt.tz_localize(None).to_numpy("datetime64[us]")
+    missing = np.isnat(local)
+    if missing.all():
+        return [None] * len(local)
+    micros = local.astype(np.int64)
+    offset = (local - utc).astype(np.int64)  # microseconds east of UTC
+    if ((micros % 1_000_000)[~missing].any()
+            or (offset % 60_000_000)[~missing].any()):
+        return None
+    minutes = offset // 60_000_000
+    sign = np.where(minutes < 0, "-", "+")
+    hours, mins = np.divmod(np.abs(minutes), 60)
+    zone = np.char.add(np.char.add(np.char.add(sign, np.char.zfill(hours.astype(str), 2)), ":"),
+                       np.char.zfill(mins.astype(str), 2))
+    text = np.char.add(np.datetime_as_string(local, unit="s"), zone).astype(object)
+    text[missing] = None
+    return text.tolist()
+
+
+def _point_geometries(arr: np.ndarray) -> list | None:
+    """``__geo_interface__`` of every geometry when all are 2D points (or missing or
+    empty: None), without a Python object per point; None when any is not."""
+    missing = shapely.is_missing(arr)
+    present = arr[~missing]
+    if not (shapely.get_type_id(present) == 0).all() or shapely.has_z(present).any():
+        return None
+    empty = np.ones(len(arr), dtype=bool)
+    empty[~missing] = shapely.is_empty(present)
+    coords = shapely.get_coordinates(arr[~empty])
+    out: list = [None] * len(arr)
+    for i, (x, y) in zip(np.flatnonzero(~empty).tolist(), coords.tolist(), strict=True):
+        out[i] = {"type": "Point", "coordinates": (x, y)}
+    return out
 
 
 def unplaced_without_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -94,6 +145,7 @@ def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
     cols = [c for c in columns if c in frame.columns]
     values = {c: json_column(frame[c]) for c in cols}
     ids = frame[id_column].to_numpy(dtype=object) if id_column else None
+    points = _point_geometries(arr)
     features = []
     for i, geom in enumerate(arr):
         props = {c: values[c][i] for c in cols}
@@ -101,7 +153,8 @@ def feature_collection(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
             props.update(extra(props))
         feature: dict = {
             "type": "Feature",
-            "geometry": None if geom is None or geom.is_empty else geom.__geo_interface__,
+            "geometry": points[i] if points is not None else
+            None if geom is None or geom.is_empty else geom.__geo_interface__,
             "properties": props,
         }
         if ids is not None:

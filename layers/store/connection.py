@@ -143,12 +143,18 @@ def rows_frame(schema: LayerSchema, rows: list[tuple], width: int,
     field of the layer (``width`` columns, the geometry last): ``convert(values,
     kind)`` types a column, ``decode(values)`` turns the stored geometries to shapely."""
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(width)]
+    return columns_frame(schema, columns, convert, decode)
+
+
+def columns_frame(schema: LayerSchema, columns: list, convert: Callable[[list, str], pd.Series],
+                  decode: Callable[[Any], Any]) -> gpd.GeoDataFrame | pd.DataFrame:
+    """:func:`rows_frame` from the rows' columns (one sequence per selected column)."""
     data = {f.name: convert(list(col), f.kind)
             for f, col in zip(schema.fields, columns, strict=False)}
     frame = pd.DataFrame(data)
     if not schema.geometry_type:
         return frame
-    geoms = decode(columns[-1]) if rows else []
+    geoms = decode(columns[-1]) if len(columns[-1]) else []
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORE_EPSG),
                             crs=STORE_EPSG)
 

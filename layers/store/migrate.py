@@ -66,6 +66,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         # to the code's schema (initialize), before the steps; the GeoPackage has none
         sql={},
     ),
+    Migration(
+        version=5,
+        description=(
+            "PostGIS: ett rumsligt index på händelsernas plats och tid tillsammans "
+            "(GiST på geom och occurred_at, med tillägget btree_gist), så att en ruta och "
+            "en period läses utan att gå igenom hela periodens eller rutans händelser."
+        ),
+        # initialize() creates btree_gist and the index (CREATE INDEX IF NOT EXISTS)
+        # as it brings the tables up to the code's schema; the GeoPackage has none
+        sql={},
+    ),
 )
 
 

@@ -111,4 +111,4 @@ ATTRIBUTE_TABLES = {s.name: s for s in (IMPORT_LOG, POPULATION, WALKS, USERS, AP
 #: (:mod:`layers.store.migrate` lists the steps); the app refuses to open a newer one.
 #: A new nullable column or a new table needs no new version (``initialize`` adds
 #: them); a change that must rewrite stored rows does.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5

@@ -41,6 +41,7 @@ class PostGISConnection(ConnectedStore):
         self._staging = itertools.count()
         self._has_contents: bool | None = None
         self._has_cells: bool | None = None
+        self._has_space_time: bool | None = None
 
     def __repr__(self) -> str:
         return f"PostGISStore({safe_url(self.url)!r})"

@@ -17,9 +17,10 @@ from psycopg import sql
 from layers.core.errors import StoreError
 from layers.core.schema import SPATIAL_LAYERS, STORE_EPSG, LayerSchema
 from layers.store.base import Points, Query, schema_of, unpaged
-from layers.store.connection import groups_frame, rows_frame
+from layers.store.connection import columns_frame, groups_frame, rows_frame
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.connection import PostGISConnection
+from layers.store.postgis.tables import SPACE_TIME as _SPACE_TIME
 from layers.store.postgis.values import GEOM
 from layers.store.postgis.values import SQL_TYPES as _SQL_TYPES
 from layers.store.postgis.values import and_where as _and
@@ -89,11 +90,16 @@ class PostGISReading(PostGISConnection):
             params += [query.limit, query.offset]
         return self._read_rows(schema, where + tail, params)
 
-    def _read_rows(self, schema: LayerSchema, tail: sql.Composable,
-                   params: list) -> gpd.GeoDataFrame | pd.DataFrame:
+    def _read_rows(self, schema: LayerSchema, tail: sql.Composable, params: list, *,
+                   source: sql.Composable | None = None, lead: sql.Composable | None = None
+                   ) -> gpd.GeoDataFrame | pd.DataFrame | tuple:
         """Every field (and the geometry) of the rows ``SELECT … FROM layer <tail>``
-        gives, as the typed frame :meth:`read` returns, in the order of the rows."""
-        selected = []
+        gives, as the typed frame :meth:`read` returns, in the order of the rows.
+
+        ``source`` replaces the layer in ``FROM`` (it must name the rows as the
+        layer); with ``lead``, one more value selected first for each row, returned
+        as a list beside the frame."""
+        selected = [] if lead is None else [lead]
         for f in schema.fields:
             col = _ident(f.name)
             if f.kind == "datetime":
@@ -103,9 +109,12 @@ class PostGISReading(PostGISConnection):
         if schema.geometry_type:
             selected.append(sql.SQL("ST_AsBinary({})").format(_ident(GEOM)))
         statement = sql.SQL("SELECT {} FROM {}").format(
-            sql.SQL(", ").join(selected), _ident(schema.name)) + tail
+            sql.SQL(", ").join(selected), source or _ident(schema.name)) + tail
         rows = self._fetch(statement, params)
-        return rows_frame(schema, rows, len(selected), _from_db, _from_wkb)
+        if lead is None:
+            return rows_frame(schema, rows, len(selected), _from_db, _from_wkb)
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in selected]
+        return columns_frame(schema, columns[1:], _from_db, _from_wkb), list(columns[0])
 
     def count(self, layer: str, query: Query | None = None) -> int:
         schema = schema_of(layer)
@@ -155,31 +164,60 @@ class PostGISReading(PostGISConnection):
                            [])
         return int(rows[0][0])
 
+    def _space_time(self, layer: str) -> bool:
+        """Has ``layer`` its GiST index on (geom, time) (schema version 5)?"""
+        if layer not in _SPACE_TIME:
+            return False
+        if self._has_space_time is None:
+            rows = self._fetch(sql.SQL("SELECT to_regclass(%s) IS NOT NULL"),
+                               [f"{layer}_geom_time_idx"])
+            self._has_space_time = bool(rows[0][0])
+        return self._has_space_time
+
     def read_boxes(self, layer: str, query: Query,
                    boxes: Iterable[tuple[float, float, float, float]]
                    ) -> list[gpd.GeoDataFrame]:
-        """Which rows lie in which box in one statement (a join of the boxes on the
-        GiST index, the same ``&&`` test as :meth:`read`), then the rows themselves
-        in a second one, each box's in ``fid`` order as :meth:`read` gives them."""
+        """Each box's rows in ``fid`` order, as :meth:`read` gives them (the same
+        ``&&`` test). With a period and the (geom, time) index: one statement, each
+        box a scan of that index for its rows of the period. Without: which rows lie
+        in which box in one statement (the envelope's rows of the period, joined with
+        the boxes), then the rows themselves in a second one."""
         boxes = [tuple(float(v) for v in box) for box in boxes]
         schema = schema_of(layer)
         if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
                 or query.offset or query.order_by):
             return super().read_boxes(layer, query, boxes)
-        # the boxes' envelope as the query's bbox: the scan drops the rows outside
-        # all boxes before the join compares each row with each box
         corners = [list(c) for c in zip(*boxes, strict=True)]
-        envelope = (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3]))
-        where, params = self._where(schema, dc_replace(query, bbox=envelope))
-        # the rows of the envelope first (materialised: the planner would otherwise
-        # walk the GiST index per box through every year and filter the period after)
-        pairs = self._fetch(sql.SQL(
-            "WITH r AS MATERIALIZED (SELECT fid, {geom} FROM {layer}") .format(
-            geom=_ident(GEOM), layer=_ident(layer)) + where + sql.SQL(
-            ") SELECT b.n, r.fid FROM r JOIN unnest(%s::float8[], %s::float8[], "
-            "%s::float8[], %s::float8[]) WITH ORDINALITY AS b (x0, y0, x1, y1, n) "
-            "ON r.{geom} && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {epsg})").format(
-            geom=_ident(GEOM), epsg=sql.Literal(STORE_EPSG)), [*params, *corners])
+        unnest = sql.SQL("unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
+                         "WITH ORDINALITY AS b (x0, y0, x1, y1, n)")
+        in_box = sql.SQL("{} && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, {})").format(
+            _ident(GEOM), sql.Literal(STORE_EPSG))
+        if (query.start is not None or query.end is not None) and self._space_time(layer):
+            # each box on the (geom, time) index: only the box's rows of the period,
+            # read in the same statement (a row in two boxes comes twice)
+            where, params = self._where(schema, dc_replace(query, bbox=None))
+            source = sql.SQL("{} CROSS JOIN LATERAL (SELECT * FROM {}").format(
+                unnest, _ident(layer)) + _and(where, in_box) + sql.SQL(") AS {}").format(
+                _ident(layer))
+            frame, box_of = self._read_rows(schema, sql.SQL(" ORDER BY b.n, fid"),
+                                            [*corners, *params], source=source,
+                                            lead=sql.SQL("b.n"))
+            ends = np.searchsorted(np.asarray(box_of, dtype=np.int64),
+                                   np.arange(1, len(boxes) + 2), side="left")
+            return [frame.iloc[ends[n]:ends[n + 1]].reset_index(drop=True)
+                    for n in range(len(boxes))]
+        else:
+            # the boxes' envelope as the query's bbox: the scan drops the rows outside
+            # all boxes before the join compares each row with each box
+            envelope = (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3]))
+            where, params = self._where(schema, dc_replace(query, bbox=envelope))
+            # the rows of the envelope first (materialised: the planner would otherwise
+            # walk the GiST index per box through every year and filter the period after)
+            pairs = self._fetch(sql.SQL(
+                "WITH r AS MATERIALIZED (SELECT fid, {geom} FROM {layer}") .format(
+                geom=_ident(GEOM), layer=_ident(layer)) + where + sql.SQL(
+                ") SELECT b.n, r.fid FROM r JOIN {} ON r.{}").format(unnest, in_box),
+                [*params, *corners])
         box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
         fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
         unique = np.unique(fids)

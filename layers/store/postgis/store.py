@@ -67,6 +67,7 @@ class PostGISStore(PostGISReading, PostGISWriting, PostGISCells):
                 raise StoreError(
                     f"PostGIS är inte installerat på databasservern {_safe_url(self.url)} "
                     f"(Debian: postgresql-NN-postgis-3): {exc}") from exc
+            _create_btree_gist(conn, self.url)
             # a blank store gets today's schema version; an older one keeps its own
             # (version 1 when it has none) until `migrate` upgrades it
             blank = conn.execute("SELECT to_regclass('import_log') IS NULL").fetchone()[0]
@@ -80,6 +81,7 @@ class PostGISStore(PostGISReading, PostGISWriting, PostGISCells):
                 conn.execute(_SET_VERSION, [str(SCHEMA_VERSION)])
         self._has_contents = True
         self._has_cells = True
+        self._has_space_time = None
         LOGGER.info("PostGIS store ready at %s", _safe_url(self.url))
 
     # schema version, upgrade, backup --------------------------------------------
@@ -139,6 +141,7 @@ class PostGISStore(PostGISReading, PostGISWriting, PostGISCells):
                                         str(source)])
         self._has_contents = None
         self._has_cells = None
+        self._has_space_time = None
 
     def _run_client(self, program: str, args: list[str]) -> None:
         """Run pg_dump / pg_restore; a failure is a StoreError without the password."""
@@ -149,3 +152,25 @@ class PostGISStore(PostGISReading, PostGISWriting, PostGISCells):
         done = subprocess.run([path, *args], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise StoreError(f"{program} misslyckades: {_safe_url(done.stderr.strip())[:2000]}")
+
+
+def _create_btree_gist(conn: psycopg.Connection, url: str) -> None:
+    """Create ``btree_gist`` (PostgreSQL's contrib, a trusted extension) in PostGIS'
+    schema when missing: the incidents' GiST index on (geom, occurred_at) needs it.
+
+    Beside PostGIS, not in the store's schema: stores in several schemas of one
+    database share it, and dropping one store's schema must not take it along."""
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'btree_gist'").fetchone():
+        return
+    home = conn.execute("SELECT nspname FROM pg_extension JOIN pg_namespace AS n "
+                        "ON n.oid = extnamespace WHERE extname = 'postgis'").fetchone()
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS btree_gist{}").format(
+                sql.SQL(" SCHEMA {}").format(_ident(home[0])) if home else sql.SQL("")))
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.FeatureNotSupported,
+            psycopg.errors.UndefinedFile) as exc:
+        raise StoreError(
+            f"Tillägget btree_gist saknas i databasen {_safe_url(url)} och kunde inte "
+            "installeras (be databasens administratör köra CREATE EXTENSION btree_gist; "
+            f"det ingår i PostgreSQL): {exc}") from exc

@@ -33,6 +33,13 @@ TOUCH = sql.SQL(
     "SET version = store_contents.version + 1, last_change = now()")
 
 
+#: Layers with a second GiST index on (geom, time field) (``btree_gist``): a bbox
+#: and a period together then read only the rows inside both, where the time index
+#: alone reads every row of the period in the city (a tertial of 10M incidents: 1.7M
+#: rows for Järva's 240 000) and the geometry index every year of the box.
+SPACE_TIME = ("incidents",)
+
+
 def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
     """The statements that create one layer's table and indexes (if missing)."""
     name = schema.name
@@ -65,6 +72,9 @@ def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
         statements.append(index(GEOM, sql.SQL("USING gist ({})").format(_ident(GEOM))))
     if schema.time_field:
         statements.append(index("time", sql.SQL("({})").format(_ident(schema.time_field))))
+    if name in SPACE_TIME:
+        statements.append(index("geom_time", sql.SQL("USING gist ({}, {})").format(
+            _ident(GEOM), _ident(schema.time_field))))
     for col in _INDEXED:
         if schema.geometry_type and col in schema.names:
             statements.append(index(col, sql.SQL("({})").format(_ident(col))))
