@@ -4,7 +4,7 @@ One Python process runs one thread at a time (the interpreter lock), whatever th
 number of cores, so one waitress process uses about one core. ``serve --workers N``
 (default: the cores this process may use) binds the listening socket once, in a
 small supervisor process, and starts N worker processes
-(``python -m mapapp.serving``) that each build the app and run waitress on that
+(``python -m mapapp.worker``) that each build the app and run waitress on that
 same socket: the kernel hands each new connection to a worker that is waiting in
 ``accept``, so a busy worker takes fewer. The supervisor starts a worker again when
 one dies (and gives up, stopping the others, when they die straight after start),
@@ -127,7 +127,7 @@ def serve(app: Flask, *, host: str, port: int, threads: int, workers: int,
     env = dict(os.environ, TRYGGHETSKARTAN_SECRET_KEY=str(app.config["SECRET_KEY"]))
 
     def command(index: int) -> list[str]:
-        args = [sys.executable, "-m", "mapapp.serving", "--fd", str(sock.fileno()),
+        args = [sys.executable, "-m", "mapapp.worker", "--fd", str(sock.fileno()),
                 "--index", str(index), "--threads", str(threads)]
         if data_dir:
             args += ["--data-dir", data_dir]
@@ -250,7 +250,7 @@ def _stop(signum: int, frame: object) -> None:
 
 def worker_main(argv: list[str] | None = None) -> int:
     """One worker: build the app, serve it with waitress on the inherited socket."""
-    parser = argparse.ArgumentParser(prog="python -m mapapp.serving",
+    parser = argparse.ArgumentParser(prog="python -m mapapp.worker",
                                      description="En arbetsprocess för trygghetskartan serve.")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--index", type=int, required=True)
@@ -278,6 +278,3 @@ def worker_main(argv: list[str] | None = None) -> int:
     _waitress(app, args.threads, sockets=[sock])
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(worker_main())
