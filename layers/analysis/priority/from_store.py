@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from layers.analysis import default_period as rule
 from layers.analysis.aggregate import ComputedPerStore
@@ -137,11 +138,14 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
             reads.texts[box] = []
             reads.times[box] = (np.array([]), np.array([]), np.array([], dtype=object))
             return
-        open_rows = rows[~rows["category"].isin(SENSITIVE_CODES)]
-        exact = open_rows[(open_rows["precision"] == "exact").to_numpy(bool)]
-        reads.texts[box] = [str(t) for t in exact["description"].dropna()]
-        reads.times[box] = (open_rows.geometry.x.to_numpy(), open_rows.geometry.y.to_numpy(),
-                            open_rows["occurred_at"].to_numpy(dtype=object))
+        # masks on the columns, not frames of the rows: no geometry column is copied
+        shown = ~rows["category"].isin(SENSITIVE_CODES).to_numpy(bool)
+        exact = shown & (rows["precision"] == "exact").to_numpy(bool)
+        reads.texts[box] = [str(t) for t in rows["description"][exact].dropna()]
+        points = rows.geometry.to_numpy()[shown]
+        # the times as the store's datetime column (time_pattern converts it at once)
+        reads.times[box] = (shapely.get_x(points), shapely.get_y(points),
+                            rows["occurred_at"].array[shown])
 
     def prefetch(boxes: list[tuple[float, float, float, float]]) -> None:
         missing = list(dict.fromkeys(b for b in boxes if b not in reads.times))

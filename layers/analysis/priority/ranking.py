@@ -361,7 +361,9 @@ def _time_phrase(place: Place, grid: Grid, obs: Observations) -> str | None:
     if len(times) == 0:
         return None
     inside = np.isin(grid.keys_of(np.asarray(x, float), np.asarray(y, float)), place.cells)
-    return time_pattern(np.asarray(times, dtype=object)[inside]).phrase()
+    if not pd.api.types.is_datetime64_any_dtype(getattr(times, "dtype", None)):
+        times = np.asarray(times, dtype=object)  # a datetime array stays one (no objects)
+    return time_pattern(times[inside]).phrase()
 
 
 def _area_densities(counts: np.ndarray, sdo_of: np.ndarray, area: StudyArea,
