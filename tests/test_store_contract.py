@@ -457,6 +457,32 @@ def test_read_boxes_is_read_per_box(capability_store: Store, name: str):
     assert capability_store.read_boxes("incidents", query, []) == []
 
 
+@pytest.mark.parametrize("name", CAPABILITY_QUERIES)
+def test_read_boxes_with_fields_reads_those_columns(capability_store: Store, name: str):
+    """``fields``: the same rows as without, only those columns (schema order, the
+    geometry last), whatever order they are asked in; an unknown field is refused."""
+    frame = capability_frame()
+    x0, y0, x1, y1 = frame.total_bounds
+    mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [(x0, y0, mid_x, mid_y), (mid_x, mid_y, x1, y1), (x0, y0, x1, y1),
+             (x0 - 1000.0, y0 - 1000.0, x0 - 999.0, y0 - 999.0)]
+    query = QUERIES[name]
+    fields = ("description", "occurred_at", "category", "precision")
+    whole = capability_store.read_boxes("incidents", query, boxes)
+    got = capability_store.read_boxes("incidents", query, boxes, fields=fields)
+    assert len(got) == len(boxes)
+    if name in ("all", "period"):  # both PostGIS paths (without and with a period) read rows
+        assert sum(len(f) for f in got) > 0
+    columns = ["occurred_at", "category", "precision", "description", "geometry"]
+    for frame_got, frame_whole in zip(got, whole, strict=True):
+        assert list(frame_got.columns) == columns
+        assert frame_got.geometry.name == "geometry"
+        pd.testing.assert_frame_equal(pd.DataFrame(frame_got),
+                                      pd.DataFrame(frame_whole[columns]))
+    with pytest.raises(KeyError):
+        capability_store.read_boxes("incidents", query, boxes, fields=("no_such_field",))
+
+
 def test_placed_count_counts_placed_points(capability_store: Store):
     """Street or better with a point: what the ranking's read_points returns."""
     rows = capability_frame()

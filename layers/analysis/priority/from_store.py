@@ -83,6 +83,10 @@ class _IncidentReads:
     times: dict = field(default_factory=dict)
 
 
+#: The incident fields the places' texts and times are made of (and the geometry).
+BOX_FIELDS = ("occurred_at", "category", "precision", "description")
+
+
 def _incident_reads(store, period: Period, sdn: str | None, bbox: tuple) -> _IncidentReads:
     from layers.analysis.aggregate import cache_key
     from layers.core.privacy import VISIBILITY_RAW
@@ -151,8 +155,8 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
         missing = list(dict.fromkeys(b for b in boxes if b not in reads.times))
         if missing:
             query = Query(start=start, end=end, where=precise)
-            for box, rows in zip(missing, store.read_boxes("incidents", query, missing),
-                                 strict=True):
+            frames = store.read_boxes("incidents", query, missing, fields=BOX_FIELDS)
+            for box, rows in zip(missing, frames, strict=True):
                 keep(box, rows)
 
     def texts(box: tuple[float, float, float, float]) -> list[str]:

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from layers.core.errors import StoreError
 from layers.core.schema import SPATIAL_LAYERS, STORE_EPSG, LayerSchema
-from layers.store.base import Points, Query, schema_of, unpaged
+from layers.store.base import Points, Query, box_fields, schema_of, unpaged
 from layers.store.connection import columns_frame, groups_frame, rows_frame
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.connection import PostGISConnection
@@ -93,8 +93,9 @@ class PostGISReading(PostGISConnection):
     def _read_rows(self, schema: LayerSchema, tail: sql.Composable, params: list, *,
                    source: sql.Composable | None = None, lead: sql.Composable | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame | tuple:
-        """Every field (and the geometry) of the rows ``SELECT … FROM layer <tail>``
-        gives, as the typed frame :meth:`read` returns, in the order of the rows.
+        """Every field of ``schema`` (and the geometry) of the rows ``SELECT … FROM
+        layer <tail>`` gives, as the typed frame :meth:`read` returns, in the order of
+        the rows (a schema with fewer fields reads only those columns).
 
         ``source`` replaces the layer in ``FROM`` (it must name the rows as the
         layer); with ``lead``, one more value selected first for each row, returned
@@ -175,18 +176,23 @@ class PostGISReading(PostGISConnection):
         return self._has_space_time
 
     def read_boxes(self, layer: str, query: Query,
-                   boxes: Iterable[tuple[float, float, float, float]]
-                   ) -> list[gpd.GeoDataFrame]:
+                   boxes: Iterable[tuple[float, float, float, float]],
+                   fields: Iterable[str] | None = None) -> list[gpd.GeoDataFrame]:
         """Each box's rows in ``fid`` order, as :meth:`read` gives them (the same
         ``&&`` test). With a period and the (geom, time) index: one statement, each
         box a scan of that index for its rows of the period. Without: which rows lie
         in which box in one statement (the envelope's rows of the period, joined with
-        the boxes), then the rows themselves in a second one."""
+        the boxes), then the rows themselves in a second one. With ``fields`` only
+        those columns (and the geometry) are selected and decoded."""
         boxes = [tuple(float(v) for v in box) for box in boxes]
         schema = schema_of(layer)
+        if fields is not None:
+            fields = [f.name for f in box_fields(layer, fields).fields]
         if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
                 or query.offset or query.order_by):
-            return super().read_boxes(layer, query, boxes)
+            return super().read_boxes(layer, query, boxes, fields)
+        # the columns read (the filters below use the whole layer's schema)
+        selected = schema if fields is None else box_fields(layer, fields)
         corners = [list(c) for c in zip(*boxes, strict=True)]
         unnest = sql.SQL("unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
                          "WITH ORDINALITY AS b (x0, y0, x1, y1, n)")
@@ -199,7 +205,7 @@ class PostGISReading(PostGISConnection):
             source = sql.SQL("{} CROSS JOIN LATERAL (SELECT * FROM {}").format(
                 unnest, _ident(layer)) + _and(where, in_box) + sql.SQL(") AS {}").format(
                 _ident(layer))
-            frame, box_of = self._read_rows(schema, sql.SQL(" ORDER BY b.n, fid"),
+            frame, box_of = self._read_rows(selected, sql.SQL(" ORDER BY b.n, fid"),
                                             [*corners, *params], source=source,
                                             lead=sql.SQL("b.n"))
             ends = np.searchsorted(np.asarray(box_of, dtype=np.int64),
@@ -221,10 +227,10 @@ class PostGISReading(PostGISConnection):
         box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
         fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
         unique = np.unique(fids)
-        frame = self._read_rows(schema, sql.SQL(" WHERE fid = ANY(%s) ORDER BY fid"),
+        frame = self._read_rows(selected, sql.SQL(" WHERE fid = ANY(%s) ORDER BY fid"),
                                 [unique.tolist()])
         if len(frame) != len(unique):  # rows deleted between the two statements
-            return super().read_boxes(layer, query, boxes)
+            return super().read_boxes(layer, query, boxes, fields)
         frames = []
         for n in range(len(boxes)):
             rows = np.searchsorted(unique, np.sort(fids[box_of == n]))
