@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -97,18 +97,18 @@ def _incident_reads(store, period: Period, sdn: str | None, bbox: tuple) -> _Inc
                     visibility=VISIBILITY_RAW, extra=(bbox,))
 
     def compute() -> _IncidentReads:
-        start, end = period.bounds()
-        precise = {"precision": POINT_PRECISIONS}
-        x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
+        precise = Query(bbox=bbox, where={"precision": POINT_PRECISIONS})
         # the trend compares placed incidents: the year before is known when they cover it
         span = point_span(store)
         previous = period.year_before()
         previous_known = span is not None and span[0].date() <= previous.start
         px = py = None
-        if previous_known:
-            p_start, p_end = previous.bounds()
-            px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
-                                                where=precise))
+        if previous_known:  # both periods in one read (PostGIS: one statement)
+            (x, y, cats), (px, py, _) = store.read_points_periods(
+                precise, [period.bounds(), previous.bounds()])
+        else:
+            start, end = period.bounds()
+            x, y, cats = store.read_points(replace(precise, start=start, end=end))
         return _IncidentReads(x, y, cats, px, py, previous_known)
 
     return _INCIDENT_READS.get(store, key, compute)
