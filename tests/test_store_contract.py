@@ -437,6 +437,46 @@ def test_read_points_are_the_points_of_the_rows(capability_store: Store, name: s
                       got.precise.tolist(), strict=True)) == want
 
 
+def _points_of(rows: gpd.GeoDataFrame) -> list[tuple]:
+    rows = rows[~rows.geometry.isna().to_numpy(bool)]
+    return sorted(zip(rows.geometry.x, rows.geometry.y, rows["category"],
+                      rows["precision"].isin(("exact", "street")), strict=True))
+
+
+HOURS = pd.Timedelta(hours=12)
+#: Period lists for read_points_periods: disjoint (in and out of order), touching at
+#: an end (exclusive), in UTC, overlapping (then one read per period), one and none.
+PERIOD_SETS = {
+    "disjoint": [(T0 + 30 * HOURS, T0 + 45 * HOURS), (T0 + 5 * HOURS, T0 + 15 * HOURS)],
+    "touching": [(T0, T0 + 20 * HOURS), (T0 + 20 * HOURS, T0 + 21 * HOURS),
+                 (T0 + 40 * HOURS, T0 + 100 * HOURS)],
+    "utc": [((T0 + 10 * HOURS).tz_convert("UTC").to_pydatetime(),
+             (T0 + 20 * HOURS).tz_convert("UTC").to_pydatetime()),
+            (T0 - 100 * HOURS, T0 - 50 * HOURS)],
+    "overlapping": [(T0, T0 + 30 * HOURS), (T0 + 10 * HOURS, T0 + 40 * HOURS)],
+    "one": [(T0 + 3 * HOURS, T0 + 33 * HOURS)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("periods", list(PERIOD_SETS))
+@pytest.mark.parametrize("name", CAPABILITY_QUERIES)
+def test_read_points_periods_are_read_points_per_period(capability_store: Store, name: str,
+                                                        periods: str):
+    """One Points per period, each the points read_points gives for that period (the
+    query's own period replaced); the periods together select rows."""
+    query = QUERIES[name]
+    spans = PERIOD_SETS[periods]
+    got = capability_store.read_points_periods(query, spans)
+    assert len(got) == len(spans)
+    for (start, end), points in zip(spans, got, strict=True):
+        want = _points_of(_selected(dc_replace(query, start=start, end=end)))
+        assert sorted(zip(points.x.tolist(), points.y.tolist(), points.category.tolist(),
+                          points.precise.tolist(), strict=True)) == want
+    if name == "all" and periods in ("disjoint", "touching"):
+        assert all(len(points) > 0 for points in got)
+
+
 @pytest.mark.parametrize("name", ["all", "period", "where-tuple", "everything"])
 def test_read_boxes_is_read_per_box(capability_store: Store, name: str):
     """One frame per box, equal to read() with that box (rows, order and values);
@@ -455,6 +495,32 @@ def test_read_boxes_is_read_per_box(capability_store: Store, name: str):
         assert frame_got["id"].tolist() == want["id"].tolist()
         pd.testing.assert_frame_equal(pd.DataFrame(frame_got), pd.DataFrame(want))
     assert capability_store.read_boxes("incidents", query, []) == []
+
+
+@pytest.mark.parametrize("name", CAPABILITY_QUERIES)
+def test_read_boxes_with_fields_reads_those_columns(capability_store: Store, name: str):
+    """``fields``: the same rows as without, only those columns (schema order, the
+    geometry last), whatever order they are asked in; an unknown field is refused."""
+    frame = capability_frame()
+    x0, y0, x1, y1 = frame.total_bounds
+    mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [(x0, y0, mid_x, mid_y), (mid_x, mid_y, x1, y1), (x0, y0, x1, y1),
+             (x0 - 1000.0, y0 - 1000.0, x0 - 999.0, y0 - 999.0)]
+    query = QUERIES[name]
+    fields = ("description", "occurred_at", "category", "precision")
+    whole = capability_store.read_boxes("incidents", query, boxes)
+    got = capability_store.read_boxes("incidents", query, boxes, fields=fields)
+    assert len(got) == len(boxes)
+    if name in ("all", "period"):  # both PostGIS paths (without and with a period) read rows
+        assert sum(len(f) for f in got) > 0
+    columns = ["occurred_at", "category", "precision", "description", "geometry"]
+    for frame_got, frame_whole in zip(got, whole, strict=True):
+        assert list(frame_got.columns) == columns
+        assert frame_got.geometry.name == "geometry"
+        pd.testing.assert_frame_equal(pd.DataFrame(frame_got),
+                                      pd.DataFrame(frame_whole[columns]))
+    with pytest.raises(KeyError):
+        capability_store.read_boxes("incidents", query, boxes, fields=("no_such_field",))
 
 
 def test_placed_count_counts_placed_points(capability_store: Store):

@@ -195,8 +195,14 @@ def time_pattern(times: Iterable[object]) -> TimePattern:
     """When incidents mostly happen: the shortest run of weekdays and of hours that
     holds :data:`TIME_SHARE` of them, if short enough (:data:`MAX_DAYS`,
     :data:`MAX_HOURS`), widened by the busy steps next to it (:data:`BUSY_SHARE`).
-    Times at exactly midnight are taken as unknown."""
-    stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True, errors="coerce")
+    Times at exactly midnight are taken as unknown. A datetime array or Series (the
+    store's column) is converted as a whole, anything else value by value."""
+    dtype = getattr(times, "dtype", None)
+    if dtype is not None and pd.api.types.is_datetime64_any_dtype(dtype):
+        stamps = pd.to_datetime(pd.Series(times).reset_index(drop=True), utc=True)
+    else:
+        stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True,
+                                errors="coerce")
     stamps = stamps.dropna().dt.tz_convert(LOCAL_TZ)
     stamps = stamps[~((stamps.dt.hour == 0) & (stamps.dt.minute == 0)
                       & (stamps.dt.second == 0))]

@@ -423,6 +423,18 @@ class Store(ABC):
                       frame["category"].to_numpy(dtype=object),
                       frame["precision"].isin(POINT_PRECISIONS).to_numpy(dtype=bool))
 
+    def read_points_periods(self, query: Query | None,
+                            periods: Iterable[tuple[dt.datetime, dt.datetime]]
+                            ) -> list[Points]:
+        """:meth:`read_points` of ``query`` for each period ``(start, end)`` (start
+        inclusive, end exclusive, time zone aware; they replace the query's own):
+        one :class:`Points` per period, in the order of ``periods``. PostGIS reads
+        disjoint periods (the ranking's tertial and the year before) in one
+        statement instead of one per period."""
+        query = query or Query()
+        return [self.read_points(replace(query, start=start, end=end))
+                for start, end in periods]
+
     def grid_counts(self, query: Query | None, size: float) -> GridCounts:
         """Count the incidents a query selects per square cell of ``size`` metres,
         category and precision (see :class:`GridCounts`)."""
@@ -436,12 +448,22 @@ class Store(ABC):
         return int(self.read_points(Query(where={"precision": POINT_PRECISIONS})).x.size)
 
     def read_boxes(self, layer: str, query: Query,
-                   boxes: Iterable[tuple[float, float, float, float]]
-                   ) -> list[gpd.GeoDataFrame]:
+                   boxes: Iterable[tuple[float, float, float, float]],
+                   fields: Iterable[str] | None = None) -> list[gpd.GeoDataFrame]:
         """``read(layer, query)`` with each box as its bbox: one frame per box, in
         the order of ``boxes`` (``query``'s own bbox is ignored). PostGIS finds the
-        rows of all boxes in one statement instead of one per box."""
-        return [self.read(layer, replace(query, bbox=tuple(box))) for box in boxes]
+        rows of all boxes in one statement instead of one per box.
+
+        ``fields``: only these fields (in the schema's order) and the geometry, as
+        the same columns of the whole frames (KeyError for a field the layer lacks);
+        a backend then reads and decodes no other column."""
+        keep = box_fields(layer, fields)
+        frames = [self.read(layer, replace(query, bbox=tuple(box))) for box in boxes]
+        if keep is None:
+            return frames
+        return [frame[[f.name for f in keep.fields]
+                      + ([frame.geometry.name] if keep.geometry_type else [])]
+                for frame in frames]
 
     def count_by(self, layer: str, fields: Iterable[str],
                  query: Query | None = None) -> pd.DataFrame:
@@ -496,6 +518,16 @@ class Store(ABC):
         position = {row_id: i for i, row_id in enumerate(ids)}
         order = rows["id"].map(position).to_numpy().argsort(kind="stable")
         return rows.iloc[order].reset_index(drop=True)
+
+
+def box_fields(layer: str, fields: Iterable[str] | None) -> LayerSchema | None:
+    """The layer's schema with only ``fields`` (in the schema's order; KeyError for
+    a field it lacks), or None for every field (:meth:`Store.read_boxes`)."""
+    if fields is None:
+        return None
+    schema = schema_of(layer)
+    wanted = {schema.field(name).name for name in fields}
+    return replace(schema, fields=tuple(f for f in schema.fields if f.name in wanted))
 
 
 def unpaged(query: Query | None) -> Query | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from layers.analysis import default_period as rule
 from layers.analysis.aggregate import ComputedPerStore
@@ -82,6 +83,10 @@ class _IncidentReads:
     times: dict = field(default_factory=dict)
 
 
+#: The incident fields the places' texts and times are made of (and the geometry).
+BOX_FIELDS = ("occurred_at", "category", "precision", "description")
+
+
 def _incident_reads(store, period: Period, sdn: str | None, bbox: tuple) -> _IncidentReads:
     from layers.analysis.aggregate import cache_key
     from layers.core.privacy import VISIBILITY_RAW
@@ -92,18 +97,18 @@ def _incident_reads(store, period: Period, sdn: str | None, bbox: tuple) -> _Inc
                     visibility=VISIBILITY_RAW, extra=(bbox,))
 
     def compute() -> _IncidentReads:
-        start, end = period.bounds()
-        precise = {"precision": POINT_PRECISIONS}
-        x, y, cats = store.read_points(Query(bbox=bbox, start=start, end=end, where=precise))
+        precise = Query(bbox=bbox, where={"precision": POINT_PRECISIONS})
         # the trend compares placed incidents: the year before is known when they cover it
         span = point_span(store)
         previous = period.year_before()
         previous_known = span is not None and span[0].date() <= previous.start
         px = py = None
-        if previous_known:
-            p_start, p_end = previous.bounds()
-            px, py, _ = store.read_points(Query(bbox=bbox, start=p_start, end=p_end,
-                                                where=precise))
+        if previous_known:  # both periods in one read (PostGIS: one statement)
+            (x, y, cats), (px, py, _) = store.read_points_periods(
+                precise, [period.bounds(), previous.bounds()])
+        else:
+            start, end = period.bounds()
+            x, y, cats = store.read_points(replace(precise, start=start, end=end))
         return _IncidentReads(x, y, cats, px, py, previous_known)
 
     return _INCIDENT_READS.get(store, key, compute)
@@ -137,18 +142,21 @@ def observations_from_store(store, period: Period, *, sdn: str | None = None
             reads.texts[box] = []
             reads.times[box] = (np.array([]), np.array([]), np.array([], dtype=object))
             return
-        open_rows = rows[~rows["category"].isin(SENSITIVE_CODES)]
-        exact = open_rows[(open_rows["precision"] == "exact").to_numpy(bool)]
-        reads.texts[box] = [str(t) for t in exact["description"].dropna()]
-        reads.times[box] = (open_rows.geometry.x.to_numpy(), open_rows.geometry.y.to_numpy(),
-                            open_rows["occurred_at"].to_numpy(dtype=object))
+        # masks on the columns, not frames of the rows: no geometry column is copied
+        shown = ~rows["category"].isin(SENSITIVE_CODES).to_numpy(bool)
+        exact = shown & (rows["precision"] == "exact").to_numpy(bool)
+        reads.texts[box] = [str(t) for t in rows["description"][exact].dropna()]
+        points = rows.geometry.to_numpy()[shown]
+        # the times as the store's datetime column (time_pattern converts it at once)
+        reads.times[box] = (shapely.get_x(points), shapely.get_y(points),
+                            rows["occurred_at"].array[shown])
 
     def prefetch(boxes: list[tuple[float, float, float, float]]) -> None:
         missing = list(dict.fromkeys(b for b in boxes if b not in reads.times))
         if missing:
             query = Query(start=start, end=end, where=precise)
-            for box, rows in zip(missing, store.read_boxes("incidents", query, missing),
-                                 strict=True):
+            frames = store.read_boxes("incidents", query, missing, fields=BOX_FIELDS)
+            for box, rows in zip(missing, frames, strict=True):
                 keep(box, rows)
 
     def texts(box: tuple[float, float, float, float]) -> list[str]:

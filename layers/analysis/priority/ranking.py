@@ -244,11 +244,7 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
     density = _area_densities(counts, sdo_of, area, is_ranked)
     findings = obs.findings
     sites = obs.sites
-    wanted = np.concatenate([g.cells for g in ranked])
-    chosen = np.isin(idx, wanted)
-    cat_cell = pd.DataFrame({"cell": idx[chosen], "cat": cats[chosen]})
-    by_cell = {c: g["cat"].to_numpy() for c, g in cat_cell.groupby("cell")} \
-        if len(cat_cell) else {}
+    category_counts = _categories_per_place(ranked, len(keys), idx, cats)
     land = area.land
     places = []
     for candidate in ranked:
@@ -290,9 +286,7 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
             site_status = str(sites["status"].iloc[best]) if sites["status"].iloc[best] \
                 else None
         near = None if site_rows else _near_site(sites, geometry)
-        all_cats = np.concatenate([by_cell.get(int(i), np.array([], dtype=object))
-                                   for i in group])
-        counted = Counter(str(_INCIDENT_LOOKUP.get(str(c).lower(), c)) for c in all_cats)
+        counted = category_counts[len(places)]
         sensitive = sum(v for c, v in counted.items() if c in _SENSITIVE)
         shown = {c: v for c, v in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
                  if c not in _SENSITIVE}
@@ -314,6 +308,30 @@ def _build_places(grid: Grid, keys: np.ndarray, ranked: list[_Group], counts: np
             near_site=near,
         ))
     return places
+
+
+def _categories_per_place(ranked: list[_Group], n_cells: int, idx: np.ndarray,
+                          cats: np.ndarray) -> list[dict[str, int]]:
+    """Incidents per category code (raw categories mapped through the taxonomy, as
+    text) of each ranked place, in the order of ``ranked``; only categories present."""
+    place_of_cell = np.full(n_cells, -1, dtype=np.int64)
+    for k, candidate in enumerate(ranked):
+        place_of_cell[candidate.cells] = k
+    place = place_of_cell[idx] if len(idx) else np.array([], dtype=np.int64)
+    chosen = place >= 0
+    # each distinct raw category once: its code, then one label per distinct code
+    raw: dict[object, int] = {}
+    raw_of = np.fromiter((raw.setdefault(c, len(raw)) for c in cats[chosen]),
+                         dtype=np.int64, count=int(chosen.sum()))
+    labels: dict[str, int] = {}
+    label_of_raw = np.array([labels.setdefault(str(_INCIDENT_LOOKUP.get(str(c).lower(), c)),
+                                               len(labels)) for c in raw], dtype=np.int64)
+    names = list(labels)
+    n_labels = max(len(names), 1)
+    label = label_of_raw[raw_of] if len(raw_of) else np.array([], dtype=np.int64)
+    table = np.bincount(place[chosen] * n_labels + label,
+                        minlength=len(ranked) * n_labels).reshape(len(ranked), n_labels)
+    return [{names[j]: int(row[j]) for j in np.flatnonzero(row)} for row in table]
 
 
 #: A platssamverkan site this close (metres) to a place it does not touch is named
@@ -361,7 +379,9 @@ def _time_phrase(place: Place, grid: Grid, obs: Observations) -> str | None:
     if len(times) == 0:
         return None
     inside = np.isin(grid.keys_of(np.asarray(x, float), np.asarray(y, float)), place.cells)
-    return time_pattern(np.asarray(times, dtype=object)[inside]).phrase()
+    if not pd.api.types.is_datetime64_any_dtype(getattr(times, "dtype", None)):
+        times = np.asarray(times, dtype=object)  # a datetime array stays one (no objects)
+    return time_pattern(times[inside]).phrase()
 
 
 def _area_densities(counts: np.ndarray, sdo_of: np.ndarray, area: StudyArea,

@@ -5,6 +5,7 @@ bbox pages nearest-first, the rows of many boxes in one statement).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace as dc_replace
 
@@ -16,7 +17,7 @@ from psycopg import sql
 
 from layers.core.errors import StoreError
 from layers.core.schema import SPATIAL_LAYERS, STORE_EPSG, LayerSchema
-from layers.store.base import Points, Query, schema_of, unpaged
+from layers.store.base import Points, Query, box_fields, schema_of, unpaged
 from layers.store.connection import columns_frame, groups_frame, rows_frame
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.connection import PostGISConnection
@@ -93,8 +94,9 @@ class PostGISReading(PostGISConnection):
     def _read_rows(self, schema: LayerSchema, tail: sql.Composable, params: list, *,
                    source: sql.Composable | None = None, lead: sql.Composable | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame | tuple:
-        """Every field (and the geometry) of the rows ``SELECT … FROM layer <tail>``
-        gives, as the typed frame :meth:`read` returns, in the order of the rows.
+        """Every field of ``schema`` (and the geometry) of the rows ``SELECT … FROM
+        layer <tail>`` gives, as the typed frame :meth:`read` returns, in the order of
+        the rows (a schema with fewer fields reads only those columns).
 
         ``source`` replaces the layer in ``FROM`` (it must name the rows as the
         layer); with ``lead``, one more value selected first for each row, returned
@@ -154,6 +156,54 @@ class PostGISReading(PostGISConnection):
                       np.asarray(categories, dtype=object),
                       np.frombuffer(precise.encode("ascii"), np.uint8) == ord("1"))
 
+    def read_points_periods(self, query: Query | None,
+                            periods: Iterable[tuple[dt.datetime, dt.datetime]]
+                            ) -> list[Points]:
+        """Disjoint periods in one statement: the rows of any of them (the planner
+        can OR the periods' index scans of the box into one pass over the table),
+        each row's period packed beside its point. Overlapping or open periods, or
+        more than nine: one :meth:`read_points` per period."""
+        periods = [(start, end) for start, end in periods]
+        bounds = sorted((pd.Timestamp(start), pd.Timestamp(end), k)
+                        for k, (start, end) in enumerate(periods)
+                        if start is not None and end is not None)
+        if (len(periods) < 2 or len(periods) > 9 or len(bounds) < len(periods)
+                or any(a[1] > b[0] for a, b in zip(bounds, bounds[1:], strict=False))):
+            return super().read_points_periods(query, periods)
+        from layers.core.privacy import POINT_PRECISIONS
+
+        query = dc_replace(query or Query(), start=None, end=None)
+        where, params = self._where(SPATIAL_LAYERS["incidents"], query)
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        span = sql.SQL("(occurred_at >= %s AND occurred_at < %s)")
+        times = [_param(v, "datetime") for start, end in periods for v in (start, end)]
+        where = _and(where, sql.SQL("(") + sql.SQL(" OR ").join([span] * len(periods))
+                     + sql.SQL(")"))
+        which = sql.SQL("CASE ") + sql.SQL(" ").join(
+            sql.SQL("WHEN ") + span + sql.SQL(" THEN {}").format(sql.Literal(str(k)))
+            for k in range(len(periods))) + sql.SQL(" END")
+        rows = self._fetch(
+            sql.SQL("SELECT string_agg(float8send(ST_X(geom)), ''::bytea), "
+                    "string_agg(float8send(ST_Y(geom)), ''::bytea), array_agg(category), "
+                    "string_agg(CASE WHEN precision = ANY(%s) THEN '1' ELSE '0' END, ''), "
+                    "string_agg(") + which + sql.SQL(", '') FROM incidents") + where,
+            [list(POINT_PRECISIONS), *times, *params, *times])
+        x, y, categories, precise, period_of = rows[0]
+        if x is None:
+            return [Points.empty() for _ in periods]
+        x = np.frombuffer(x, ">f8").astype(float)
+        y = np.frombuffer(y, ">f8").astype(float)
+        categories = np.asarray(categories, dtype=object)
+        precise = np.frombuffer(precise.encode("ascii"), np.uint8) == ord("1")
+        period_of = np.frombuffer(period_of.encode("ascii"), np.uint8) - ord("0")
+        out = []
+        for k in range(len(periods)):
+            mine = period_of == k
+            out.append(Points(x[mine], y[mine], categories[mine], precise[mine])
+                       if mine.any() else Points.empty())
+        return out
+
     def placed_count(self) -> int:
         """From the grid summary's year rows when it exists (their ``precise`` is
         the same test on precision), instead of counting every incident."""
@@ -175,18 +225,23 @@ class PostGISReading(PostGISConnection):
         return self._has_space_time
 
     def read_boxes(self, layer: str, query: Query,
-                   boxes: Iterable[tuple[float, float, float, float]]
-                   ) -> list[gpd.GeoDataFrame]:
+                   boxes: Iterable[tuple[float, float, float, float]],
+                   fields: Iterable[str] | None = None) -> list[gpd.GeoDataFrame]:
         """Each box's rows in ``fid`` order, as :meth:`read` gives them (the same
         ``&&`` test). With a period and the (geom, time) index: one statement, each
         box a scan of that index for its rows of the period. Without: which rows lie
         in which box in one statement (the envelope's rows of the period, joined with
-        the boxes), then the rows themselves in a second one."""
+        the boxes), then the rows themselves in a second one. With ``fields`` only
+        those columns (and the geometry) are selected and decoded."""
         boxes = [tuple(float(v) for v in box) for box in boxes]
         schema = schema_of(layer)
+        if fields is not None:
+            fields = [f.name for f in box_fields(layer, fields).fields]
         if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
                 or query.offset or query.order_by):
-            return super().read_boxes(layer, query, boxes)
+            return super().read_boxes(layer, query, boxes, fields)
+        # the columns read (the filters below use the whole layer's schema)
+        selected = schema if fields is None else box_fields(layer, fields)
         corners = [list(c) for c in zip(*boxes, strict=True)]
         unnest = sql.SQL("unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
                          "WITH ORDINALITY AS b (x0, y0, x1, y1, n)")
@@ -199,7 +254,7 @@ class PostGISReading(PostGISConnection):
             source = sql.SQL("{} CROSS JOIN LATERAL (SELECT * FROM {}").format(
                 unnest, _ident(layer)) + _and(where, in_box) + sql.SQL(") AS {}").format(
                 _ident(layer))
-            frame, box_of = self._read_rows(schema, sql.SQL(" ORDER BY b.n, fid"),
+            frame, box_of = self._read_rows(selected, sql.SQL(" ORDER BY b.n, fid"),
                                             [*corners, *params], source=source,
                                             lead=sql.SQL("b.n"))
             ends = np.searchsorted(np.asarray(box_of, dtype=np.int64),
@@ -221,10 +276,10 @@ class PostGISReading(PostGISConnection):
         box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
         fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
         unique = np.unique(fids)
-        frame = self._read_rows(schema, sql.SQL(" WHERE fid = ANY(%s) ORDER BY fid"),
+        frame = self._read_rows(selected, sql.SQL(" WHERE fid = ANY(%s) ORDER BY fid"),
                                 [unique.tolist()])
         if len(frame) != len(unique):  # rows deleted between the two statements
-            return super().read_boxes(layer, query, boxes)
+            return super().read_boxes(layer, query, boxes, fields)
         frames = []
         for n in range(len(boxes)):
             rows = np.searchsorted(unique, np.sort(fids[box_of == n]))
