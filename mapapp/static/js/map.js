@@ -10,7 +10,8 @@
  * /api/emerging, off until turned on) and the district outlines. It draws the layer control and
  * the legend, and keeps the filter and the map position in the URL
  * (history.replaceState), so a filter change never moves the map and a reload or a
- * shared link restores the view.
+ * shared link restores the view. The popups are built in map_popups.js, the DOM
+ * helpers it shares with them are in map_dom.js (both loaded before this script).
  *
  * Every text from the data is put in the page with textContent (never innerHTML),
  * so a finding described as "<img src=x onerror=...>" shows as those characters.
@@ -25,7 +26,6 @@
   var form = document.getElementById("tk-filter");
   var statusBox = document.getElementById("tk-status");
   var narrow = window.matchMedia("(max-width: 767.98px)").matches;
-  var numberFormat = new Intl.NumberFormat("sv-SE");
 
   var state = {
     pending: 0,          // requests under way
@@ -45,27 +45,11 @@
 
   // --- small DOM helpers --------------------------------------------------------------
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
-
-  function add(parent, tag, className, text) {
-    var node = el(tag, className, text);
-    parent.appendChild(node);
-    return node;
-  }
-
-  function fmt(value) {
-    return typeof value === "number" ? numberFormat.format(value) : String(value);
-  }
-
-  function capitalise(text) {
-    text = String(text || "");
-    return text.charAt(0).toUpperCase() + text.slice(1);
-  }
+  var el = window.tkDom.el;
+  var add = window.tkDom.add;
+  var fmt = window.tkDom.fmt;
+  var capitalise = window.tkDom.capitalise;
+  var popups = window.tkPopups(cfg, filterParams);
 
   function showStatus(text, isError) {
     statusBox.textContent = text;
@@ -221,7 +205,7 @@
                  fillColor: colours[feature.properties.class] || "#cccccc" };
       },
       onEachFeature: function (feature, cell) {
-        cell.bindPopup(function () { return cellPopup(feature, collection); },
+        cell.bindPopup(function () { return popups.cell(feature, collection); },
                        { maxWidth: 300 });
       }
     });
@@ -235,36 +219,6 @@
     document.getElementById("tk-period-label").textContent = collection.period_label;
     showStatus("Händelser " + collection.period_label + ": " + fmt(collection.total) +
                " i kartbilden, i rutor om " + collection.cell_size + " m.");
-  }
-
-  function cellPopup(feature, collection) {
-    var p = feature.properties;
-    var box = el("div", "tk-popup");
-    add(box, "h3", "tk-popup-title", "Ruta " + collection.cell_size + " × " +
-        collection.cell_size + " m");
-    var line = add(box, "p", "tk-popup-count");
-    add(line, "strong", null, fmt(p.count));
-    line.appendChild(document.createTextNode(" händelser, " + collection.period_label));
-    add(box, "p", "tk-popup-trend tk-trend-" + (p.trend || "none"), p.trend_text);
-    add(box, "p", "tk-popup-strategic", "Varav strategiska brott: " + fmt(p.strategic));
-    var codes = Object.keys(p.by_category);
-    if (codes.length) {
-      var table = add(box, "table", "tk-popup-table");
-      add(table, "caption", null, "Per kategori");
-      codes.slice(0, 8).forEach(function (code) {
-        var row = add(table, "tr");
-        add(row, "td", null, capitalise(collection.categories[code] || code));
-        add(row, "td", "num", fmt(p.by_category[code]));
-      });
-      if (codes.length > 8) {
-        add(box, "p", "tk-popup-more", "… och " + (codes.length - 8) + " kategorier till");
-      }
-    }
-    if (collection.suppress_below) {
-      add(box, "p", "tk-popup-note", "Antal under " + collection.suppress_below +
-          " visas som ”<" + collection.suppress_below + "” för att skydda enskilda.");
-    }
-    return box;
   }
 
   function drawPoints(collection) {
@@ -290,7 +244,7 @@
         radius: 6, color: "#ffffff", weight: 1.5, fillOpacity: 0.9,
         fillColor: cfg.groupColours[feature.properties.category] || "#455a64"
       });
-      marker.bindPopup(function () { return pointPopup(feature); }, { maxWidth: 300 });
+      marker.bindPopup(function () { return popups.point(feature); }, { maxWidth: 300 });
       cluster.addLayer(marker);
     });
     groups.incidents.clearLayers();
@@ -307,25 +261,6 @@
     showStatus("Händelser " + (collection.period_label || "") + ": " +
                fmt(drawn) + (collection.next ? " (de första)" : "") +
                " som punkter i kartbilden.");
-  }
-
-  function pointPopup(feature) {
-    var p = feature.properties;
-    var box = el("div", "tk-popup");
-    add(box, "h3", "tk-popup-title", capitalise(p.category_label || p.category));
-    var when = p.occurred_at ? new Date(p.occurred_at) : null;
-    if (when) {
-      add(box, "p", null, when.toLocaleString("sv-SE", { dateStyle: "medium", timeStyle: "short",
-                                                         timeZone: "Europe/Stockholm" }));
-    }
-    if (p.stadsdel || p.sdo_name) {
-      add(box, "p", null, [cfg.stadsdelNames[p.stadsdel] || p.stadsdel, p.sdo_name]
-        .filter(Boolean).join(", "));
-    }
-    if (p.precision === "street") { add(box, "p", "tk-popup-note", "Läget är känt på gatunivå."); }
-    if (p.strategic) { add(box, "p", "tk-popup-strategic", "Strategiskt brott"); }
-    if (p.description) { add(box, "p", "tk-popup-text", p.description); }
-    return box;
   }
 
   // --- findings -----------------------------------------------------------------------
@@ -363,7 +298,7 @@
         },
         // bound on each marker: the cluster group becomes the markers' parent
         onEachFeature: function (f, shape) {
-          shape.bindPopup(function () { return findingPopup(f); }, { maxWidth: 300 });
+          shape.bindPopup(function () { return popups.finding(f); }, { maxWidth: 300 });
         }
       });
       findingCluster.addLayer(layer);
@@ -392,28 +327,6 @@
                        iconAnchor: [14, 14], popupAnchor: [0, -12] });
   }
 
-  function findingPopup(feature) {
-    var p = feature.properties;
-    var box = el("div", "tk-popup tk-popup-finding");
-    add(box, "h3", "tk-popup-title", "Fynd: " + capitalise(p.category_label || p.category));
-    var status = cfg.findingStatuses[p.status] || { label: p.status || "okänd", colour: "#616161" };
-    var badge = add(box, "span", "tk-badge", capitalise(status.label));
-    badge.style.backgroundColor = status.colour;
-    add(box, "span", "tk-severity", " Allvarlighet " + (p.severity || "–") + " av 3");
-    if (p.description) { add(box, "p", "tk-popup-text", p.description); }
-    var facts = add(box, "dl", "tk-facts");
-    [["Hittat", p.found_at ? String(p.found_at).slice(0, 10) : null],
-     ["Ansvarig", cfg.owners[p.owner] || p.owner],
-     ["Plats", p.place ? p.place.text : null],
-     ["Stadsdel", cfg.stadsdelNames[p.stadsdel] || p.stadsdel], ["Vandring", p.walk_id]]
-      .forEach(function (pair) {
-        if (!pair[1]) { return; }
-        add(facts, "dt", null, pair[0]);
-        add(facts, "dd", null, pair[1]);
-      });
-    return box;
-  }
-
   // --- platssamverkan sites -----------------------------------------------------------
 
   function loadSites() {
@@ -433,7 +346,7 @@
                  fillColor: "#4f83d1", fillOpacity: 0.25 };
       },
       onEachFeature: function (feature, shape) {
-        shape.bindPopup(function () { return sitePopup(feature); }, { maxWidth: 300 });
+        shape.bindPopup(function () { return popups.site(feature); }, { maxWidth: 300 });
         shape.bindTooltip(el("span", null, "Platssamverkan: " + feature.properties.name),
                           { sticky: true });
       }
@@ -443,43 +356,6 @@
     state.sites = { count: collection.features.length };
     state.loads += 1;
     state.drawnAt = state.drawn.sites = performance.now();
-  }
-
-  function sitePopup(feature) {
-    var p = feature.properties;
-    var box = el("div", "tk-popup tk-popup-site");
-    add(box, "h3", "tk-popup-title", p.name);
-    add(box, "p", "tk-popup-note", "Platssamverkan" + (p.status_label ? ", " + p.status_label : "") +
-        (p.start_date ? " sedan " + p.start_date : ""));
-    var facts = add(box, "dl", "tk-facts");
-    [["Parter", p.partners], ["Aktiviteter", p.activities], ["Kontakt", p.contact],
-     ["Område", p.sdo_name]].forEach(function (pair) {
-      if (!pair[1]) { return; }
-      add(facts, "dt", null, pair[0]);
-      add(facts, "dd", null, pair[1]);
-    });
-    if (p.site_before !== undefined) {
-      // before/after the start, from mapapp/reading.py popup_extra (texts, small counts hidden)
-      var table = add(box, "table", "tk-popup-table tk-site-figures");
-      add(table, "caption", null, "Händelser före/efter start (" + p.window + ")");
-      var head = add(add(table, "thead"), "tr");
-      ["", "Före", "Efter", "Ändring"].forEach(function (t) { add(head, "th", null, t); });
-      var body = add(table, "tbody");
-      [["I platsen", p.site_before, p.site_after, p.site_change],
-       ["Ring " + p.ring_m + " m", p.ring_before, p.ring_after, p.ring_change]
-      ].forEach(function (cells) {
-        var tr = add(body, "tr");
-        add(tr, "th", null, cells[0]);
-        cells.slice(1).forEach(function (t) { add(tr, "td", "num", t); });
-      });
-      if (p.window_note) { add(box, "p", "tk-popup-note", p.window_note); }
-      if (p.restricted) { add(box, "p", "tk-popup-note", p.restricted); }
-    }
-    if (p.url) {
-      var more = add(box, "a", "tk-popup-more", "Visa platsen");
-      more.href = p.url;
-    }
-    return box;
   }
 
   // --- priority places ----------------------------------------------------------------
@@ -525,7 +401,7 @@
         pane: "tk-priority", renderer: renderers.priority,
         style: { color: colour, weight: 3, opacity: 1, fill: false }
       });
-      outline.bindPopup(function () { return priorityPopup(feature, meta); }, { maxWidth: 320 });
+      outline.bindPopup(function () { return popups.priority(feature, meta); }, { maxWidth: 320 });
       outline.bindTooltip(el("span", null, title), { sticky: true });
       layer.addLayer(outline);
       var badge = el("span", "tk-priority-rank", p.rank);
@@ -539,7 +415,7 @@
         // the better rank on top where badges overlap
         zIndexOffset: (1000 - Math.min(p.rank, 999)) * 10000
       });
-      marker.bindPopup(function () { return priorityPopup(feature, meta); }, { maxWidth: 320 });
+      marker.bindPopup(function () { return popups.priority(feature, meta); }, { maxWidth: 320 });
       layer.addLayer(marker);
     });
     groups.priority.clearLayers();
@@ -550,39 +426,6 @@
     state.loads += 1;
     state.drawnAt = state.drawn.priority = performance.now();
     legend.priority(collection);
-  }
-
-  function priorityLink(meta) {
-    var params = new URLSearchParams();
-    if (meta.sdn) { params.set("sdn", meta.sdn); }
-    if (meta.period) { params.set("period", meta.period); }
-    return cfg.priorityUrl + (params.toString() ? "?" + params.toString() : "");
-  }
-
-  function priorityPopup(feature, meta) {
-    var p = feature.properties;
-    var box = el("div", "tk-popup tk-popup-priority");
-    add(box, "h3", "tk-popup-title", "Nr " + p.rank + ": " + p.name);
-    var where = [p.stadsdel, p.sdo_name].filter(function (name, i, names) {
-      return name && names.indexOf(name) === i;  // "Södermalm, Södermalm" once
-    }).join(", ");
-    if (where) { add(box, "p", "tk-popup-note", where); }
-    // plain words in the popup; the statistics are on /priority, under "Statistik"
-    add(box, "p", "tk-popup-text", p.first_sentence ?
-        [p.first_sentence].concat(p.plain || []).join(" ") : p.text);
-    var current = filterParams();
-    var unused = ["kategori", "stadsdel"].filter(function (word, i) {
-      return Boolean(current.get(["category", "stadsdel"][i]));
-    });
-    if (unused.length) {
-      add(box, "p", "tk-popup-note tk-popup-unfiltered",
-          "Rangordningen gäller alla händelser i " + (meta.area || "området") + ", " +
-          (meta.period_label || "") + " – filtret för " + unused.join(" och ") +
-          " används inte här.");
-    }
-    var more = add(box, "a", "tk-popup-more", "Hela rangordningen med motiveringar");
-    more.href = priorityLink(meta);
-    return box;
   }
 
   // --- trend classes (emerging hot spots) ---------------------------------------------
