@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -147,18 +146,12 @@ class PostGISWriting(PostGISConnection):
         names = [f.name for f in fields] + ([GEOM] if geoms is not None else [])
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             stage, sql.SQL(", ").join(map(_ident, names)))
-        kinds = [f.kind for f in fields] + (["geom"] if geoms is not None else [])
-        encoding = conn.info.encoding
         with conn.cursor() as cur, cur.copy(copy_sql) as copy:
             for start in range(0, len(frame), self.chunk_size):
                 part = frame.iloc[start:start + self.chunk_size]
                 data = [_column(part[f.name], f.kind) for f in fields]
                 if geoms is not None:
                     data.append(_hex_wkb(geoms.values[start:start + self.chunk_size]))
-                lines = copy_text(data, kinds)
-                if lines is not None:
-                    copy.write(lines.encode(encoding))
-                    continue
                 for row in zip(*data, strict=True):
                     copy.write_row(row)
         return stage
@@ -243,44 +236,6 @@ class PostGISWriting(PostGISConnection):
                 self._audit_deleted(conn, layer, old, ids, gone)
                 self._write_along(conn, rows)
             return gone
-
-
-#: What COPY's text format escapes in a value (the separator, line ends, the escape).
-#: psycopg's own row writer escapes \b, \v and \f as well: the same bytes go out.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r",
-                               "\b": "\\b", "\v": "\\v", "\f": "\\f"})
-_COPY_NULL = "\\N"
-
-
-def copy_text(data: list[list], kinds: list[str]) -> str | None:
-    """Rows given as columns of Python values (what ``values.column`` and ``hex_wkb``
-    return; None is NULL) as the lines of ``COPY … FROM STDIN`` in its text format,
-    the same values ``copy.write_row`` would send, built a column at a time.
-
-    ``kinds`` names each column's kind (the schema's, ``geom`` for hex WKB). Returns
-    None when a text holds a NUL character, which only psycopg's own row writer
-    refuses the way callers know.
-    """
-    if not data or not len(data[0]):
-        return None
-    line = None
-    for values, kind in zip(data, kinds, strict=True):
-        if kind == "bool":
-            text = [_COPY_NULL if v is None else ("t" if v else "f") for v in values]
-        elif kind in ("str", "geom"):
-            text = [_COPY_NULL if v is None else str(v) for v in values]
-            joined = "".join(v for v in values if v is not None) if kind == "str" else ""
-            if "\x00" in joined:
-                return None
-            if any(c in joined for c in "\\\t\n\r\b\v\f"):
-                text = [_COPY_NULL if v is None else str(v).translate(_COPY_ESCAPES)
-                        for v in values]
-        else:
-            # int, float (repr: exact), date (ISO) and datetime (microseconds, int)
-            text = [_COPY_NULL if v is None else str(v) for v in values]
-        column = np.asarray(text, dtype=object)
-        line = column if line is None else line + "\t" + column
-    return "\n".join(line.tolist()) + "\n"
 
 
 def _expect_where(schema: LayerSchema, first: sql.Composable, first_param: object,
