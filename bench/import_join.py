@@ -15,7 +15,11 @@
    + ``set_crs(4326).to_crs(3011)`` + ``geopandas.sjoin(points, stadsdelar)``. For
    information the same with ``pandas.read_csv`` + ``points_from_xy`` (often faster).
    With ``--store postgis`` also the PostGIS baseline: ``COPY`` of the CSV into a bare
-   table and ``ST_Transform(ST_Point(lon, lat))`` into a second bare table (no index).
+   table and ``ST_Transform(ST_Point(lon, lat))`` into a second bare table (no index),
+   and ``/usr/bin/ogr2ogr`` (GDAL's PostgreSQL driver with its defaults: ``COPY``, a
+   GiST index on the geometry) of the CSV (points from lon/lat, ``-s_srs EPSG:4326
+   -t_srs`` the store's EPSG) into a bare table of a throwaway schema; its row count
+   is checked against the CSV's.
 3. Ours: ``layers.io.importer.import_file(store, "incidents", csv)`` into a fresh store
    (``--store``: the GeoPackage, default, or PostGIS through
    ``TRYGGHETSKARTAN_DATABASE`` or a throwaway cluster as in the tests; opened with
@@ -169,6 +173,37 @@ def baseline_copy(server: str, csv: Path) -> None:
             f"ST_Transform(ST_SetSRID(ST_Point(lon, lat), 4326), {STORE_EPSG}) AS geom "
             "FROM bench_bare_csv")
         conn.execute("DROP TABLE bench_bare_csv, bench_bare_points")
+
+
+OGR2OGR = "/usr/bin/ogr2ogr"
+OGR_SCHEMA = "bench_ogr2ogr"
+
+
+def baseline_ogr2ogr(server: str, csv: Path) -> int:
+    """PostGIS baseline the issue names: GDAL's ``ogr2ogr`` loads the CSV (points from
+    its lon/lat columns, made into the store's CRS) into a bare table of a throwaway
+    schema with the PostgreSQL driver's defaults (``COPY``, a GiST index on the
+    geometry). Returns the rows the table holds; the schema is dropped afterwards."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(server)
+    params.pop("options", None)
+    dsn = " ".join(f"{k}={v}" for k, v in params.items())
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {OGR_SCHEMA} CASCADE")
+        conn.execute(f"CREATE SCHEMA {OGR_SCHEMA}")
+    try:
+        subprocess.run([OGR2OGR, "-f", "PostgreSQL", f"PG:{dsn}", str(csv),
+                        "-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat",
+                        "-s_srs", "EPSG:4326", "-t_srs", f"EPSG:{STORE_EPSG}",
+                        "-nln", "points", "-lco", f"SCHEMA={OGR_SCHEMA}"],
+                       check=True)
+        with psycopg.connect(server, autocommit=True) as conn:
+            return conn.execute(f"SELECT count(*) FROM {OGR_SCHEMA}.points").fetchone()[0]
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {OGR_SCHEMA} CASCADE")
 
 
 def check_postgis(store: Store, n: int, base: gpd.GeoDataFrame) -> list[str]:
@@ -430,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         # time of each counts, and the phase breakdown is that of our best run. The
         # checks below look at the store of the last run (every run makes a new one).
         base_runs, pd_runs, copy_runs, ours_runs, results = [], [], [], [], []
+        ogr_runs: list[float] = []
+        ogr_counts: list[int] = []
         store = None
         loads: dict[str, LoadSampler] = defaultdict(LoadSampler)
         for k in range(args.repeat):
@@ -441,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
             if postgis:
                 with loads[f"baseline COPY, run {k + 1}"]:
                     copy_runs.append(timed(baseline_copy, postgis_server(stack), csv)[1])
+                with loads[f"baseline ogr2ogr, run {k + 1}"]:
+                    ogr_rows, seconds = timed(baseline_ogr2ogr, postgis_server(stack), csv)
+                ogr_runs.append(seconds)
+                ogr_counts.append(ogr_rows)
             if store is not None:
                 store.close()
             store = fresh_store(store_location(args.store, work / "store", "bench_import",
@@ -456,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         base_s = min(base_runs)
         pd_s = min(pd_runs) if pd_runs else None
         copy_s = min(copy_runs) if copy_runs else None
+        ogr_s = min(ogr_runs) if ogr_runs else None
 
         if not postgis:
             path = Path(store.location())
@@ -475,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
         if copy_s is not None:
             print(f"{'baseline: COPY + ST_Point into bare table':42} {n:>10,} {copy_s:>9.2f} "
                   f"{n / copy_s:>11,.0f}")
+        if ogr_s is not None:
+            print(f"{'baseline: ogr2ogr into bare table (+GiST)':42} {n:>10,} {ogr_s:>9.2f} "
+                  f"{n / ogr_s:>11,.0f}")
         print(f"{'ours: import_file (validate + store)':42} {n:>10,} {ours_s:>9.2f} "
               f"{n / ours_s:>11,.0f}")
         print()
@@ -483,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         if copy_s is not None:
             print(f"ratio ours / COPY + ST_Point (PostGIS): {ours_s / copy_s:.2f}x "
                   f"(target: <= 3x) -> {'OK' if ours_s / copy_s <= 3 else 'OVER'}")
+        if ogr_s is not None:
+            print(f"ratio ours / ogr2ogr (PostGIS): {ours_s / ogr_s:.2f}x "
+                  f"(target: <= 3x) -> {'OK' if ours_s / ogr_s <= 3 else 'OVER'}")
+            print(f"ogr2ogr rows in its table: {', '.join(f'{c:,}' for c in ogr_counts)} of "
+                  f"{n:,} -> {'OK' if all(c == n for c in ogr_counts) else 'FAILED'}")
         if pd_s is not None:
             print(f"ratio ours / pandas.read_csv baseline (info): {ours_s / pd_s:.2f}x")
         for label, load in loads.items():

@@ -250,10 +250,12 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     if dotted.any():
         text = text.copy()
         text[dotted] = text[dotted].str.replace(_CLOCK, r"\1 \2:\3", regex=True)
-    # a zone is "Z" at the end or a sign among the last six characters
-    maybe_zone = (text.str.endswith("Z", na=False) | text.str.endswith("z", na=False)
-                  | text.str.contains("+", regex=False, na=False)
-                  | text.str[-6:].str.contains("-", regex=False, na=False)).to_numpy(bool)
+    # a zone is "Z" at the end or a sign among the last six characters (one pass over
+    # the texts instead of four string methods)
+    cells = text.to_numpy(dtype=object, na_value=None)
+    maybe_zone = np.fromiter(
+        (s is not None and (s.endswith(("Z", "z")) or "+" in s or "-" in s[-6:])
+         for s in cells), dtype=bool, count=len(cells))
     has_zone = np.zeros(len(text), bool)
     if maybe_zone.any():
         has_zone[maybe_zone] = text[maybe_zone].str.contains(_HAS_ZONE, na=False).to_numpy(bool)

@@ -44,9 +44,24 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
+def _first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank (as ``str.splitlines`` cuts lines),
+    found in a growing head of the text instead of splitting all of it."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        if size >= len(text):
+            return next((line for line in lines if line.strip()), "")
+        # the head's last line may be cut short (even a "\r\n"): only those before it count
+        line = next((line for line in lines[:-1] if line.strip()), None)
+        if line is not None:
+            return line
+        size *= 4
+
+
 def _sniff_delimiter(text: str) -> str:
     """The separator is the one the header line uses most (headers have no decimals)."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = _first_line(text)
     best = max(";,\t|", key=header.count)
     if header.count(best):
         return best
@@ -191,8 +206,12 @@ def read_csv(path: Path, name: str, schema: LayerSchema, crs: int | None) -> Raw
     if len(records) == 0:
         raise FileRejected(f"Filen {name} har rubriker men inga rader.")
     problems: list[RowError] = []
-    # our own CSV exports escape formula-like texts with an apostrophe: undo it
-    frame = spreadsheet_text(_csv_frame(header, records, rows, problems))
+    frame = _csv_frame(header, records, rows, problems)
+    if "'" in text:
+        # our own CSV exports escape formula-like texts with an apostrophe: undo it (a
+        # cell is only undone when it starts with one, so without any there is nothing
+        # to look at: one scan of the text instead of a regular expression per cell)
+        frame = spreadsheet_text(frame)
     mapping = canonical_columns(list(frame.columns), schema, name=name)
     headers = file_headers(mapping)
     frame = frame.rename(columns=mapping)
