@@ -137,24 +137,8 @@ class PostGISReading(PostGISConnection):
     def read_points(self, query: Query | None = None) -> Points:
         """Coordinates, categories and precision flags straight from SQL (GiST for
         the bbox), without decoding whole rows."""
-        from layers.core.privacy import POINT_PRECISIONS
-
         where, params = self._where(SPATIAL_LAYERS["incidents"], query)
-        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
-            _ident(GEOM), _ident(GEOM)))
-        # one row of packed columns (the aggregates see the rows in the same order):
-        # 240 000 points travel as two byte strings, not 240 000 tuples
-        rows = self._fetch(
-            sql.SQL("SELECT string_agg(float8send(ST_X(geom)), ''::bytea), "
-                    "string_agg(float8send(ST_Y(geom)), ''::bytea), array_agg(category), "
-                    "string_agg(CASE WHEN precision = ANY(%s) THEN '1' ELSE '0' END, '') "
-                    "FROM incidents") + where, [list(POINT_PRECISIONS), *params])
-        x, y, categories, precise = rows[0]
-        if x is None:
-            return Points.empty()
-        return Points(np.frombuffer(x, ">f8").astype(float), np.frombuffer(y, ">f8").astype(float),
-                      np.asarray(categories, dtype=object),
-                      np.frombuffer(precise.encode("ascii"), np.uint8) == ord("1"))
+        return self._packed_points(where, params)[0]
 
     def read_points_periods(self, query: Query | None,
                             periods: Iterable[tuple[dt.datetime, dt.datetime]]
@@ -170,12 +154,8 @@ class PostGISReading(PostGISConnection):
         if (len(periods) < 2 or len(periods) > 9 or len(bounds) < len(periods)
                 or any(a[1] > b[0] for a, b in zip(bounds, bounds[1:], strict=False))):
             return super().read_points_periods(query, periods)
-        from layers.core.privacy import POINT_PRECISIONS
-
         query = dc_replace(query or Query(), start=None, end=None)
         where, params = self._where(SPATIAL_LAYERS["incidents"], query)
-        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
-            _ident(GEOM), _ident(GEOM)))
         span = sql.SQL("(occurred_at >= %s AND occurred_at < %s)")
         times = [_param(v, "datetime") for start, end in periods for v in (start, end)]
         where = _and(where, sql.SQL("(") + sql.SQL(" OR ").join([span] * len(periods))
@@ -183,26 +163,46 @@ class PostGISReading(PostGISConnection):
         which = sql.SQL("CASE ") + sql.SQL(" ").join(
             sql.SQL("WHEN ") + span + sql.SQL(" THEN {}").format(sql.Literal(str(k)))
             for k in range(len(periods))) + sql.SQL(" END")
-        rows = self._fetch(
-            sql.SQL("SELECT string_agg(float8send(ST_X(geom)), ''::bytea), "
-                    "string_agg(float8send(ST_Y(geom)), ''::bytea), array_agg(category), "
-                    "string_agg(CASE WHEN precision = ANY(%s) THEN '1' ELSE '0' END, ''), "
-                    "string_agg(") + which + sql.SQL(", '') FROM incidents") + where,
-            [list(POINT_PRECISIONS), *times, *params, *times])
-        x, y, categories, precise, period_of = rows[0]
-        if x is None:
+        points, period_of = self._packed_points(where, [*params, *times], which, times)
+        if period_of is None:
             return [Points.empty() for _ in periods]
-        x = np.frombuffer(x, ">f8").astype(float)
-        y = np.frombuffer(y, ">f8").astype(float)
-        categories = np.asarray(categories, dtype=object)
-        precise = np.frombuffer(precise.encode("ascii"), np.uint8) == ord("1")
-        period_of = np.frombuffer(period_of.encode("ascii"), np.uint8) - ord("0")
         out = []
         for k in range(len(periods)):
             mine = period_of == k
-            out.append(Points(x[mine], y[mine], categories[mine], precise[mine])
-                       if mine.any() else Points.empty())
+            out.append(Points(points.x[mine], points.y[mine], points.category[mine],
+                              points.precise[mine]) if mine.any() else Points.empty())
         return out
+
+    def _packed_points(self, where: sql.Composable, params: list,
+                       label: sql.Composable | None = None, label_params: list | None = None
+                       ) -> tuple[Points, np.ndarray | None]:
+        """The placed incidents ``where`` selects as one row of packed columns (the
+        aggregates see the rows in the same order): 240 000 points travel as two byte
+        strings, not 240 000 tuples. With ``label``, an SQL expression of one ASCII
+        digit per row (its parameters ``label_params``), also each row's digit;
+        None when no row was selected."""
+        from layers.core.privacy import POINT_PRECISIONS
+
+        where = _and(where, sql.SQL("{} IS NOT NULL AND NOT ST_IsEmpty({})").format(
+            _ident(GEOM), _ident(GEOM)))
+        selected = sql.SQL(
+            "SELECT string_agg(float8send(ST_X(geom)), ''::bytea), "
+            "string_agg(float8send(ST_Y(geom)), ''::bytea), array_agg(category), "
+            "string_agg(CASE WHEN precision = ANY(%s) THEN '1' ELSE '0' END, '')")
+        if label is not None:
+            selected += sql.SQL(", string_agg(") + label + sql.SQL(", '')")
+        rows = self._fetch(selected + sql.SQL(" FROM incidents") + where,
+                           [list(POINT_PRECISIONS), *(label_params or []), *params])
+        x, y, categories, precise, *labels = rows[0]
+        if x is None:
+            return Points.empty(), None
+        points = Points(np.frombuffer(x, ">f8").astype(float),
+                        np.frombuffer(y, ">f8").astype(float),
+                        np.asarray(categories, dtype=object),
+                        np.frombuffer(precise.encode("ascii"), np.uint8) == ord("1"))
+        digits = np.frombuffer(labels[0].encode("ascii"), np.uint8) - ord("0") \
+            if labels else None
+        return points, digits
 
     def placed_count(self) -> int:
         """From the grid summary's year rows when it exists (their ``precise`` is
@@ -235,13 +235,13 @@ class PostGISReading(PostGISConnection):
         those columns (and the geometry) are selected and decoded."""
         boxes = [tuple(float(v) for v in box) for box in boxes]
         schema = schema_of(layer)
-        if fields is not None:
-            fields = [f.name for f in box_fields(layer, fields).fields]
+        # the columns read (the filters below use the whole layer's schema)
+        kept = box_fields(layer, fields)
+        selected = schema if kept is None else kept
+        fields = None if kept is None else [f.name for f in kept.fields]
         if (len(boxes) < 2 or not schema.geometry_type or query.limit is not None
                 or query.offset or query.order_by):
             return super().read_boxes(layer, query, boxes, fields)
-        # the columns read (the filters below use the whole layer's schema)
-        selected = schema if fields is None else box_fields(layer, fields)
         corners = [list(c) for c in zip(*boxes, strict=True)]
         unnest = sql.SQL("unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
                          "WITH ORDINALITY AS b (x0, y0, x1, y1, n)")
@@ -261,18 +261,17 @@ class PostGISReading(PostGISConnection):
                                    np.arange(1, len(boxes) + 2), side="left")
             return [frame.iloc[ends[n]:ends[n + 1]].reset_index(drop=True)
                     for n in range(len(boxes))]
-        else:
-            # the boxes' envelope as the query's bbox: the scan drops the rows outside
-            # all boxes before the join compares each row with each box
-            envelope = (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3]))
-            where, params = self._where(schema, dc_replace(query, bbox=envelope))
-            # the rows of the envelope first (materialised: the planner would otherwise
-            # walk the GiST index per box through every year and filter the period after)
-            pairs = self._fetch(sql.SQL(
-                "WITH r AS MATERIALIZED (SELECT fid, {geom} FROM {layer}") .format(
-                geom=_ident(GEOM), layer=_ident(layer)) + where + sql.SQL(
-                ") SELECT b.n, r.fid FROM r JOIN {} ON r.{}").format(unnest, in_box),
-                [*params, *corners])
+        # the boxes' envelope as the query's bbox: the scan drops the rows outside
+        # all boxes before the join compares each row with each box
+        envelope = (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3]))
+        where, params = self._where(schema, dc_replace(query, bbox=envelope))
+        # the rows of the envelope first (materialised: the planner would otherwise
+        # walk the GiST index per box through every year and filter the period after)
+        pairs = self._fetch(sql.SQL(
+            "WITH r AS MATERIALIZED (SELECT fid, {geom} FROM {layer}") .format(
+            geom=_ident(GEOM), layer=_ident(layer)) + where + sql.SQL(
+            ") SELECT b.n, r.fid FROM r JOIN {} ON r.{}").format(unnest, in_box),
+            [*params, *corners])
         box_of = np.asarray([p[0] for p in pairs], dtype=np.int64) - 1
         fids = np.asarray([p[1] for p in pairs], dtype=np.int64)
         unique = np.unique(fids)
