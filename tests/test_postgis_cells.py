@@ -78,19 +78,42 @@ def store(postgis_schema_url: str) -> Store:
     store.close()
 
 
+def key(span: str, bucket: object, i: object, j: object, category: object,
+        sdo_code: object, precise: object) -> tuple:
+    """A summary row's key, the same from SQL and from pandas."""
+    return (span, pd.Timestamp(bucket).tz_convert("UTC").isoformat(), int(i), int(j),
+            None if pd.isna(category) else category, None if pd.isna(sdo_code) else sdo_code,
+            bool(precise))
+
+
 def cells(store: Store) -> dict[tuple, int]:
     """The summary's rows with a count (zeros are left behind by deletes)."""
     rows = store._fetch(pg.sql.SQL(
         "SELECT span, bucket, i, j, category, sdo_code, precise, n FROM incident_cells "
         "WHERE n <> 0"),
         [])
-    return {tuple(r[:-1]): r[-1] for r in rows}
+    return {key(*r[:-1]): r[-1] for r in rows}
 
 
 def counted(store: Store) -> dict[tuple, int]:
-    """The summary as it should be: counted from the stored incidents now."""
-    rows = store._fetch(pg._cells_select(pg.sql.Identifier("incidents"), 1), [])
-    return {tuple(r[:-1]): r[-1] for r in rows}
+    """The summary as it should be: the stored incidents counted now, in pandas (not
+    with the SQL that keeps the summary)."""
+    from layers.core.privacy import POINT_PRECISIONS
+
+    frame = store.read("incidents")
+    placed = frame.geometry.notna() & ~frame.geometry.is_empty & frame["occurred_at"].notna()
+    frame = frame[placed]
+    local = frame["occurred_at"].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    out: dict[tuple, int] = {}
+    for span, unit in (("month", "M"), ("year", "Y")):
+        buckets = local.dt.to_period(unit).dt.to_timestamp().dt.tz_localize(LOCAL_TZ)
+        for row in zip(buckets, np.floor(frame.geometry.x / pg.CELL_BASE),
+                       np.floor(frame.geometry.y / pg.CELL_BASE), frame["category"],
+                       frame["sdo_code"], frame["precision"].isin(POINT_PRECISIONS),
+                       strict=True):
+            k = key(span, *row)
+            out[k] = out.get(k, 0) + 1
+    return out
 
 
 def assert_grids_agree(store: Store) -> None:

@@ -136,17 +136,20 @@ class PostGISCells(PostGISConnection):
 
 def _cells_select(source: sql.Composable, sign: int) -> sql.Composable:
     """The cell counts (times ``sign``) of the incident rows in ``source``, per month
-    and per year."""
+    and per year: the rows grouped once by month, the years summed from the months
+    (grouping every row twice, once per span, was most of a big load's summary)."""
     from layers.core.privacy import POINT_PRECISIONS
 
     return sql.SQL(
-        "SELECT span, date_trunc(span, occurred_at, {tz}) AS bucket, "
+        "WITH m AS (SELECT date_trunc('month', occurred_at, {tz}) AS bucket, "
         "floor(ST_X(geom) / {size})::bigint AS i, floor(ST_Y(geom) / {size})::bigint AS j, "
         "category, sdo_code, coalesce(precision = ANY({precise}::text[]), false) AS precise, "
-        "({sign} * count(*))::integer AS n "
-        "FROM {source} AS s CROSS JOIN (VALUES ('month'), ('year')) AS spans (span) "
+        "({sign} * count(*))::integer AS n FROM {source} AS s "
         "WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) AND occurred_at IS NOT NULL "
-        "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+        "GROUP BY 1, 2, 3, 4, 5, 6) "
+        "SELECT 'month' AS span, bucket, i, j, category, sdo_code, precise, n FROM m "
+        "UNION ALL SELECT 'year', date_trunc('year', bucket, {tz}), i, j, category, "
+        "sdo_code, precise, sum(n)::integer FROM m GROUP BY 2, 3, 4, 5, 6, 7").format(
         tz=sql.Literal(LOCAL_TZ), size=sql.Literal(float(CELL_BASE)),
         precise=sql.Literal(list(POINT_PRECISIONS)), sign=sql.Literal(int(sign)),
         source=source)

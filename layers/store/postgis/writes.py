@@ -18,6 +18,7 @@ from psycopg import sql
 from layers.core.errors import StoreError
 from layers.core.schema import LayerSchema
 from layers.store.base import WriteResult, schema_of
+from layers.store.postgis.bulk import insert_big_load
 from layers.store.postgis.cells import CELL_SOURCE as _CELL_SOURCE
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.cells import cells_upsert as _cells_upsert
@@ -39,6 +40,10 @@ class PostGISWriting(PostGISConnection):
 
     #: Rows converted at a time while copying: keeps memory flat on million-row imports.
     chunk_size = 50_000
+    #: A load of at least this many rows that also at least doubles its table sets the
+    #: table's indexes aside and builds them again after the insert
+    #: (:func:`~layers.store.postgis.bulk.insert_big_load`).
+    rebuild_min_rows = 200_000
 
     @contextmanager
     def _staged_frames(self, layers: dict[str, pd.DataFrame],
@@ -173,13 +178,21 @@ class PostGISWriting(PostGISConnection):
             "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
             _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
             sql.SQL(", ").join(selected), stage, where)
-        if schema.name != "incidents" or not self._cells_exist():
-            return conn.execute(insert).rowcount
-        # the new rows' cell counts go in with them, in the same statement
-        returning = sql.SQL(" RETURNING {}").format(sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
-        statement = sql.SQL("WITH new AS ({}), cells AS ({}) SELECT count(*) FROM new").format(
-            insert + returning, _cells_upsert(sql.Identifier("new"), 1))
-        return conn.execute(statement).fetchone()[0]
+        if schema.name == "incidents" and self._cells_exist():
+            # the new rows' cell counts go in with them, in the same statement
+            returning = sql.SQL(" RETURNING {}").format(
+                sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
+            insert = sql.SQL(
+                "WITH new AS ({}), cells AS ({}) SELECT count(*) FROM new").format(
+                insert + returning, _cells_upsert(sql.Identifier("new"), 1))
+
+        def run() -> int:
+            cur = conn.execute(insert)
+            return cur.fetchone()[0] if cur.description else cur.rowcount
+
+        if len(frame) < self.rebuild_min_rows:
+            return run()
+        return insert_big_load(conn, schema.name, stage, len(frame), run)
 
     def update(self, layer: str, row_id: str, values: dict[str, object], *,
                expect: dict[str, object] | None = None,
