@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 
+import geopandas as gpd
+import numpy as np
 import psycopg
 import pytest
 
@@ -114,21 +116,55 @@ def test_a_big_load_over_stored_rows_keeps_them_and_adds_the_new(bulk_store: Sto
     assert (stored_rows[[f"s{i:04d}" for i in range(100, 400)]] == "ny text").all()
 
 
+def repeated_ids() -> gpd.GeoDataFrame:
+    """400 incidents whose last 100 repeat the ids of the first 100."""
+    load = incidents(400)
+    load.loc[300:, "id"] = [f"s{i:04d}" for i in range(100)]
+    load.loc[300:, "description"] = "upprepad"
+    return load
+
+
 def test_ids_repeated_within_a_big_load_keep_the_first_row(bulk_store: Store,
                                                           postgis_schema_url: str):
-    """The unique constraint fails when it comes back: the load is done again the
-    row-by-row way (ON CONFLICT DO NOTHING keeps the first of each id)."""
-    load = incidents(400)
-    load.loc[300:, "id"] = [f"s{i:04d}" for i in range(100)]  # ids of rows 0-99 again
-    load.loc[300:, "description"] = "upprepad"
+    """Repeated ids are dropped before the rows are put in place order: the first
+    row of each id stays, as the row-by-row way keeps it."""
     before = indexes(postgis_schema_url)
-    result = bulk_store.write({"incidents": load})["incidents"]
+    result = bulk_store.write({"incidents": repeated_ids()})["incidents"]
+    assert (result.inserted, result.unchanged) == (300, 100)
+    assert "incidents_geom_time_idx" in rebuilt(before, indexes(postgis_schema_url))
+    stored_rows = bulk_store.read("incidents")
+    assert stored_rows["id"].is_unique and len(stored_rows) == 300
+    assert not (stored_rows["description"] == "upprepad").any()
+
+
+def test_ids_repeated_in_the_stage_fall_back_to_the_row_by_row_way(
+        bulk_store: Store, postgis_schema_url: str, monkeypatch):
+    """Staged as they come (another caller of the bulk insert): the unique
+    constraint fails when it comes back, the load is undone to its savepoint and goes
+    in the row-by-row way, with the indexes as they were."""
+    monkeypatch.setattr(bulk_store, "_load_order", lambda schema, frame: frame)
+    before = indexes(postgis_schema_url)
+    result = bulk_store.write({"incidents": repeated_ids()})["incidents"]
     assert (result.inserted, result.unchanged) == (300, 100)
     assert rebuilt(before, indexes(postgis_schema_url)) == set()
     stored_rows = bulk_store.read("incidents")
     assert stored_rows["id"].is_unique and len(stored_rows) == 300
     assert not (stored_rows["description"] == "upprepad").any()
     assert definitions(postgis_schema_url) == {n: d for n, (_, d) in before.items()}
+
+
+def test_a_big_load_lies_on_disk_by_place(bulk_store: Store, postgis_schema_url: str):
+    """Rows of a big load in the table's physical order follow a space-filling
+    curve: neighbours in the heap are near each other, unlike the file's order."""
+    load = incidents(400).sample(frac=1.0, random_state=7)  # places in random order
+    bulk_store.write({"incidents": load})
+    with psycopg.connect(postgis_schema_url) as conn:
+        heap = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM incidents "
+                            "WHERE geom IS NOT NULL ORDER BY ctid").fetchall()
+    steps = np.hypot(*np.diff(np.asarray(heap), axis=0).T)
+    placed = load[load.geometry.notna()]
+    file_steps = np.hypot(np.diff(placed.geometry.x), np.diff(placed.geometry.y))
+    assert np.median(steps) < np.median(file_steps) / 4
 
 
 def test_a_load_smaller_than_its_table_keeps_the_indexes(bulk_store: Store,

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import psycopg
+import shapely
 from psycopg import sql
 
 from layers.core.errors import StoreError
 from layers.core.schema import LayerSchema
 from layers.store.base import WriteResult, schema_of
-from layers.store.postgis.bulk import insert_big_load
+from layers.store.postgis.bulk import insert_big_load, spatial_order
 from layers.store.postgis.cells import CELL_SOURCE as _CELL_SOURCE
 from layers.store.postgis.cells import CELLS
 from layers.store.postgis.cells import cells_upsert as _cells_upsert
@@ -54,7 +56,9 @@ class PostGISWriting(PostGISConnection):
         try:
             with self._reachable():
                 for name in big:
-                    staged[name] = self._stage(self.conn, schema_of(name), layers[name],
+                    schema = schema_of(name)
+                    staged[name] = self._stage(self.conn, schema,
+                                               self._load_order(schema, layers[name]),
                                                on_commit_drop=False)
             yield staged
         finally:
@@ -62,6 +66,20 @@ class PostGISWriting(PostGISConnection):
                 with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
                     for stage in staged.values():
                         self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+
+    def _load_order(self, schema: LayerSchema, frame: pd.DataFrame) -> pd.DataFrame:
+        """A big load of points (``rebuild_min_rows`` or more) in the order its rows
+        should lie on disk: along a space-filling curve (see
+        :func:`~layers.store.postgis.bulk.spatial_order`), after dropping repeated
+        ids (the first row of each stays, as ``ON CONFLICT DO NOTHING`` would keep
+        it in the file's order). Any other frame as it is."""
+        if len(frame) < self.rebuild_min_rows or schema.geometry_type != "POINT":
+            return frame
+        if "id" in frame.columns:
+            frame = frame[~frame["id"].duplicated()]
+        geoms = np.asarray(frame.geometry.values if isinstance(frame, gpd.GeoDataFrame)
+                           else frame[GEOM].values, dtype=object)
+        return frame.iloc[spatial_order(shapely.get_x(geoms), shapely.get_y(geoms))]
 
     def _after_write(self, staged: dict[str, sql.Identifier],
                      results: dict[str, WriteResult]) -> None:
