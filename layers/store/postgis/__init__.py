@@ -14,7 +14,11 @@ trip per row, and rows whose id is already stored are left as they are, exactly 
 :class:`layers.store.geopackage.GeoPackageStore` does with ``INSERT OR IGNORE``.
 Geometries travel as hex WKB and are read back as WKB. A big frame (an import) is
 copied into its temporary (unlogged, session-private) table *before* the write
-transaction begins, so the transaction itself is one short ``INSERT … SELECT``.
+transaction begins, so the transaction itself is one short ``INSERT … SELECT``. A
+big first load (at least ``rebuild_min_rows`` rows that at least double the table;
+module ``bulk``) is staged in place order and inserted with the table's indexes set
+aside and built again afterwards, in the same transaction, holding the table's
+exclusive lock.
 
 Every connection sets ``lock_timeout`` (the store's busy timeout) and, when given,
 ``statement_timeout`` (the web app's): a wait past them raises
@@ -29,8 +33,8 @@ city grid of a year does not scan millions of incidents.
 
 Modules: ``store`` (creating the tables, schema version, upgrade, backup), built on
 ``connection`` (timeouts, one connection per thread, errors in Swedish), ``writes``,
-``reads``, ``cells`` (the grid's summary), ``tables`` (the DDL) and ``values`` (how
-values and geometries travel). The connection handling both backends share is in
+``reads``, ``cells`` (the grid's summary), ``bulk`` (big loads), ``tables`` (the DDL)
+and ``values`` (how values and geometries travel). The connection handling both backends share is in
 :mod:`layers.store.connection`. A helper several modules use is public in its module
 and imported under its former private name (``ident as _ident``), so the code moved
 from the one-file store reads as before.

@@ -175,12 +175,22 @@ def create_cells(conn: psycopg.Connection) -> None:
         "i bigint NOT NULL, j bigint NOT NULL, "
         "category text, sdo_code text, precise boolean NOT NULL, n integer NOT NULL)").format(
         _ident(CELLS)))
+    fill_cells(conn)
+
+
+def fill_cells(conn: psycopg.Connection) -> None:
+    """Count the stored incidents into the summary anew (what it held goes), its key
+    index built afterwards: for a new summary and after a first load into an empty
+    incidents table (where the summary holds at most rows of 0)."""
+    key = _ident(f"{CELLS}_key_idx")
+    conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(key))
+    conn.execute(sql.SQL("DELETE FROM {}").format(_ident(CELLS)))
     # in time order: a period's rows then lie together on disk (an index range scan
     # of a year reads a few thousand pages in a row, not half a million at random)
     conn.execute(sql.SQL("INSERT INTO {} ({}) {} ORDER BY 1, 2, 3, 4").format(
         _ident(CELLS), sql.SQL(_CELL_COLUMNS), _cells_select(_ident("incidents"), 1)))
     conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
-        _ident(f"{CELLS}_key_idx"), _ident(CELLS), sql.SQL(_CELL_KEY)))
+        key, _ident(CELLS), sql.SQL(_CELL_KEY)))
 
 
 def _local_start(value: object, unit: str, *, up: bool) -> pd.Timestamp:

@@ -11,18 +11,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import psycopg
-import shapely
 from psycopg import sql
 
 from layers.core.errors import StoreError
 from layers.core.schema import LayerSchema
 from layers.store.base import WriteResult, schema_of
-from layers.store.postgis.bulk import insert_big_load, spatial_order
+from layers.store.postgis.bulk import insert_big_load
 from layers.store.postgis.cells import CELL_SOURCE as _CELL_SOURCE
-from layers.store.postgis.cells import CELLS
+from layers.store.postgis.cells import CELLS, fill_cells
 from layers.store.postgis.cells import cells_upsert as _cells_upsert
 from layers.store.postgis.connection import PostGISConnection
 from layers.store.postgis.tables import TOUCH as _TOUCH
@@ -56,9 +54,7 @@ class PostGISWriting(PostGISConnection):
         try:
             with self._reachable():
                 for name in big:
-                    schema = schema_of(name)
-                    staged[name] = self._stage(self.conn, schema,
-                                               self._load_order(schema, layers[name]),
+                    staged[name] = self._stage(self.conn, schema_of(name), layers[name],
                                                on_commit_drop=False)
             yield staged
         finally:
@@ -66,20 +62,6 @@ class PostGISWriting(PostGISConnection):
                 with contextlib.suppress(psycopg.Error, StoreError), self._reachable():
                     for stage in staged.values():
                         self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
-
-    def _load_order(self, schema: LayerSchema, frame: pd.DataFrame) -> pd.DataFrame:
-        """A big load of points (``rebuild_min_rows`` or more) in the order its rows
-        should lie on disk: along a space-filling curve (see
-        :func:`~layers.store.postgis.bulk.spatial_order`), after dropping repeated
-        ids (the first row of each stays, as ``ON CONFLICT DO NOTHING`` would keep
-        it in the file's order). Any other frame as it is."""
-        if len(frame) < self.rebuild_min_rows or schema.geometry_type != "POINT":
-            return frame
-        if "id" in frame.columns:
-            frame = frame[~frame["id"].duplicated()]
-        geoms = np.asarray(frame.geometry.values if isinstance(frame, gpd.GeoDataFrame)
-                           else frame[GEOM].values, dtype=object)
-        return frame.iloc[spatial_order(shapely.get_x(geoms), shapely.get_y(geoms))]
 
     def _after_write(self, staged: dict[str, sql.Identifier],
                      results: dict[str, WriteResult]) -> None:
@@ -192,11 +174,12 @@ class PostGISWriting(PostGISConnection):
             selected.append(_geom_sql(schema, _ident(GEOM)))
         # Like INSERT OR IGNORE in SQLite: a row without an id is skipped, not an error.
         where = sql.SQL(' WHERE "id" IS NOT NULL') if "id" in schema.names else sql.SQL("")
-        insert = sql.SQL(
-            "INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT DO NOTHING").format(
+        plain = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(
             _ident(schema.name), sql.SQL(", ").join(map(_ident, names)),
             sql.SQL(", ").join(selected), stage, where)
-        if schema.name == "incidents" and self._cells_exist():
+        insert = plain + sql.SQL(" ON CONFLICT DO NOTHING")
+        cells = schema.name == "incidents" and self._cells_exist()
+        if cells:
             # the new rows' cell counts go in with them, in the same statement
             returning = sql.SQL(" RETURNING {}").format(
                 sql.SQL(", ").join(map(_ident, _CELL_SOURCE)))
@@ -208,9 +191,16 @@ class PostGISWriting(PostGISConnection):
             cur = conn.execute(insert)
             return cur.fetchone()[0] if cur.description else cur.rowcount
 
+        def into_empty() -> int:
+            # nothing stored to conflict with; the summary counted from the table after
+            inserted = conn.execute(plain).rowcount
+            if cells:
+                fill_cells(conn)
+            return inserted
+
         if len(frame) < self.rebuild_min_rows:
             return run()
-        return insert_big_load(conn, schema.name, stage, len(frame), run)
+        return insert_big_load(conn, schema.name, stage, len(frame), run, into_empty)
 
     def update(self, layer: str, row_id: str, values: dict[str, object], *,
                expect: dict[str, object] | None = None,
