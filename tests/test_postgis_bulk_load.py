@@ -16,7 +16,7 @@ import geopandas as gpd
 import psycopg
 import pytest
 
-from layers.store import Store, open_store
+from layers.store import Store, StoreBusy, open_store
 from tests.test_postgis_space_time import incidents
 
 pytestmark = pytest.mark.postgis
@@ -189,3 +189,44 @@ def test_a_big_load_while_a_reader_holds_the_table_keeps_the_indexes(
         thread.join()
     assert rebuilt(before, indexes(postgis_schema_url)) == set()
     assert bulk_store.count("incidents") == 400
+
+
+def test_readers_get_busy_during_a_big_load_and_the_rows_after(bulk_store: Store,
+                                                               postgis_schema_url: str):
+    """While the load holds the table's exclusive lock, a reader with a short busy
+    timeout gets StoreBusy (the web app's 503 "upptaget"), not a wait without end;
+    the data version, read from another table, still answers. After the commit the
+    reader sees every row."""
+    inside, resume = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def pause(results):
+        inside.set()
+        assert resume.wait(30)
+        return {}
+
+    def reader() -> None:
+        assert inside.wait(30)
+        other = open_store(postgis_schema_url, busy_timeout=0.2)
+        try:
+            seen["version"] = other.data_version()
+            with pytest.raises(StoreBusy):
+                other.count("incidents")
+            seen["busy"] = True
+        finally:
+            other.close()
+            resume.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        bulk_store.write({"incidents": incidents()}, then=pause)
+    finally:
+        resume.set()
+        thread.join()
+    assert seen.get("busy") and "version" in seen
+    other = open_store(postgis_schema_url)
+    try:
+        assert other.count("incidents") == 400
+    finally:
+        other.close()
