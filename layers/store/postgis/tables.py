@@ -39,6 +39,7 @@ TOUCH = sql.SQL(
 #: rows for Järva's 240 000) and the geometry index every year of the box.
 SPACE_TIME = ("incidents",)
 
+
 def table_ddl(schema: LayerSchema) -> list[sql.Composable]:
     """The statements that create one layer's table and indexes (if missing)."""
     name = schema.name
