@@ -41,11 +41,11 @@ _ID_KEY = sql.SQL(
 
 def insert_big_load(conn: psycopg.Connection, table: str, stage: sql.Identifier,
                     rows: int, insert: Callable[[], int],
-                    into_empty: Callable[[], int] | None = None) -> int:
+                    into_empty: Callable[[], int]) -> int:
     """Run ``insert`` (it inserts the ``rows`` rows staged in ``stage`` into ``table``
     and returns how many went in) with the table's indexes set aside when the load
     at least doubles the table and its lock can be had; as it is otherwise. Into an
-    empty table ``into_empty`` runs instead, when given: an insert with no conflict
+    empty table ``into_empty`` runs instead: an insert with no conflict
     to resolve (``ON CONFLICT`` makes every row a speculative insert), which may
     also count tables derived from the rows afterwards instead of row by row.
 
@@ -71,7 +71,7 @@ def insert_big_load(conn: psycopg.Connection, table: str, stage: sql.Identifier,
             if id_key:
                 conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
                     ident(table), ident(id_key[0])))
-            inserted = (into_empty if into_empty is not None and not stored else insert)()
+            inserted = (insert if stored else into_empty)()
             if id_key:  # first: it fails fast on repeated ids
                 conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
                     ident(table), ident(id_key[0]), sql.SQL(id_key[1])))

@@ -189,7 +189,7 @@ class PostGISWriting(PostGISConnection):
 
         def run() -> int:
             cur = conn.execute(insert)
-            return cur.fetchone()[0] if cur.description else cur.rowcount
+            return cur.fetchone()[0] if cells else cur.rowcount
 
         def into_empty() -> int:
             # nothing stored to conflict with; the summary counted from the table after
